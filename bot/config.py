@@ -1,0 +1,143 @@
+"""The one settings object: every environment variable of the run contract, read once."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# A plain alias, not `type X = ...`: the latter hides NoDecode (pydantic-settings #715).
+UserIdSet = Annotated[frozenset[int], NoDecode]
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a friendly, concise voice assistant in Telegram. Answer clearly in a few sentences "
+    "unless the user asks for more. Placeholders like [PHONE_1] stand for the user's private "
+    "values: keep them exactly as they are."
+)
+
+CLOUD_BOT_API_MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+LOCAL_BOT_API_MAX_DOWNLOAD_BYTES = 2000 * 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # Telegram
+    telegram_bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_local_mode: bool = False
+    admin_user_ids: UserIdSet = frozenset()
+    allowed_user_ids: UserIdSet = frozenset()
+    stream_edit_interval_seconds: float = 1.0
+
+    # OpenAI (the SDK's own variable names)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = 60.0
+    openai_retry_budget_seconds: float = 30.0
+    openai_max_attempts: int = Field(default=5, ge=1)
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+
+    # Storage
+    redis_url: str | None = None
+    database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    data_dir: Path = Path("data")
+
+    # Conversation memory
+    memory_max_turns: int = Field(default=20, ge=1)
+    memory_max_tokens: int = Field(default=3000, ge=100)
+    memory_idle_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+
+    # Voice in
+    max_voice_seconds: int = Field(default=300, ge=1)
+    asr_backend: Literal["openai", "faster-whisper", "openai-whisper"] | None = None
+    transcribe_model: str = "whisper-1"
+    whisper_model: str = "base"
+    whisper_compute_type: str = "int8"
+    whisper_beam_size: int = Field(default=1, ge=1)
+    whisper_threads: int = Field(default=0, ge=0)
+    language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
+
+    # Voice out
+    tts_backend: Literal["gtts", "openai", "espeak"] = "gtts"
+    tts_model: str = "gpt-4o-mini-tts"
+    tts_voice: str = "alloy"
+    tts_timeout_seconds: float = 10.0
+    max_speech_seconds: int = Field(default=180, ge=5)
+
+    # Privacy and caches
+    privacy_mode: Literal["mask", "off"] = "mask"
+    transcript_cache_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=0)
+    answer_cache_ttl_seconds: int = Field(default=24 * 3600, ge=0)
+    speech_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+
+    # Quotas (0 = unlimited) and unit prices in US dollars
+    daily_token_limit: int = Field(default=0, ge=0)
+    daily_voice_seconds_limit: int = Field(default=0, ge=0)
+    daily_tts_chars_limit: int = Field(default=0, ge=0)
+    daily_cost_limit_usd: float = Field(default=0.0, ge=0)
+    monthly_token_limit: int = Field(default=0, ge=0)
+    monthly_voice_seconds_limit: int = Field(default=0, ge=0)
+    monthly_tts_chars_limit: int = Field(default=0, ge=0)
+    monthly_cost_limit_usd: float = Field(default=0.0, ge=0)
+    price_input_per_1m_tokens: float = Field(default=0.15, ge=0)
+    price_output_per_1m_tokens: float = Field(default=0.60, ge=0)
+    price_transcription_per_minute: float = Field(default=0.006, ge=0)
+    price_tts_per_1m_chars: float = Field(default=15.0, ge=0)
+
+    # Operations
+    metrics_port: int | None = None
+    log_level: str = "INFO"
+
+    @field_validator("admin_user_ids", "allowed_user_ids", mode="before")
+    @classmethod
+    def _parse_id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return frozenset(int(p) for p in parts if p)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def max_download_bytes(self) -> int:
+        """Largest file the Bot API lets us download (cloud: 20 MB, local mode: 2000 MB)."""
+        if self.telegram_local_mode:
+            return LOCAL_BOT_API_MAX_DOWNLOAD_BYTES
+        return CLOUD_BOT_API_MAX_DOWNLOAD_BYTES
+
+    @property
+    def effective_asr_backend(self) -> str:
+        """ASR_BACKEND, or `openai` when an API key is set and `faster-whisper` otherwise."""
+        if self.asr_backend:
+            return self.asr_backend
+        return "openai" if self.openai_api_key else "faster-whisper"
+
+
+def describe_error(error: ValidationError) -> str:
+    """One line naming the environment variable to set or fix."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+    if first["type"] == "missing":
+        return f"error: {name} is not set; put it in the environment or in .env"
+    return f"error: {name} is invalid: {first['msg']}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, or exit with one line naming the variable to fix."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        print(describe_error(error), file=sys.stderr)
+        raise SystemExit(2) from None
