@@ -1,0 +1,1 @@
+"""The functional core: pure functions with no I/O, clock or randomness."""

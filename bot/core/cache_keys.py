@@ -1,0 +1,49 @@
+"""Pure cache keys and the rule for which answers may be shared between users."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from bot.core.privacy import PLACEHOLDER_RE, contains_personal_data
+
+
+def _digest(*parts: str) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode("utf-8"))
+        hasher.update(b"\x1f")
+    return hasher.hexdigest()
+
+
+def normalize_question(text: str) -> str:
+    """Case, width and spacing folded, trailing punctuation dropped: same question, same key."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = re.sub(r"\s+", " ", folded).strip()
+    return folded.rstrip(" .!?。！？¡¿")
+
+
+def transcript_key(file_unique_id: str) -> str:
+    """Key of a transcript: Telegram's file_unique_id is the same for forwarded copies."""
+    return f"transcript:{file_unique_id}"
+
+
+def answer_key(*, question: str, language: str, model: str, system_prompt: str) -> str:
+    """Key of a context-free answer: the anonymized question, its language, model and persona."""
+    return "answer:" + _digest(normalize_question(question), language, model, system_prompt)
+
+
+def speech_key(*, text: str, language: str, voice: str) -> str:
+    """Key of synthesized speech: text, language and the backend/voice that spoke it."""
+    return "speech:" + _digest(text, language, voice)
+
+
+def is_cacheable(*, question: str, answer: str, has_context: bool) -> bool:
+    """Share an answer only if it had no context and neither side carries anything personal."""
+    if has_context or not answer.strip():
+        return False
+    for text in (question, answer):
+        if PLACEHOLDER_RE.search(text) or contains_personal_data(text):
+            return False
+    return True

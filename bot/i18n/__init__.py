@@ -1,0 +1,35 @@
+"""The bot's own messages in the user's language, with English as the fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.i18n import de, en, es, ru, zh
+
+TABLES: Mapping[str, Mapping[str, str]] = {
+    "en": en.MESSAGES,
+    "zh": zh.MESSAGES,
+    "ru": ru.MESSAGES,
+    "es": es.MESSAGES,
+    "de": de.MESSAGES,
+}
+
+
+def normalize_language(code: str | None) -> str | None:
+    """'ru-RU' → 'ru', 'zh-hans' → 'zh'; None stays None."""
+    if not code:
+        return None
+    return code.replace("_", "-").split("-")[0].lower() or None
+
+
+def ui_language(code: str | None) -> str:
+    """The language of the bot's own messages: the user's when we have a table for it, else English."""
+    base = normalize_language(code)
+    return base if base in TABLES else "en"
+
+
+def t(key: str, language: str | None, **params: object) -> str:
+    """The message `key` in `language` (English when missing), formatted with `params`."""
+    table = TABLES[ui_language(language)]
+    template = table.get(key) or en.MESSAGES[key]
+    return template.format(**params) if params else template

@@ -1,0 +1,102 @@
+"""The chat model: streamed replies from any OpenAI-compatible server, SDK errors translated."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+import openai
+
+from bot.errors import ServiceError, is_retryable_status
+from bot.retry import call_with_retries
+
+
+@dataclass(frozen=True)
+class ChatUsage:
+    """Tokens the model counted for one reply."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def translate_openai_error(stage: str, error: Exception) -> ServiceError:
+    """Turn an openai SDK exception into our ServiceError with `retryable` set."""
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        retry_after = _retry_after(error.response.headers.get("retry-after"))
+        return ServiceError(
+            stage,
+            f"HTTP {status}",
+            status=status,
+            retryable=is_retryable_status(status),
+            retry_after=retry_after,
+        )
+    if isinstance(error, openai.APITimeoutError | openai.APIConnectionError):
+        return ServiceError(stage, type(error).__name__, retryable=True)
+    return ServiceError(stage, type(error).__name__)
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class ChatModel:
+    """Streams answers from the chat completions API with the project's retry policy."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        *,
+        model: str,
+        retry_budget_seconds: float,
+        max_attempts: int,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self._client = client
+        self.model = model
+        self._budget = retry_budget_seconds
+        self._max_attempts = max_attempts
+        self._on_retry = on_retry
+        self.last_usage: ChatUsage | None = None
+
+    async def stream_reply(self, messages: Sequence[dict[str, str]]) -> AsyncIterator[str]:
+        """Yield text deltas; afterwards `last_usage` holds the token counts.
+
+        Retries cover opening the stream (429, 5xx, timeouts); a stream that breaks midway
+        raises, because its first half has already been shown.
+        """
+        self.last_usage = None
+        stream = await call_with_retries(
+            lambda: self._open(messages),
+            stage="chat",
+            budget_seconds=self._budget,
+            max_attempts=self._max_attempts,
+            on_retry=self._on_retry,
+        )
+        try:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    self.last_usage = ChatUsage(
+                        chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+                    )
+                for choice in chunk.choices:
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+        except openai.OpenAIError as error:
+            raise translate_openai_error("chat", error) from error
+        finally:
+            await stream.close()
+
+    async def _open(self, messages: Sequence[dict[str, str]]) -> openai.AsyncStream:  # type: ignore[type-arg]
+        try:
+            return await self._client.chat.completions.create(
+                model=self.model,
+                messages=list(messages),  # type: ignore[arg-type]
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        except openai.OpenAIError as error:
+            raise translate_openai_error("chat", error) from error

