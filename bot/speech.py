@@ -1,0 +1,243 @@
+"""Speaking a whole answer: sentence chunks, concurrent synthesis in order, one voice note."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Protocol
+
+from bot.audio import VoiceNote, encode_voice_note
+from bot.errors import SpeechUnavailable
+from bot.tts.base import Speech, Synthesizer
+from bot.tts.fallback import FallbackSynthesizer
+
+# Faster than any of our voices speaks (espeak-ng: ~17 letters or ~4 Chinese characters a second),
+# so the estimate stays below the real length and the planned chunks fill the note.
+LETTERS_PER_SECOND = 20.0
+WIDE_CHARACTERS_PER_SECOND = 5.0
+DEFAULT_CONCURRENCY = 3
+
+_FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)  # code read aloud helps nobody
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_LINE_MARKERS = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d{1,3}[.)]\s+)+")
+_TABLE_RULE = re.compile(r"^[\s|:-]*-[\s|:-]*$")
+_EMPHASIS = re.compile(r"[*`~|]+|(?<!\w)_+|_+(?!\w)")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+# A sentence ends at . ! ? … followed by a space, the end or a Spanish opener; CJK marks end it
+# without a space. Closing quotes and brackets stay with their sentence.
+_SENTENCE_END = re.compile(
+    r"[.!?…]+[\"'»”’)\]]*(?=\s|$|[¿¡])|[。！？；]+[」』”’）\"')]*"  # noqa: RUF001
+)
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs e.g i.e z.b bzw".split())
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:])(?=\s)|(?<=[，、；：])")  # noqa: RUF001
+_SPACE_BEFORE_MARK = re.compile(r"\s+(?=[.,!?;:…])")
+_WORD_BREAK = re.compile(r"(?<=\s)(?=\S)")
+
+
+def split_sentences(text: str, *, max_chars: int = 300) -> list[str]:
+    """Chunks of speakable text, one sentence each, none longer than `max_chars`.
+
+    Markup that would be read aloud (markdown, HTML tags, URLs, emoji) is removed; a sentence
+    longer than `max_chars` is split at clause marks, then at spaces, and only then mid-word.
+    """
+    chunks: list[str] = []
+    for line in _clean(text).split("\n"):
+        for sentence in _sentences(line):
+            chunks.extend(piece.strip() for piece in _fit(sentence, max_chars))
+    return [chunk for chunk in chunks if any(ch.isalnum() for ch in chunk)]
+
+
+def estimate_seconds(chunk: str) -> float:
+    """A lower bound on how long `chunk` takes to say."""
+    wide = sum(1 for ch in chunk if unicodedata.east_asian_width(ch) in "WF")
+    return (len(chunk) - wide) / LETTERS_PER_SECOND + wide / WIDE_CHARACTERS_PER_SECOND
+
+
+def within_budget(chunks: Iterable[str], max_seconds: float) -> list[str]:
+    """The leading chunks needed to fill `max_seconds` of speech (the text carries the rest)."""
+    planned: list[str] = []
+    total = 0.0
+    for chunk in chunks:
+        if total >= max_seconds:
+            break
+        planned.append(chunk)
+        total += estimate_seconds(chunk)
+    return planned
+
+
+def _clean(text: str) -> str:
+    text = _FENCED_CODE.sub("\n", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _URL.sub("", text)
+    text = html.unescape(_HTML_TAG.sub("", text))
+    lines = (_clean_line(line) for line in text.splitlines() if not _TABLE_RULE.match(line))
+    return "\n".join(lines)
+
+
+def _clean_line(line: str) -> str:
+    line = _EMPHASIS.sub("", _LINE_MARKERS.sub("", line))
+    line = "".join(ch for ch in line if not _is_symbol(ch))
+    return _SPACE_BEFORE_MARK.sub("", _SPACES.sub(" ", line)).strip()
+
+
+def _is_symbol(ch: str) -> bool:
+    """Emoji and pictographs, their joiners and variation selectors: voices read their names."""
+    skin_tone = "\U0001f3fb" <= ch <= "\U0001f3ff"
+    return unicodedata.category(ch) == "So" or skin_tone or ch in "\u200d\ufe0e\ufe0f"
+
+
+def _sentences(line: str) -> list[str]:
+    sentences, start = [], 0
+    for match in _SENTENCE_END.finditer(line):
+        if _is_abbreviation(line[start : match.start()], match.group()):
+            continue
+        sentences.append(line[start : match.end()].strip())
+        start = match.end()
+    sentences.append(line[start:].strip())
+    return [sentence for sentence in sentences if sentence]
+
+
+def _is_abbreviation(before: str, mark: str) -> bool:
+    """Whether the period after `before` ends an abbreviation ("Dr.", "e.g."), not a sentence."""
+    words = before.split()
+    return mark == "." and bool(words) and words[-1].lower().lstrip("(\"'") in _ABBREVIATIONS
+
+
+def _fit(text: str, max_chars: int, level: int = 0) -> list[str]:
+    """Split `text` into pieces of at most `max_chars`, keeping the whitespace between them."""
+    if len(text.strip()) <= max_chars:
+        return [text]
+    breaks = (_CLAUSE_BREAK, _WORD_BREAK)
+    if level == len(breaks):
+        return [text[i : i + max_chars] for i in range(0, len(text), max_chars)]
+    units = breaks[level].split(text)
+    return _pack([piece for unit in units for piece in _fit(unit, max_chars, level + 1)], max_chars)
+
+
+def _pack(units: list[str], max_chars: int) -> list[str]:
+    pieces, current = [], ""
+    for unit in units:
+        if current.strip() and len((current + unit).strip()) > max_chars:
+            pieces.append(current)
+            current = ""
+        current += unit
+    return [*pieces, current] if current.strip() else pieces
+
+
+class SpeechCacheProtocol(Protocol):
+    """Synthesised chunks by text, language and voice (implemented on Redis by the stores)."""
+
+    async def get(self, text: str, language: str, voice_id: str) -> Speech | None:
+        """The cached speech, or None."""
+
+    async def put(self, text: str, language: str, voice_id: str, speech: Speech) -> None:
+        """Remember the speech."""
+
+
+class IncrementalSpeaker:
+    """Speaks sentences while the answer is still streaming, in order, a few at once.
+
+    `feed` the text so far as it grows; `finish` with the final text returns the same voice note
+    that `speak_answer` gives for that text, reusing whatever was already synthesised.
+    """
+
+    def __init__(
+        self,
+        *,
+        language: str,
+        synthesizer: Synthesizer,
+        max_seconds: float,
+        cache: SpeechCacheProtocol | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        """Speak in `language` with `synthesizer`, up to `max_seconds` of audio."""
+        self._language = language
+        self._synthesizer = synthesizer
+        self._max_seconds = max_seconds
+        self._cache = cache
+        self._voice_id = synthesizer.name
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._tasks: dict[str, asyncio.Task[Speech]] = {}
+
+    def feed(self, text_so_far: str) -> None:
+        """Start synthesising the complete sentences of `text_so_far` (the last one may grow)."""
+        for chunk in within_budget(split_sentences(text_so_far)[:-1], self._max_seconds):
+            self._start(chunk)
+
+    async def finish(self, final_text: str) -> VoiceNote:
+        """The voice note of `final_text`; SpeechUnavailable when nothing in it can be spoken."""
+        chunks = within_budget(split_sentences(final_text), self._max_seconds)
+        tasks = [self._start(chunk) for chunk in chunks]
+        wanted = set(chunks)
+        for text, task in self._tasks.items():
+            if text not in wanted:  # a guess from a draft that the final text changed
+                task.cancel()
+        if not tasks:
+            raise SpeechUnavailable("nothing speakable in the answer")
+        try:
+            speeches = await asyncio.gather(*tasks)
+        except BaseException:
+            self.cancel()
+            raise
+        clips = [(speech.audio, speech.format) for speech in speeches]
+        return await asyncio.to_thread(encode_voice_note, clips, max_seconds=self._max_seconds)
+
+    def cancel(self) -> None:
+        """Stop every synthesis still running."""
+        for task in self._tasks.values():
+            task.cancel()
+
+    def _start(self, chunk: str) -> asyncio.Task[Speech]:
+        task = self._tasks.get(chunk)
+        if task is None:
+            task = asyncio.create_task(self._speak(chunk))
+            task.add_done_callback(_retrieve_exception)
+            self._tasks[chunk] = task
+        return task
+
+    async def _speak(self, chunk: str) -> Speech:
+        async with self._semaphore:
+            if self._cache is not None:
+                cached = await self._cache.get(chunk, self._language, self._voice_id)
+                if cached is not None:
+                    return cached
+            speech = await self._synthesizer.synthesize(chunk, language=self._language)
+            if self._cache is not None and speech.backend == _preferred(self._synthesizer):
+                await self._cache.put(chunk, self._language, self._voice_id, speech)
+            return speech
+
+
+def _preferred(synthesizer: Synthesizer) -> str:
+    """The backend whose voice belongs in the cache: a fallback voice is not remembered."""
+    if isinstance(synthesizer, FallbackSynthesizer):
+        return synthesizer.preferred
+    return synthesizer.name
+
+
+def _retrieve_exception(task: asyncio.Task[Speech]) -> None:
+    """Mark a failure as seen: a discarded draft's failure is no error, a kept one is re-raised."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def speak_answer(
+    text: str,
+    *,
+    language: str,
+    synthesizer: Synthesizer,
+    max_seconds: float,
+    cache: SpeechCacheProtocol | None = None,
+) -> VoiceNote:
+    """Speak `text` as one OGG/Opus voice note of at most `max_seconds`."""
+    speaker = IncrementalSpeaker(
+        language=language, synthesizer=synthesizer, max_seconds=max_seconds, cache=cache
+    )
+    try:
+        return await speaker.finish(text)
+    finally:
+        speaker.cancel()

@@ -1,0 +1,71 @@
+"""espeak-ng as a subprocess: offline, robotic, about a hundred languages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import struct
+
+from bot.errors import ServiceError
+from bot.tts.base import Speech, Synthesizer
+from bot.tts.voices import espeak_voice
+
+
+class EspeakSynthesizer(Synthesizer):
+    """Speaks with Debian's espeak-ng; returns WAV (22.05 kHz mono)."""
+
+    name = "espeak"
+
+    def __init__(self, *, binary: str | None = None, timeout: float = 10.0) -> None:
+        """Use `binary` (default: espeak-ng on PATH) and kill a run after `timeout` seconds."""
+        self._binary = binary or "espeak-ng"
+        self._timeout = timeout
+
+    @property
+    def available(self) -> bool:
+        """Whether the espeak-ng binary can be found."""
+        return shutil.which(self._binary) is not None
+
+    def can_speak(self, language: str) -> bool:
+        """Whether the voice table has `language` and the binary is installed."""
+        return espeak_voice(language) is not None and self.available
+
+    async def synthesize(self, text: str, *, language: str) -> Speech:
+        """Speak `text` as WAV; raise ServiceError when espeak-ng is missing, fails or hangs."""
+        voice = espeak_voice(language)
+        binary = shutil.which(self._binary)
+        if voice is None or binary is None:
+            raise ServiceError("synthesis", "espeak-ng or its voice is not available")
+        wav = await self._run(binary, voice, text)
+        return Speech(_fix_wav_sizes(wav), "wav", self.name)
+
+    async def _run(self, binary: str, voice: str, text: str) -> bytes:
+        # Text goes through stdin, so a leading "-" is never read as an option.
+        process = await asyncio.create_subprocess_exec(
+            *(binary, "-v", voice, "-b", "1", "--stdout"),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            async with asyncio.timeout(self._timeout):
+                wav, _ = await process.communicate(text.encode("utf-8"))
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise ServiceError("synthesis", "espeak-ng timed out", retryable=True) from None
+        if process.returncode != 0 or not wav:
+            raise ServiceError("synthesis", f"espeak-ng exited with {process.returncode}")
+        return wav
+
+
+def _fix_wav_sizes(wav: bytes) -> bytes:
+    """espeak-ng streams to stdout, so its header carries placeholder sizes; write the real ones."""
+    if len(wav) < 44 or wav[:4] != b"RIFF" or wav[36:40] != b"data":
+        return wav
+    header = bytearray(wav[:44])
+    struct.pack_into("<I", header, 4, len(wav) - 8)
+    struct.pack_into("<I", header, 40, len(wav) - 44)
+    return bytes(header) + wav[44:]
