@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from bot.audio import VoiceNote, encode_voice_note
-from bot.errors import SpeechUnavailable
+from bot.errors import AudioError, SpeechUnavailable
 from bot.tts.base import Speech, Synthesizer
 from bot.tts.fallback import FallbackSynthesizer
 
@@ -170,7 +170,7 @@ class IncrementalSpeaker:
             self._start(chunk)
 
     async def finish(self, final_text: str) -> VoiceNote:
-        """The voice note of `final_text`; SpeechUnavailable when nothing in it can be spoken."""
+        """The voice note of `final_text`; SpeechUnavailable when none can be made from it."""
         chunks = within_budget(split_sentences(final_text), self._max_seconds)
         tasks = [self._start(chunk) for chunk in chunks]
         wanted = set(chunks)
@@ -185,7 +185,10 @@ class IncrementalSpeaker:
             self.cancel()
             raise
         clips = [(speech.audio, speech.format) for speech in speeches]
-        return await asyncio.to_thread(encode_voice_note, clips, max_seconds=self._max_seconds)
+        try:
+            return await asyncio.to_thread(encode_voice_note, clips, max_seconds=self._max_seconds)
+        except AudioError as error:  # a backend returned audio that does not decode
+            raise SpeechUnavailable("synthesised audio could not be encoded") from error
 
     def cancel(self) -> None:
         """Stop every synthesis still running."""

@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.errors import BotError, ServiceError, SpeechUnavailable
 from bot.speech import IncrementalSpeaker, speak_answer
 from bot.tts import FallbackSynthesizer, make_synthesizer
-from bot.tts.base import Speech
+from bot.tts.base import Speech, Synthesizer
 from bot.tts.espeak import EspeakSynthesizer
 from bot.tts.gtts import GTTSSynthesizer
 
@@ -50,6 +50,18 @@ class DictCache:
 
     async def put(self, text: str, language: str, voice_id: str, speech: Speech) -> None:
         self.entries[(text, language, voice_id)] = speech
+
+
+class GarbageSynthesizer(Synthesizer):
+    """A backend that answers with bytes that are not audio."""
+
+    name = "garbage"
+
+    def can_speak(self, language: str) -> bool:
+        return True
+
+    async def synthesize(self, text: str, *, language: str) -> Speech:
+        return Speech(b"<html>rate limited</html>", "mp3", self.name)
 
 
 def settings(**values: object) -> Settings:
@@ -189,6 +201,13 @@ async def test_answer_with_nothing_speakable_raises_speech_unavailable() -> None
     with pytest.raises(SpeechUnavailable):
         await speak_answer(
             "https://example.com", language="en", synthesizer=EspeakSynthesizer(), max_seconds=60
+        )
+
+
+async def test_audio_that_does_not_decode_raises_speech_unavailable() -> None:
+    with pytest.raises(SpeechUnavailable):
+        await speak_answer(
+            "Hello there.", language="en", synthesizer=GarbageSynthesizer(), max_seconds=60
         )
 
 
