@@ -28,8 +28,15 @@ def ui_language(code: str | None) -> str:
     return base if base in TABLES else "en"
 
 
+class Key(str):
+    """A parameter that is itself a message key, translated along with the message."""
+
+
 def t(key: str, language: str | None, **params: object) -> str:
     """The message `key` in `language` (English when missing), formatted with `params`."""
     table = TABLES[ui_language(language)]
     template = table.get(key) or en.MESSAGES[key]
-    return template.format(**params) if params else template
+    if not params:
+        return template
+    values = {k: t(v, language) if isinstance(v, Key) else v for k, v in params.items()}
+    return template.format(**values)

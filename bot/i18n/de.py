@@ -59,4 +59,5 @@ MESSAGES = {
     "admin_bad_limit": "Ungültiges Limit: {reason}",
     "admin_done": "Erledigt: {what}",
     "db_down": "Entschuldigung, ich erreiche meine Datenbank gerade nicht. Bitte versuch es in einer Minute.",
+    "private_value": "die private Angabe",
 }

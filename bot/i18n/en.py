@@ -59,4 +59,5 @@ MESSAGES = {
     "admin_bad_limit": "Invalid limit: {reason}",
     "admin_done": "Done: {what}",
     "db_down": "Sorry, I can't reach my database right now. Please try again in a minute.",
+    "private_value": "the private value",
 }

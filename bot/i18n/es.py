@@ -59,4 +59,5 @@ MESSAGES = {
     "admin_bad_limit": "Límite no válido: {reason}",
     "admin_done": "Hecho: {what}",
     "db_down": "Lo siento, ahora no puedo acceder a mi base de datos. Inténtalo dentro de un minuto.",
+    "private_value": "el dato privado",
 }

@@ -58,4 +58,5 @@ MESSAGES = {
     "admin_bad_limit": "无效的限额：{reason}",
     "admin_done": "完成：{what}",
     "db_down": "抱歉，我暂时无法连接数据库。请一分钟后再试。",
+    "private_value": "隐私信息",
 }

@@ -16,7 +16,7 @@ from bot.core.cache_keys import answer_key, speech_key, transcript_key
 from bot.tts.base import Speech
 
 T = TypeVar("T")
-CacheEvent = Callable[[str, bool], None]
+CacheEvent = Callable[..., None]
 
 
 class CacheCounters:
@@ -30,7 +30,7 @@ class CacheCounters:
         """Count one lookup."""
         await self._redis.hincrby("cache:stats", f"{cache}:{'hit' if hit else 'miss'}", 1)
         if self._on_event:
-            self._on_event(cache, hit)
+            self._on_event(cache, hit=hit)
 
     async def totals(self) -> dict[str, int]:
         """{'answer:hit': n, 'answer:miss': m, ...}."""

@@ -1,0 +1,75 @@
+"""Command line: `python -m bot` runs the bot; `migrate` and `talk` are for operators and tinkerers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from bot.config import Settings, load_settings
+from bot.errors import BotError
+from bot.logs import setup_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen command."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    talk = commands.add_parser("talk", help="run the voice pipeline on a local file, without Telegram")
+    talk.add_argument("file", nargs="?", type=Path, help="an audio file (OGG, MP3, WAV, ...)")
+    talk.add_argument("--text", help="a typed message instead of a file")
+    talk.add_argument("--out", type=Path, help="where to write the spoken answer (.ogg)")
+    talk.add_argument("--language", help="your language, as Telegram would report it (e.g. ru)")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    secrets = [settings.telegram_bot_token.get_secret_value()]
+    if settings.openai_api_key:
+        secrets.append(settings.openai_api_key.get_secret_value())
+    setup_logging(settings.log_level, secrets=secrets)
+    try:
+        if args.command == "migrate":
+            from bot.db.engine import run_migrations
+
+            run_migrations(settings.database_url)
+            print("database is at the latest migration")
+            return 0
+        _require_openai_key(settings)
+        if args.command == "talk":
+            from bot.talk import talk as run_talk
+
+            if not args.file and not args.text:
+                parser.error("talk needs a FILE or --text")
+            return asyncio.run(run_talk(settings, args.file, args.text, args.out, args.language))
+        return asyncio.run(_run(settings))
+    except BotError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _require_openai_key(settings: Settings) -> None:
+    if settings.openai_api_key is None:
+        print("error: OPENAI_API_KEY is not set; put it in the environment or in .env", file=sys.stderr)
+        raise SystemExit(2)
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import run_bot
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await run_bot(settings, stop)
+    return 0
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Composition root: build every service once from Settings, then the Telegram application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.asr import make_transcriber
+from bot.assistant import Assistant
+from bot.config import Settings
+from bot.core.quota import Limits, Prices
+from bot.db.accounts import Accounts
+from bot.db.engine import make_engine, make_session_factory, migrate
+from bot.hearing import Listener
+from bot.i18n import TABLES, t
+from bot.llm import ChatModel
+from bot.metrics import Metrics
+from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
+from bot.stores.memory import ConversationStore
+from bot.stores.prefs import PreferenceStore, VaultStore
+from bot.stores.redis import RedisHandle, connect_redis
+from bot.tg import admin, handlers
+from bot.tg.context import CONTEXT_TYPES, install_services
+from bot.tg.errors import on_error
+from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
+from bot.tts import make_synthesizer
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("start", "help", "reset", "cancel", "lang", "voice", "mode", "usage")
+
+
+@dataclass
+class Services:
+    """Everything the handlers need, built once per process."""
+
+    settings: Settings
+    redis: RedisHandle
+    assistant: Assistant
+    accounts: Accounts
+    prefs: PreferenceStore
+    counters: CacheCounters
+    metrics: Metrics
+    turns: UserTurns = field(default_factory=UserTurns)
+    closers: list[Any] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Release connections, models and the embedded Redis."""
+        for closer in reversed(self.closers):
+            await closer()
+        await self.redis.aclose()
+
+
+def make_openai_client(settings: Settings) -> openai.AsyncOpenAI:
+    """One AsyncOpenAI client; the SDK's own retries are off because bot.retry owns them."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-set"
+    return openai.AsyncOpenAI(
+        api_key=key,
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout_seconds,
+        max_retries=0,
+    )
+
+
+async def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
+    """Connect Redis and the database (migrating it), and build the pipeline stages."""
+    metrics = metrics or Metrics()
+    engine = make_engine(settings.database_url)
+    await migrate(settings.database_url)
+    accounts = Accounts(
+        make_session_factory(engine),
+        limits=Limits.from_settings(settings),
+        prices=Prices.from_settings(settings),
+        admin_ids=settings.admin_user_ids,
+        allowed_ids=settings.allowed_user_ids,
+    )
+    handle = await connect_redis(settings.redis_url, data_dir=settings.data_dir)
+    client = handle.client
+    counters = CacheCounters(client, on_event=metrics.count_cache)
+    client_openai = make_openai_client(settings)
+    transcriber = make_transcriber(settings, openai_client=client_openai)
+    synthesizer = make_synthesizer(settings, openai_client=client_openai)
+    prefs = PreferenceStore(client)
+    assistant = Assistant(
+        settings=settings,
+        conversations=ConversationStore(
+            client, max_turns=settings.memory_max_turns, idle_ttl_seconds=settings.memory_idle_ttl_seconds
+        ),
+        prefs=prefs,
+        vaults=VaultStore(
+            client,
+            secret=settings.telegram_bot_token.get_secret_value(),
+            ttl_seconds=settings.memory_idle_ttl_seconds,
+        ),
+        answers=AnswerCache(client, counters, ttl=settings.answer_cache_ttl_seconds),
+        speech_cache=SpeechCache(client, counters, ttl=settings.speech_cache_ttl_seconds),
+        listener=Listener(
+            transcriber=transcriber,
+            cache=TranscriptCache(client, counters, ttl=settings.transcript_cache_ttl_seconds),
+            metrics=metrics,
+            confidence=settings.language_confidence,
+            retry_budget_seconds=settings.openai_retry_budget_seconds,
+            max_attempts=settings.openai_max_attempts,
+        ),
+        chat=ChatModel(
+            client_openai,
+            model=settings.openai_model,
+            retry_budget_seconds=settings.openai_retry_budget_seconds,
+            max_attempts=settings.openai_max_attempts,
+            on_retry=metrics.count_openai_retry,
+        ),
+        synthesizer=synthesizer,
+        accounts=accounts,
+        metrics=metrics,
+    )
+    services = Services(settings, handle, assistant, accounts, prefs, counters, metrics)
+    services.closers += [engine.dispose, client_openai.close, transcriber.aclose, synthesizer.aclose]
+    return services
+
+
+def build_application(settings: Settings, services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The python-telegram-bot Application, pointed at TELEGRAM_API_URL, with every handler."""
+    root = settings.telegram_api_url
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .local_mode(settings.telegram_local_mode)
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(PerUserUpdateProcessor(services.turns))
+        .context_types(CONTEXT_TYPES)
+        .build()
+    )
+    install_services(application, services)
+    _add_handlers(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    audio = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.ALL
+    unsupported = filters.PHOTO | filters.VIDEO | filters.Sticker.ALL
+    table = [
+        CommandHandler("start", handlers.start),
+        CommandHandler("help", handlers.help_command),
+        CommandHandler("reset", handlers.reset),
+        CommandHandler("cancel", handlers.cancel),
+        CommandHandler("lang", handlers.lang),
+        CommandHandler("voice", handlers.voice),
+        CommandHandler("mode", handlers.mode),
+        CommandHandler("usage", admin.usage),
+        CommandHandler("stats", admin.stats),
+        CommandHandler("setlimit", admin.setlimit),
+        CommandHandler("block", admin.block),
+        CommandHandler("unblock", admin.unblock),
+        CommandHandler("allow", admin.allow),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
+        MessageHandler(audio, handlers.audio_message),
+        MessageHandler(unsupported & filters.ChatType.PRIVATE, handlers.unsupported),
+    ]
+    for handler in table:
+        application.add_handler(handler)
+    application.add_handler(MessageHandler(filters.ALL, _count_update), group=-1)
+
+
+async def _count_update(update: Update, context: Any) -> None:
+    """Count every update by its kind (runs in its own handler group, before the real handler)."""
+    message = update.effective_message
+    kind = "other"
+    if message is not None:
+        kind = next(
+            (k for k in ("voice", "audio", "video_note", "document", "text") if getattr(message, k)),
+            "other",
+        )
+    context.services.metrics.count_update(kind)
+
+
+async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The command menu, in every language we have messages for."""
+    for language in TABLES:
+        commands = [BotCommand(name, t(f"cmd_{name}", language)) for name in COMMANDS]
+        code = None if language == "en" else language
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
+async def run_bot(settings: Settings, stop: asyncio.Event, *, services: Services | None = None) -> None:
+    """Poll Telegram until `stop` is set; the same code path for `python -m bot` and the tests."""
+    services = services or await build_services(settings)
+    application = build_application(settings, services)
+    try:
+        async with application:
+            await _register_commands(application)
+            if settings.metrics_port is not None:
+                services.metrics.start_exporter(settings.metrics_port)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("bot @%s is polling", application.bot.username)
+            await stop.wait()
+            await application.updater.stop()
+            await application.stop()
+    finally:
+        await services.aclose()

@@ -1,0 +1,134 @@
+"""From a voice note to a transcript in the right language: download, decode, recognise, cache."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.asr.base import Transcriber, Transcript
+from bot.audio import decode_to_wav
+from bot.core.language import choose_language, detect_text_language
+from bot.core.privacy import contains_personal_data
+from bot.metrics import Metrics
+from bot.retry import call_with_retries
+from bot.stores.caches import TranscriptCache
+from bot.stores.prefs import Preferences
+
+
+@dataclass(frozen=True)
+class HeardNote:
+    """What was understood from one voice note."""
+
+    text: str
+    language: str
+    language_source: str
+    audio_seconds: float
+    from_cache: bool
+
+
+log = logging.getLogger(__name__)
+
+
+class Listener:
+    """Turns a downloaded voice note into text, with the language logic of bot.core.language."""
+
+    def __init__(
+        self,
+        *,
+        transcriber: Transcriber,
+        cache: TranscriptCache,
+        metrics: Metrics,
+        confidence: float,
+        retry_budget_seconds: float,
+        max_attempts: int,
+    ) -> None:
+        self._transcriber = transcriber
+        self._cache = cache
+        self._metrics = metrics
+        self._confidence = confidence
+        self._budget = retry_budget_seconds
+        self._attempts = max_attempts
+
+    async def hear(
+        self,
+        *,
+        file_unique_id: str,
+        fetch: Callable[[], Awaitable[bytes]],
+        prefs: Preferences,
+        telegram_language: str | None,
+    ) -> HeardNote:
+        """Transcribe (or reuse a transcript of) a voice note; raises AudioError or ServiceError."""
+        computed = False
+
+        async def compute() -> tuple[dict[str, str], bool]:
+            nonlocal computed
+            computed = True
+            heard = await self._recognise(fetch, prefs, telegram_language)
+            value = {
+                "text": heard.text,
+                "language": heard.language,
+                "source": heard.language_source,
+                "seconds": str(heard.audio_seconds),
+            }
+            # Only impersonal transcripts are shared: a cached value must hold no personal data.
+            return value, bool(heard.text) and not contains_personal_data(heard.text)
+
+        value = await self._cache.get_or_compute(file_unique_id, compute)
+        return HeardNote(
+            text=value["text"],
+            language=value["language"],
+            language_source=value["source"],
+            audio_seconds=float(value["seconds"]),
+            from_cache=not computed,
+        )
+
+    async def _recognise(
+        self,
+        fetch: Callable[[], Awaitable[bytes]],
+        prefs: Preferences,
+        telegram_language: str | None,
+    ) -> HeardNote:
+        with self._metrics.time_stage("download"):
+            data = await fetch()
+        with self._metrics.time_stage("decode"):
+            decoded = await asyncio.to_thread(decode_to_wav, data)
+        first = await self._transcribe(decoded.wav, prefs.pinned_language)
+        text_language, text_probability = detect_text_language(first.text)
+        choice = choose_language(
+            asr_language=first.language,
+            asr_probability=first.language_probability,
+            text_language=text_language,
+            text_probability=text_probability,
+            pinned=prefs.pinned_language,
+            last_spoken=prefs.last_language,
+            telegram_language=telegram_language,
+            threshold=self._confidence,
+        )
+        final = first
+        if choice.retranscribe and first.text:
+            log.info("re-transcribing with the %s language (%s)", choice.language, choice.source)
+            final = await self._transcribe(decoded.wav, choice.language)
+        return HeardNote(
+            text=final.text.strip(),
+            language=choice.language,
+            language_source=choice.source,
+            audio_seconds=decoded.duration,
+            from_cache=False,
+        )
+
+    async def _transcribe(self, wav: bytes, language: str | None) -> Transcript:
+        with self._metrics.time_stage("transcription"):
+            if self._transcriber.offline:
+                return await self._transcriber.transcribe(wav, language=language)
+            return await call_with_retries(
+                lambda: self._transcriber.transcribe(wav, language=language),
+                stage="transcription",
+                budget_seconds=self._budget,
+                max_attempts=self._attempts,
+                on_retry=self._metrics.count_openai_retry,
+            )
+
+
+__all__ = ["HeardNote", "Listener"]

@@ -1,0 +1,63 @@
+"""Structured one-line logs that never carry the bot token, the API key or message text."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+from bot.core.privacy import mask
+
+_TOKEN_RE = re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}|sk-[A-Za-z0-9_-]{10,}")
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces secrets with *** and masks personal data in every record's message."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def redact(self, text: str) -> str:
+        """The text without secrets or personal data."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        text = _TOKEN_RE.sub("***", text)
+        return mask(text)[0]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render the message once, redacted, so handlers see only the safe text."""
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render `record` as one JSON line."""
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(level: str, *, secrets: list[str]) -> None:
+    """Log JSON lines to stderr; quiet the HTTP client, whose request lines contain the token."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "openai._base_client"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

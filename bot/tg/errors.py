@@ -1,0 +1,27 @@
+"""The one boundary for unexpected failures: log (redacted), count, apologise in the user's language."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.i18n import t
+from bot.tg.context import BotContext
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Handle an exception no handler expected; the bot keeps serving everyone else."""
+    error = context.error
+    log.error("unhandled %s", type(error).__name__, exc_info=error)
+    context.services.metrics.count_error(type(error).__name__)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    language = update.effective_user.language_code if update.effective_user else None
+    try:
+        await context.bot.send_message(update.effective_chat.id, t("apology", language))
+    except TelegramError:
+        log.warning("could not send the apology")

@@ -1,0 +1,99 @@
+"""Telegram updates described in the assistant's terms, with limits checked before any download."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from telegram import Bot, Message, Update
+from telegram.error import TelegramError
+
+from bot.assistant import AudioRequest, Sender, TextRequest
+from bot.core.text import mentions_bot, strip_mention
+from bot.errors import ServiceError
+from bot.events import Refused
+
+AUDIO_EXTENSIONS = (".ogg", ".oga", ".opus", ".mp3", ".m4a", ".wav", ".flac", ".webm", ".mp4", ".aac")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the bot accepts before downloading."""
+
+    max_seconds: int
+    max_bytes: int
+
+
+def describe_sender(update: Update) -> Sender:
+    """The user, chat and language of an update."""
+    user = update.effective_user
+    chat = update.effective_chat
+    assert user is not None and chat is not None  # handlers are registered for messages only
+    return Sender(
+        user_id=user.id,
+        chat_id=chat.id,
+        is_group=chat.type in ("group", "supergroup"),
+        telegram_language=user.language_code,
+        username=user.username,
+        full_name=user.full_name,
+    )
+
+
+def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
+    """In groups the bot answers only when mentioned or replied to."""
+    if message.chat.type not in ("group", "supergroup"):
+        return True
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == bot_id:
+        return True
+    return mentions_bot(message.text or message.caption or "", bot_username)
+
+
+def describe_text(update: Update, bot_username: str) -> TextRequest:
+    """A typed message without the @mention."""
+    message = update.effective_message
+    assert message is not None
+    return TextRequest(describe_sender(update), strip_mention(message.text or "", bot_username))
+
+
+def describe_audio(update: Update, bot: Bot, limits: Limits) -> AudioRequest | Refused:
+    """A voice note, audio file, video note or audio document; or why it is refused."""
+    message = update.effective_message
+    assert message is not None
+    media = message.voice or message.audio or message.video_note or message.document
+    if media is None or (media is message.document and not _is_audio_document(message)):
+        return Refused("unsupported_file")
+    duration = float(getattr(media, "duration", 0) or 0)
+    size = media.file_size or 0
+    if duration > limits.max_seconds:
+        return Refused("too_long", {"seconds": int(duration), "limit": limits.max_seconds})
+    if size > limits.max_bytes:
+        return Refused(
+            "too_big", {"size_mb": round(size / 2**20, 1), "limit_mb": limits.max_bytes // 2**20}
+        )
+    return AudioRequest(
+        sender=describe_sender(update),
+        file_unique_id=media.file_unique_id,
+        duration=duration,
+        fetch=_downloader(bot, media.file_id),
+    )
+
+
+def _is_audio_document(message: Message) -> bool:
+    document = message.document
+    if document is None:
+        return False
+    mime = (document.mime_type or "").lower()
+    name = (document.file_name or "").lower()
+    return mime.startswith(("audio/", "video/")) or name.endswith(AUDIO_EXTENSIONS)
+
+
+def _downloader(bot: Bot, file_id: str) -> Callable[[], Awaitable[bytes]]:
+    async def fetch() -> bytes:
+        try:
+            file = await bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as error:
+            raise ServiceError("download", type(error).__name__, retryable=True) from error
+
+    return fetch

@@ -1,0 +1,78 @@
+"""One answer in flight per user, in arrival order; /cancel jumps the queue and stops the current one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+def _user_id(update: object) -> int | None:
+    if isinstance(update, Update) and update.effective_user:
+        return update.effective_user.id
+    return None
+
+
+def _is_cancel(update: object) -> bool:
+    if not isinstance(update, Update) or not update.effective_message:
+        return False
+    text = update.effective_message.text or ""
+    return text.split("@")[0].split(" ")[0].lower() == "/cancel"
+
+
+class UserTurns:
+    """Per-user locks (FIFO, so messages are answered in order) and the task answering now."""
+
+    def __init__(self) -> None:
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._running: dict[int, asyncio.Task[Any]] = {}
+
+    def cancel(self, user_id: int) -> bool:
+        """Stop the answer in progress for this user; False when there is none."""
+        task = self._running.get(user_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    async def run(self, user_id: int, coroutine: Awaitable[Any]) -> None:
+        """Run the user's next update after the ones before it; a /cancel ends it quietly."""
+        async with self._locks[user_id]:
+            task = asyncio.ensure_future(coroutine)
+            self._running[user_id] = task
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:  # the application is shutting down
+                task.cancel()
+                raise
+            finally:
+                if self._running.get(user_id) is task:
+                    del self._running[user_id]
+            if not task.cancelled():
+                task.result()
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across users, sequential within one user."""
+
+    def __init__(self, turns: UserTurns, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self.turns = turns
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Queue the update behind the same user's earlier ones (/cancel runs at once)."""
+        user_id = _user_id(update)
+        if user_id is None or _is_cancel(update):
+            await coroutine
+            return
+        await self.turns.run(user_id, coroutine)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
