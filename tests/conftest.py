@@ -9,15 +9,17 @@ import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
 
-from bot.app import Services, build_services, run_bot
 from bot.config import Settings
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
+
+if TYPE_CHECKING:
+    from bot.app import Services
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEST_DB_INDEX = 15
@@ -116,12 +118,14 @@ def make_settings(
     return build
 
 
-BotRunner = Callable[..., Awaitable[Services]]
+BotRunner = Callable[..., Awaitable["Services"]]
 
 
 @pytest.fixture
 async def start_bot(bot_api: BotApiEmulator) -> AsyncIterator[BotRunner]:
     """Start the real application (the code path of `python -m bot`); stopped after the test."""
+    from bot.app import build_services, run_bot  # heavy: only for tests that run the bot
+
     running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
     async def start(settings: Settings) -> Services:
