@@ -1,0 +1,184 @@
+"""Verbs on the usage ledger: record an event, sum a user's usage, aggregate for admins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, String, case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from bot.core.quota import Usage
+from bot.db.models import UsageEvent, User
+
+UsageKind = str  # "chat", "transcription" or "synthesis"
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    """One UTC day of the whole bot's usage, for the chart."""
+
+    date: date
+    messages: int
+    tokens: int
+    voice_minutes: float
+    cost: float
+
+
+@dataclass(frozen=True)
+class TopUser:
+    """One of the heaviest users of a period."""
+
+    user_id: int
+    username: str | None
+    tokens: int
+    cost: float
+
+
+@dataclass(frozen=True)
+class PeriodStats:
+    """The whole bot's usage over the last `days` days (a rolling window ending now)."""
+
+    days: int
+    active_users: int
+    messages: int
+    voice_minutes: float
+    tokens: int
+    cost: float
+    cache_hit_rate: float
+    top_users: tuple[TopUser, ...]
+
+
+# Lower case, like the SQL function it renders.
+class utc_date(FunctionElement[str]):
+    """The UTC calendar day of a timestamp as 'YYYY-MM-DD', on SQLite and PostgreSQL alike."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_date)
+def _utc_date_default(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps our timestamps as UTC text; date() takes its first ten characters' day.
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_date, "postgresql")
+def _utc_date_postgresql(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
+    inner = compiler.process(element.clauses, **kw)
+    return f"to_char(({inner}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+_TOKENS = UsageEvent.tokens_in + UsageEvent.tokens_out
+_IS_CHAT = case((UsageEvent.kind == "chat", 1), else_=0)
+_IS_HIT = case((UsageEvent.cache_hit, 1), else_=0)
+
+
+def _total(column: ColumnExpressionArgument[Any]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(column), 0)
+
+
+async def insert_event(
+    session: AsyncSession, *, user_id: int, now: datetime, **values: Any
+) -> None:
+    """Add one usage event in the caller's transaction."""
+    session.add(UsageEvent(user_id=user_id, created_at=now, **values))
+
+
+async def user_usage(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    month_start: datetime,
+    day_start: datetime,
+    until: datetime,
+) -> tuple[Usage, Usage]:
+    """(today, this month) for one user, in one indexed query over the month."""
+
+    def both(
+        column: ColumnExpressionArgument[Any],
+    ) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        today = case((UsageEvent.created_at >= day_start, column), else_=0)
+        return _total(today), _total(column)
+
+    columns = [*both(_TOKENS), *both(UsageEvent.audio_seconds)]
+    columns += [*both(UsageEvent.tts_chars), *both(UsageEvent.cost)]
+    row = (
+        await session.execute(
+            select(*columns).where(
+                UsageEvent.user_id == user_id,
+                UsageEvent.created_at >= month_start,
+                UsageEvent.created_at < until,
+            )
+        )
+    ).one()
+    today = Usage(int(row[0]), float(row[2]), int(row[4]), float(row[6]))
+    month = Usage(int(row[1]), float(row[3]), int(row[5]), float(row[7]))
+    return today, month
+
+
+async def period_stats(
+    session: AsyncSession, *, days: int, since: datetime, until: datetime
+) -> PeriodStats:
+    """Totals and the top five users by tokens for [since, until)."""
+    window = (UsageEvent.created_at >= since, UsageEvent.created_at < until)
+    totals = (
+        await session.execute(
+            select(
+                func.count(distinct(UsageEvent.user_id)),
+                _total(_IS_CHAT),
+                _total(UsageEvent.audio_seconds),
+                _total(_TOKENS),
+                _total(UsageEvent.cost),
+                _total(_IS_HIT),
+                func.count(UsageEvent.id),
+            ).where(*window)
+        )
+    ).one()
+    top = await session.execute(
+        select(User.id, User.username, _total(_TOKENS), _total(UsageEvent.cost))
+        .join(User, User.id == UsageEvent.user_id)
+        .where(*window)
+        .group_by(User.id, User.username)
+        .order_by(_total(_TOKENS).desc(), _total(UsageEvent.cost).desc(), User.id)
+        .limit(5)
+    )
+    events = int(totals[6])
+    return PeriodStats(
+        days=days,
+        active_users=int(totals[0]),
+        messages=int(totals[1]),
+        voice_minutes=float(totals[2]) / 60,
+        tokens=int(totals[3]),
+        cost=float(totals[4]),
+        cache_hit_rate=int(totals[5]) / events if events else 0.0,
+        top_users=tuple(TopUser(int(r[0]), r[1], int(r[2]), float(r[3])) for r in top),
+    )
+
+
+async def daily_series(session: AsyncSession, *, first_day: date, days: int) -> list[DayUsage]:
+    """One DayUsage per UTC day from `first_day`, zeros included."""
+    since = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    day = utc_date(UsageEvent.created_at)
+    rows = await session.execute(
+        select(
+            day,
+            _total(_IS_CHAT),
+            _total(_TOKENS),
+            _total(UsageEvent.audio_seconds),
+            _total(UsageEvent.cost),
+        )
+        .where(UsageEvent.created_at >= since, UsageEvent.created_at < since + timedelta(days))
+        .group_by(day)
+    )
+    found = {}
+    for r in rows:
+        # str()[:10] also reads backends whose date() returns a date object.
+        day_date = date.fromisoformat(str(r[0])[:10])
+        found[day_date] = DayUsage(day_date, int(r[1]), int(r[2]), float(r[3]) / 60, float(r[4]))
+    dates = [first_day + timedelta(offset) for offset in range(days)]
+    return [found.get(d) or DayUsage(d, 0, 0, 0.0, 0.0) for d in dates]

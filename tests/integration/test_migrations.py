@@ -1,0 +1,103 @@
+"""Migrations: upgrade to head matches the models exactly, and downgrade to base undoes it all."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from bot.db.engine import alembic_config, make_engine, migrate, safe_url
+from bot.db.models import Base
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+TABLES = {"users", "usage_events", "admin_actions"}
+
+
+async def _create_postgres_database(server_url: str, name: str) -> None:
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # whatever keeps us from the server means: skip, saying why
+        pytest.skip(f"PostgreSQL not reachable at {safe_url(server_url)}: {error}")
+    finally:
+        await admin.dispose()
+
+
+async def _drop_postgres_database(server_url: str, name: str) -> None:
+    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
+    """A database with no tables at all, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        return
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    await _create_postgres_database(POSTGRES_URL, name)
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _drop_postgres_database(POSTGRES_URL, name)
+
+
+async def schema_of(url: str) -> tuple[set[str], list[tuple]]:
+    """(table names, autogenerate's differences between the models and this database)."""
+    engine = make_engine(url)
+
+    def inspect_sync(connection) -> tuple[set[str], list[tuple]]:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+        return tables, compare_metadata(context, Base.metadata)
+
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(inspect_sync)
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_to_head_matches_the_models(empty_database_url: str) -> None:
+    await migrate(empty_database_url)
+    tables, differences = await schema_of(empty_database_url)
+    assert tables == TABLES
+    assert differences == []
+
+
+async def test_upgrade_twice_is_harmless(empty_database_url: str) -> None:
+    await migrate(empty_database_url)
+    await migrate(empty_database_url)
+    assert (await schema_of(empty_database_url))[1] == []
+
+
+async def test_downgrade_to_base_removes_every_table(empty_database_url: str) -> None:
+    await migrate(empty_database_url)
+    await asyncio.to_thread(command.downgrade, alembic_config(empty_database_url), "base")
+    tables, _ = await schema_of(empty_database_url)
+    assert tables == set()
+
+
+def test_the_migration_history_is_one_line_of_date_prefixed_files() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(scripts.get_heads()) == 1
+    assert all(
+        script.path.rsplit("/", 1)[-1][:14].replace("_", "").isdigit()
+        for script in scripts.walk_revisions()
+    )
