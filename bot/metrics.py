@@ -1,0 +1,117 @@
+"""Prometheus metrics: per-stage latency histograms and a few counters, on a registry of our own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import start_http_server
+
+STAGES = (
+    "download",
+    "decode",
+    "transcription",
+    "model_first_token",
+    "model_total",
+    "synthesis",
+    "upload",
+)
+# From 10 ms (a cache lookup, a decode) to 60 s (a long transcription on a small CPU).
+STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+
+
+class Metrics:
+    """Everything the bot counts and times; each instance owns its CollectorRegistry."""
+
+    def __init__(self) -> None:
+        """Create the registry and every metric in it."""
+        self.registry = CollectorRegistry()
+        self.updates = Counter(
+            "updates", "Telegram updates handled", ["type"], registry=self.registry
+        )
+        self.errors = Counter("errors", "Errors by kind", ["kind"], registry=self.registry)
+        self.cache_hits = Counter("cache_hits", "Cache hits", ["cache"], registry=self.registry)
+        self.cache_misses = Counter(
+            "cache_misses", "Cache misses", ["cache"], registry=self.registry
+        )
+        self.quota_refusals = Counter(
+            "quota_refusals", "Messages refused over quota", ["kind"], registry=self.registry
+        )
+        self.openai_retries = Counter(
+            "openai_retries", "Retried OpenAI calls", ["stage"], registry=self.registry
+        )
+        self.stage_seconds = Histogram(
+            "stage_seconds",
+            "Seconds spent per pipeline stage",
+            ["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        for stage in STAGES:
+            self.stage_seconds.labels(stage=stage)  # so every stage shows before its first sample
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def count_update(self, update_type: str) -> None:
+        """Count one Telegram update ("voice", "text", "command", ...)."""
+        self.updates.labels(type=update_type).inc()
+
+    def count_error(self, kind: str) -> None:
+        """Count one error, by exception kind or stage."""
+        self.errors.labels(kind=kind).inc()
+
+    def count_cache(self, cache: str, *, hit: bool) -> None:
+        """Count one lookup in a cache ("transcript", "answer", "speech")."""
+        (self.cache_hits if hit else self.cache_misses).labels(cache=cache).inc()
+
+    def count_quota_refusal(self, kind: str) -> None:
+        """Count one message refused over a quota kind."""
+        self.quota_refusals.labels(kind=kind).inc()
+
+    def count_openai_retry(self, stage: str) -> None:
+        """Count one retried OpenAI call."""
+        self.openai_retries.labels(stage=stage).inc()
+
+    def observe(self, stage: str, seconds: float) -> None:
+        """Record how long one stage took."""
+        self.stage_seconds.labels(stage=stage).observe(seconds)
+
+    @contextmanager
+    def time_stage(self, stage: str) -> Iterator[None]:
+        """Time the block (also when it raises); works around `await` inside async code."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.observe(stage, time.perf_counter() - started)
+
+    def render(self) -> bytes:
+        """The text exposition format, as served on /metrics."""
+        return generate_latest(self.registry)
+
+    # All interfaces by default: Prometheus scrapes from outside the container.
+    def start_exporter(self, port: int, addr: str = "0.0.0.0") -> int:
+        """Serve /metrics on a daemon thread; returns the bound port (useful with port 0)."""
+        if self._server is not None:
+            raise RuntimeError("the metrics exporter is already running")
+        self._server, self._thread = start_http_server(port, addr=addr, registry=self.registry)
+        return int(self._server.server_port)
+
+    @property
+    def exporter_port(self) -> int | None:
+        """The port the exporter listens on, or None when it is not running."""
+        return int(self._server.server_port) if self._server else None
+
+    def stop_exporter(self) -> None:
+        """Stop serving /metrics (a no-op when not running)."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
