@@ -1,0 +1,106 @@
+"""Small audio helpers for the emulators: header-based durations and tone files in real formats."""
+
+from __future__ import annotations
+
+import functools
+import io
+import struct
+import wave
+
+import av
+import numpy as np
+
+# response_format -> (PyAV container, codec, sample rate); wav and pcm are written by hand.
+_ENCODERS = {
+    "opus": ("ogg", "libopus", 48000),
+    "mp3": ("mp3", "libmp3lame", 24000),
+    "aac": ("adts", "aac", 24000),
+    "flac": ("flac", "flac", 24000),
+}
+SPEECH_FORMATS = frozenset({*_ENCODERS, "wav", "pcm"})
+PCM_RATE = 24000
+
+
+def wav_duration(data: bytes) -> float | None:
+    """Duration of a RIFF/WAVE file from its header, or None if `data` is not WAV."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    pos, byte_rate = 12, 0
+    while pos + 8 <= len(data):
+        chunk, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        if chunk == b"fmt ":
+            byte_rate = struct.unpack_from("<I", data, pos + 16)[0]
+        elif chunk == b"data" and byte_rate:
+            # Streaming writers put 0 or 0xFFFFFFFF here; the bytes present are the truth then.
+            size = min(size, len(data) - pos - 8) if size else len(data) - pos - 8
+            return size / byte_rate
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def ogg_opus_duration(data: bytes) -> float | None:
+    """Duration of an OGG/Opus file from its last granule position, or None if not OGG/Opus."""
+    head = data.find(b"OpusHead")
+    last = data.rfind(b"OggS")
+    if not data.startswith(b"OggS") or head < 0 or last + 14 > len(data):
+        return None
+    pre_skip = struct.unpack_from("<H", data, head + 10)[0]
+    granule = struct.unpack_from("<q", data, last + 6)[0]
+    return max(granule - pre_skip, 0) / 48000
+
+
+def audio_duration(data: bytes) -> float:
+    """Duration of WAV or OGG/Opus bytes from headers; 0.0 for anything else."""
+    for probe in (wav_duration, ogg_opus_duration):
+        seconds = probe(data)
+        if seconds is not None:
+            return seconds
+    return 0.0
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG header, or None for other data."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return None
+    width, height = struct.unpack_from(">II", data, 16)
+    return width, height
+
+
+def _samples(seconds: float, rate: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * 440 * t) * 0.3 * 32767).astype(np.int16)
+
+
+def _wav(samples: np.ndarray, rate: int) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return buf.getvalue()
+
+
+def _encode(samples: np.ndarray, container: str, codec: str, rate: int) -> bytes:
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()
+
+
+@functools.lru_cache(maxsize=64)
+def tone(seconds: float, response_format: str) -> bytes:
+    """A 440 Hz tone of `seconds` in an OpenAI speech `response_format` (blocking; cached)."""
+    if response_format == "wav":
+        return _wav(_samples(seconds, PCM_RATE), PCM_RATE)
+    if response_format == "pcm":
+        return _samples(seconds, PCM_RATE).tobytes()
+    container, codec, rate = _ENCODERS[response_format]
+    return _encode(_samples(seconds, rate), container, codec, rate)

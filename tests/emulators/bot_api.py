@@ -1,0 +1,250 @@
+"""A Telegram Bot API emulator over HTTP on 127.0.0.1, for end-to-end tests of the real bot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from tests.emulators._http import Fault, FaultQueue, LoopbackServer
+from tests.emulators.bot_http import (
+    ApiError,
+    Upload,
+    bad_request,
+    error_response,
+    fault_error,
+    ok,
+    read_params,
+)
+from tests.emulators.bot_media import MediaMethods
+from tests.emulators.bot_state import BOT_USER, Call
+
+Handler = Callable[[dict[str, Any], dict[str, Upload]], Awaitable[Any]]
+DEFAULT_TOKEN = "123456:TEST-TOKEN"
+
+
+class BotApiEmulator(MediaMethods, LoopbackServer):
+    """Speaks the Bot API at {base_url}/bot{token}/{method}; files at {base_url}/file/bot{token}/.
+
+    Point python-telegram-bot at it with base_url=f"{emu.base_url}/bot" and
+    base_file_url=f"{emu.base_url}/file/bot".
+    """
+
+    def __init__(self, token: str = DEFAULT_TOKEN) -> None:
+        """Prepare an emulator that accepts only `token`."""
+        MediaMethods.__init__(self)
+        LoopbackServer.__init__(self)
+        self.token = token
+        self._faults = FaultQueue()
+        self._allowed_updates: set[str] | None = None
+        self._poll_generation = 0
+        self._closing = False
+        self._handlers: dict[str, Handler] = {
+            name.lower(): handler for name, handler in self._method_table().items()
+        }
+
+    @property
+    def base_url(self) -> str:
+        """Root URL of the running emulator, e.g. http://127.0.0.1:PORT."""
+        return self.root
+
+    def build_app(self) -> web.Application:
+        """The aiohttp application with the method and file-download routes."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._serve_method)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._serve_file)
+        return app
+
+    async def stop(self) -> None:
+        """Release pending long polls, then stop serving."""
+        self._closing = True
+        self.update_arrived.set()
+        await super().stop()
+
+    # ---- fault injection -------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail like Telegram (429 carries retry_after).
+
+        Use method "download" for file downloads.
+        """
+        self._faults.add(Fault(f"/{method.lower()}", times, status, 0.0, retry_after, description))
+
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` calls of `method` for `seconds` before answering."""
+        self._faults.add(Fault(f"/{method.lower()}", times, delay=seconds))
+
+    # ---- HTTP ------------------------------------------------------------------------------
+
+    async def _serve_method(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return error_response(ApiError(401, "Unauthorized"))
+        method = request.match_info["method"]
+        try:
+            params, uploads = await read_params(request)
+        except ApiError as error:
+            return error_response(error)
+        call = Call(method, params, {k: u.data for k, u in uploads.items()}, time.time())
+        self.calls.append(call)
+        response = await self._answer(f"/{method.lower()}", params, uploads)
+        call.status = response.status
+        return response
+
+    async def _answer(
+        self, route: str, params: dict[str, Any], uploads: dict[str, Upload]
+    ) -> web.Response:
+        if delay := self._faults.take(route, delays=True):
+            await asyncio.sleep(delay.delay)
+        if fault := self._faults.take(route, delays=False):
+            return error_response(fault_error(fault))
+        handler = self._handlers.get(route[1:])
+        if handler is None:
+            return error_response(ApiError(404, "Not Found"))
+        try:
+            return ok(await handler(params, uploads))
+        except ApiError as error:
+            return error_response(error)
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return error_response(ApiError(401, "Unauthorized"))
+        if delay := self._faults.take("/download", delays=True):
+            await asyncio.sleep(delay.delay)
+        if fault := self._faults.take("/download", delays=False):
+            return error_response(fault_error(fault))
+        path = request.match_info["path"]
+        for stored in self.files.values():
+            if stored.file_path == path:
+                return web.Response(body=stored.data, content_type="application/octet-stream")
+        return error_response(ApiError(404, "Not Found"))
+
+    # ---- methods ---------------------------------------------------------------------------
+
+    def _method_table(self) -> dict[str, Handler]:
+        return {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "getChat": self._get_chat,
+            "close": _true,
+            "logOut": _true,
+            "setMyDescription": _true,
+            "setMyShortDescription": _true,
+            "answerCallbackQuery": _true,
+            **self.message_methods(),
+        }
+
+    async def _get_me(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        return {
+            **BOT_USER,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _get_updates(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self.update_arrived.set()  # an older long poll wakes up and learns it was terminated
+        if params.get("allowed_updates") is not None:
+            self._allowed_updates = set(params["allowed_updates"]) or None
+        if params.get("offset") is not None:
+            self._confirm(int(params["offset"]))
+        limit = min(max(int(params.get("limit") or 100), 1), 100)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        while True:
+            ready = self._deliverable()[:limit]
+            remaining = deadline - time.monotonic()
+            if ready or remaining <= 0 or self._closing:
+                return ready
+            self.update_arrived.clear()
+            try:
+                await asyncio.wait_for(self.update_arrived.wait(), remaining)
+            except TimeoutError:
+                pass
+            if self._poll_generation != generation:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
+
+    def _confirm(self, offset: int) -> None:
+        if offset < 0:
+            self.updates[:] = self.updates[offset:]
+        else:
+            self.updates[:] = [u for u in self.updates if u["update_id"] >= offset]
+
+    def _deliverable(self) -> list[dict[str, Any]]:
+        allowed = self._allowed_updates
+        if allowed is not None:
+            # Telegram never creates updates of types the bot did not ask for.
+            self.updates[:] = [u for u in self.updates if allowed & (u.keys() - {"update_id"})]
+        return list(self.updates)
+
+    async def _delete_webhook(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        if params.get("drop_pending_updates"):
+            self.updates.clear()
+        return True
+
+    async def _get_webhook_info(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        return {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.updates),
+        }
+
+    async def _set_my_commands(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise bad_request('parameter "commands" is required')
+        for command in commands:
+            if not _valid_command(command):
+                raise bad_request("BOT_COMMAND_INVALID")
+        self.commands[_commands_key(params)] = [dict(c) for c in commands]
+        return True
+
+    async def _get_my_commands(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        return self.commands.get(_commands_key(params), [])
+
+    async def _delete_my_commands(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        self.commands.pop(_commands_key(params), None)
+        return True
+
+    async def _get_chat(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        return {**self.chat(self.chat_id(params)), "accent_color_id": 0, "max_reaction_count": 11}
+
+
+async def _true(params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+    return True
+
+
+def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
+    scope = params.get("scope") or {"type": "default"}
+    if isinstance(scope, str):
+        scope = json.loads(scope)
+    return str(scope.get("type", "default")), str(params.get("language_code") or "")
+
+
+def _valid_command(command: Any) -> bool:
+    if not isinstance(command, dict):
+        return False
+    name, description = str(command.get("command", "")), str(command.get("description", ""))
+    valid_name = 1 <= len(name) <= 32 and all(c.islower() or c.isdigit() or c == "_" for c in name)
+    return valid_name and 1 <= len(description) <= 256

@@ -1,0 +1,270 @@
+"""An OpenAI API emulator over HTTP on 127.0.0.1: chat (with SSE), transcriptions and speech."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from tests.emulators import openai_replies as replies
+from tests.emulators._http import Fault, FaultQueue, LoopbackServer, wait_until
+from tests.emulators.audio_tools import SPEECH_FORMATS, audio_duration, tone
+from tests.emulators.openai_http import (
+    OpenAIError,
+    Request,
+    check_audio,
+    error_response,
+    fault_response,
+    read_request,
+    transcript_response,
+)
+
+Responder = Callable[[dict[str, Any]], str]
+Transcriber = Callable[[dict[str, str], bytes], tuple[str, str]]
+VOICES = frozenset(
+    "alloy ash ballad coral echo fable onyx nova sage shimmer verse marin cedar".split()
+)
+_SPEECH_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+
+
+class OpenAIEmulator(LoopbackServer):
+    """Speaks enough of the OpenAI REST API for the bot; give `base_url` to the SDK."""
+
+    def __init__(self, chunk_delay: float = 0.05) -> None:
+        """Prepare an emulator whose streamed chunks are `chunk_delay` seconds apart."""
+        super().__init__()
+        self.chunk_delay = chunk_delay
+        self.requests: list[Request] = []
+        self._faults = FaultQueue()
+        self._down = False
+        self._stream_breaks: list[int] = []
+        self._ids = itertools.count(1)
+        self._responder: Responder = replies.default_answer
+        self._transcriber: Transcriber | None = None
+        self._transcript = ("hello from the emulator", "english")
+        self._routes: dict[
+            tuple[str, str], Callable[[web.Request, Request], Awaitable[web.StreamResponse]]
+        ] = {
+            ("POST", "/v1/chat/completions"): self._chat,
+            ("POST", "/v1/audio/transcriptions"): self._transcriptions,
+            ("POST", "/v1/audio/speech"): self._speech,
+            ("GET", "/v1/models"): self._models,
+        }
+
+    @property
+    def base_url(self) -> str:
+        """The SDK's base_url: http://127.0.0.1:PORT/v1."""
+        return f"{self.root}/v1"
+
+    def build_app(self) -> web.Application:
+        """One catch-all route, so unknown paths get OpenAI's 404 too."""
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._serve)
+        return app
+
+    # ---- test-side controls ----------------------------------------------------------------
+
+    def reply_with(self, answer: str | Responder) -> None:
+        """Answer chat completions with fixed text, or with `answer(request_json)`."""
+        self._responder = answer if callable(answer) else (lambda _body: answer)
+
+    def reset_reply(self) -> None:
+        """Go back to the default language-aware answer."""
+        self._responder = replies.default_answer
+
+    def transcribe_with(self, text: str | Transcriber, language: str = "english") -> None:
+        """Transcribe to fixed (text, language name), or to `text(fields, audio) -> (text, name)`.
+
+        With fixed text, a `language` field in the request wins, as with real Whisper.
+        """
+        if callable(text):
+            self._transcriber = text
+        else:
+            self._transcriber, self._transcript = None, (text, language)
+
+    def fail_next(
+        self,
+        path_suffix: str,
+        *,
+        status: int = 429,
+        times: int = 1,
+        retry_after: int | None = None,
+        body: Any = None,
+    ) -> None:
+        """Make the next `times` requests whose path ends with `path_suffix` fail with `status`."""
+        self._faults.add(Fault(path_suffix, times, status, 0.0, retry_after, None, body))
+
+    def delay_next(self, path_suffix: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next `times` matching requests for `seconds` before answering."""
+        self._faults.add(Fault(path_suffix, times, delay=seconds))
+
+    def break_stream_next(self, after_chunks: int = 2) -> None:
+        """Cut the connection of the next streamed completion after `after_chunks` chunks."""
+        self._stream_breaks.append(after_chunks)
+
+    def set_down(self, down: bool = True) -> None:
+        """While down, every request answers 503."""
+        self._down = down
+
+    def chat_requests(self) -> list[Request]:
+        """Requests to /v1/chat/completions, in order."""
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def transcription_requests(self) -> list[Request]:
+        """Requests to /v1/audio/transcriptions, in order."""
+        return [r for r in self.requests if r.path.endswith("/audio/transcriptions")]
+
+    def speech_requests(self) -> list[Request]:
+        """Requests to /v1/audio/speech, in order."""
+        return [r for r in self.requests if r.path.endswith("/audio/speech")]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10) -> None:  # noqa: ASYNC109
+        """Wait until `predicate()` is true; on timeout raise AssertionError listing requests."""
+        await wait_until(predicate, timeout, self._describe)
+
+    def _describe(self) -> str:
+        lines = [f"  {r.method} {r.path} -> {r.status}" for r in self.requests[-15:]]
+        return "last OpenAI requests:\n" + ("\n".join(lines) or "  (none)")
+
+    # ---- HTTP ------------------------------------------------------------------------------
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        record = await read_request(request)
+        self.requests.append(record)
+        try:
+            response = await self._dispatch(request, record)
+        except OpenAIError as error:
+            response = error_response(error.status, error.body)
+        record.status = response.status
+        return response
+
+    async def _dispatch(self, request: web.Request, record: Request) -> web.StreamResponse:
+        if self._down:
+            raise OpenAIError(503, *replies.FAULT_ERRORS[503][:2])
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            raise OpenAIError(
+                401,
+                "You didn't provide an API key. You need to provide your API "
+                "key in an Authorization header using Bearer auth.",
+            )
+        if delay := self._faults.take(record.path, delays=True):
+            await asyncio.sleep(delay.delay)
+        if fault := self._faults.take(record.path, delays=False):
+            return fault_response(fault)
+        route = self._routes.get((request.method, record.path.rstrip("/")))
+        if route is None:
+            raise OpenAIError(404, f"Invalid URL ({request.method} {record.path})")
+        return await route(request, record)
+
+    async def _models(self, request: web.Request, record: Request) -> web.StreamResponse:
+        models = [
+            {"id": m, "object": "model", "created": 1700000000, "owned_by": "openai"}
+            for m in (*replies.CHAT_MODELS, *replies.AUDIO_MODELS)
+        ]
+        return web.json_response({"object": "list", "data": models})
+
+    async def _chat(self, request: web.Request, record: Request) -> web.StreamResponse:
+        body = record.json if isinstance(record.json, dict) else {}
+        if not body.get("model"):
+            raise OpenAIError(400, "you must provide a model parameter")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise OpenAIError(400, "Missing required parameter: 'messages'.", param="messages")
+        answer, finish = self._responder(body), "stop"
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if limit and replies.count_tokens(answer) > int(limit):
+            answer, finish = answer[: int(limit) * 4], "length"
+        used = replies.usage(messages, answer)
+        completion_id = f"chatcmpl-emu{next(self._ids):06d}"
+        if not body.get("stream"):
+            return web.json_response(
+                replies.completion(completion_id, body["model"], answer, finish, used)
+            )
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        events = self._stream_events(completion_id, body["model"], answer, finish)
+        if include_usage:
+            events = [{**e, "usage": None} for e in events]
+            events.append({**events[-1], "choices": [], "usage": used})
+        return await self._send_events(request, events)
+
+    def _stream_events(
+        self, completion_id: str, model: str, answer: str, finish: str
+    ) -> list[dict[str, Any]]:
+        first = replies.chunk(
+            completion_id, model, {"role": "assistant", "content": "", "refusal": None}, None
+        )
+        deltas = [
+            replies.chunk(completion_id, model, {"content": p}, None)
+            for p in replies.pieces(answer)
+        ]
+        return [first, *deltas, replies.chunk(completion_id, model, {}, finish)]
+
+    async def _send_events(
+        self, request: web.Request, events: list[dict[str, Any]]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+        await response.prepare(request)
+        cut_after = self._stream_breaks.pop(0) if self._stream_breaks else None
+        for number, event in enumerate(events):
+            if number == cut_after and request.transport is not None:
+                request.transport.close()  # the client sees the body end without [DONE]
+                return response
+            if number > 1:
+                await asyncio.sleep(self.chunk_delay)
+            await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    async def _transcriptions(self, request: web.Request, record: Request) -> web.StreamResponse:
+        audio, fields = record.files.get("file"), record.form
+        if audio is None:
+            raise OpenAIError(400, "Missing required parameter: 'file'.", param="file")
+        if not fields.get("model"):
+            raise OpenAIError(400, "Missing required parameter: 'model'.", param="model")
+        check_audio(record.filenames.get("file", ""), audio)
+        duration, forced = audio_duration(audio), fields.get("language")
+        if forced and forced not in replies.LANGUAGE_NAMES:
+            raise OpenAIError(
+                400,
+                f"Invalid language '{forced}'. Language parameter must be "
+                "specified in ISO-639-1 format.",
+                param="language",
+            )
+        if self._transcriber is not None:
+            text, language = self._transcriber(dict(fields), audio)
+        else:
+            text, language = self._transcript
+            language = replies.LANGUAGE_NAMES[forced] if forced else language
+        return transcript_response(fields, text, language, duration)
+
+    async def _speech(self, request: web.Request, record: Request) -> web.StreamResponse:
+        body = record.json if isinstance(record.json, dict) else {}
+        text, fmt = str(body.get("input") or ""), str(body.get("response_format") or "mp3")
+        if not body.get("model"):
+            raise OpenAIError(400, "you must provide a model parameter")
+        if not text or len(text) > 4096:
+            raise OpenAIError(400, "Input should have between 1 and 4096 characters", param="input")
+        if body.get("voice") not in VOICES:
+            raise OpenAIError(
+                400, f"Invalid value for 'voice': {body.get('voice')!r}.", param="voice"
+            )
+        if fmt not in SPEECH_FORMATS:
+            raise OpenAIError(
+                400, f"Invalid value for 'response_format': {fmt!r}.", param="response_format"
+            )
+        seconds = round(min(max(0.05 * len(text), 0.2), 10.0), 2)
+        data = await asyncio.to_thread(tone, seconds, fmt)
+        return web.Response(body=data, content_type=_SPEECH_TYPES[fmt])
