@@ -188,7 +188,8 @@ class Assistant:
             answer = ""
             async for answer in self._stream(history, question, language):
                 yield AnswerDelta(restore(answer, vault))
-            if not answer.strip():
+            answer = answer.strip()
+            if not answer:
                 yield Refused("service_down")
                 return
         stored, vault = mask(answer, vault, regions=regions_for(language)) if private else (answer, vault)

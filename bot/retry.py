@@ -20,7 +20,7 @@ from bot.errors import ServiceError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_backoff = wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+_backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
 
 
 def _is_retryable(error: BaseException) -> bool:

@@ -59,12 +59,15 @@ async def test_group_messages_not_addressed_to_the_bot_are_ignored(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     await start_bot(make_settings())
-    bot_api.send_text(USER, "just chatting with friends", chat_id=-600, chat_type="group")
-    bot_api.send_text(USER, "and now a reply to the bot", chat_id=-600, chat_type="group", reply_to_bot=True)
+    group = {"chat_id": -600, "chat_type": "group"}
+    bot_api.send_text(USER, "just chatting with friends", **group)
+    bot_api.send_text(USER, "@voice_test_bot hello", **group)
     await bot_api.wait_for_messages(-600, 1)
-    await asyncio.sleep(0.5)
-    assert len(openai_api.chat_requests()) == 1
-    assert "and now a reply to the bot" in last_user_content(openai_api.chat_requests()[0].json)
+    bot_api.send_text(USER, "and now a reply to the bot", reply_to_bot=True, **group)
+    await bot_api.wait_for_messages(-600, 2)
+    bodies = [r.json for r in openai_api.chat_requests()]
+    assert [last_user_content(b) for b in bodies] == ["hello", "and now a reply to the bot"]
+    assert all("just chatting" not in all_contents(b) for b in bodies)
 
 
 async def test_a_5000_character_answer_arrives_whole_in_two_messages(
