@@ -66,6 +66,7 @@ class Settings(BaseSettings):
 
     # Voice out
     tts_backend: Literal["gtts", "openai", "espeak"] = "gtts"
+    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = ("gtts", "openai", "espeak")
     tts_model: str = "gpt-4o-mini-tts"
     tts_voice: str = "alloy"
     tts_timeout_seconds: float = 10.0
@@ -103,6 +104,17 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts if p)
         if isinstance(value, int):
             return frozenset({value})
+        return value
+
+    @field_validator("tts_fallbacks", mode="before")
+    @classmethod
+    def _parse_fallbacks(cls, value: object) -> object:
+        if isinstance(value, str):
+            names = tuple(p.strip().lower() for p in value.split(",") if p.strip())
+            unknown = [n for n in names if n not in ("gtts", "openai", "espeak")]
+            if unknown:
+                raise ValueError(f"unknown TTS backend(s): {', '.join(unknown)}")
+            return names
         return value
 
     @field_validator("telegram_api_url")

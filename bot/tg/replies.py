@@ -149,6 +149,7 @@ class ReplyRenderer:
     async def _send_voice(self, event: Spoken) -> None:
         if self._action is not None:
             self._action.action = ChatAction.UPLOAD_VOICE
+        await self._bot.send_chat_action(self._chat_id, ChatAction.UPLOAD_VOICE)
         with self._metrics.time_stage("upload"):
             await self._bot.send_voice(
                 self._chat_id,

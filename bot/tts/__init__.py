@@ -63,10 +63,11 @@ _BACKENDS: dict[str, _Backend] = {
 def make_synthesizer(
     settings: Settings, *, openai_client: openai.AsyncOpenAI | None
 ) -> Synthesizer:
-    """TTS_BACKEND first, then every other usable backend, wrapped in a FallbackSynthesizer."""
+    """TTS_BACKEND first, then the usable TTS_FALLBACKS in order, wrapped in a FallbackSynthesizer."""
     chosen = settings.tts_backend
     _require_usable(chosen, openai_client)
-    order = [chosen] + [name for name in _BACKENDS if name != chosen]
+    # TTS_FALLBACKS lets an operator drop a fallback (gTTS on a server without internet, say).
+    order = [chosen] + [name for name in settings.tts_fallbacks if name != chosen]
     synthesizers = []
     for name in order:
         if not _usable(name, openai_client):
