@@ -52,12 +52,15 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(level: str, *, secrets: list[str]) -> None:
-    """Log JSON lines to stderr; quiet the HTTP client, whose request lines contain the token."""
+    """Log JSON lines to stderr; keep libraries that log tokens or message text quieter."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "openai._base_client"):
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG these libraries log whole updates and request bodies, i.e. what users wrote.
+    for chatty in ("telegram", "openai", "aiohttp", "asyncio"):
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))
