@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     talk.add_argument("--language", help="your language, as Telegram would report it (e.g. ru)")
     args = parser.parse_args(argv)
 
-    settings = load_settings()
+    # The console assistant never talks to Telegram, so it needs no token.
+    settings = load_settings(**({"telegram_bot_token": "unused"} if _talk_without_token(args) else {}))
     secrets = [settings.telegram_bot_token.get_secret_value()]
     if settings.openai_api_key:
         secrets.append(settings.openai_api_key.get_secret_value())
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     except BotError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def _talk_without_token(args: argparse.Namespace) -> bool:
+    import os
+
+    return args.command == "talk" and not os.environ.get("TELEGRAM_BOT_TOKEN")
 
 
 def _require_openai_key(settings: Settings) -> None:
