@@ -168,6 +168,7 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
         CommandHandler("block", admin.block),
         CommandHandler("unblock", admin.unblock),
         CommandHandler("allow", admin.allow),
+        MessageHandler(filters.COMMAND, admin.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
         MessageHandler(audio, handlers.audio_message),
         MessageHandler(unsupported & filters.ChatType.PRIVATE, handlers.unsupported),
@@ -181,7 +182,9 @@ async def _count_update(update: Update, context: Any) -> None:
     """Count every update by its kind (runs in its own handler group, before the real handler)."""
     message = update.effective_message
     kind = "other"
-    if message is not None:
+    if message is not None and (message.text or "").startswith("/"):
+        kind = "command"
+    elif message is not None:
         kind = next(
             (k for k in ("voice", "audio", "video_note", "document", "text") if getattr(message, k)),
             "other",
@@ -216,4 +219,5 @@ async def run_bot(settings: Settings, stop: asyncio.Event, *, services: Services
             await application.updater.stop()
             await application.stop()
     finally:
+        services.metrics.stop_exporter()  # frees the port, so a restarted bot can bind it again
         await services.aclose()

@@ -1,84 +1,103 @@
 """/usage for everyone; /stats, /setlimit, /block, /unblock, /allow for ADMIN_USER_IDS only.
 
-A non-admin gets the same answer as for an unknown command, so they learn nothing.
+A non-admin gets the same answer as for an unknown command, so they learn nothing. What users
+read (/usage, unknown command) is in their Telegram language; what only admins read is English.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
+from typing import Any, cast
 
 from telegram import Update
 
 from bot.charts import render_daily_usage
-from bot.core.quota import Usage, parse_limit
+from bot.core.quota import QuotaKind, Usage, parse_limit
 from bot.db.accounts import Stats, UsageReport
+from bot.db.users import UserRecord
 from bot.errors import ServiceError
-from bot.i18n import t
+from bot.i18n import Key, t
 from bot.tg.context import BotContext
 from bot.tg.handlers import reply
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+SETLIMIT_USAGE = (
+    "/setlimit <user id or @username> "
+    "<daily_tokens|daily_voice_seconds|daily_tts_chars|daily_cost|monthly_...> <value|off|default>"
+)
+CHART_CAPTION = "Usage per day, last 30 days (UTC)"
 
 
-def _admin_id(update: Update, context: BotContext) -> int | None:
-    user = update.effective_user
-    if user is None or not context.services.accounts.is_admin(user.id):
-        return None
-    return user.id
+# ---- formatting (pure) ---------------------------------------------------------------------
 
 
-def admin_only(handler: Handler) -> Handler:
-    """Run `handler` for admins; anyone else learns nothing."""
-
-    @wraps(handler)
-    async def guarded(update: Update, context: BotContext) -> None:
-        if _admin_id(update, context) is None:
-            await reply(update, "admin_only")
-            return
-        await handler(update, context)
-
-    return guarded
+def format_amount(kind: QuotaKind, value: float) -> str:
+    """A quota amount as people read it: whole tokens, seconds and characters, dollars."""
+    if kind == "cost":
+        return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
+    return f"{round(value):,}"
 
 
-def database_errors(handler: Handler) -> Handler:
-    """A database outage becomes an apology, not a crash."""
-
-    @wraps(handler)
-    async def guarded(update: Update, context: BotContext) -> None:
-        try:
-            await handler(update, context)
-        except ServiceError as error:
-            log.error("admin command failed: %s", error)
-            await reply(update, "db_down")
-
-    return guarded
+def format_limit(key: str, value: float | None) -> str:
+    """A per-user limit as /setlimit reports it: a number, "unlimited" (0) or "default" (None)."""
+    if value is None:
+        return "default"
+    if value == 0:
+        return "unlimited"
+    return format_amount(cast(QuotaKind, key.split("_", 1)[1]), value)
 
 
-def format_usage(usage: Usage) -> str:
-    """One line of usage numbers."""
-    return (
-        f"{usage.tokens:,} tokens · {usage.voice_seconds / 60:.1f} min voice · "
-        f"{usage.tts_chars:,} chars spoken · ${usage.cost:.4f}"
+def format_usage(usage: Usage, language: str | None) -> str:
+    """One line of usage numbers in the user's language."""
+    return t(
+        "usage_amounts",
+        language,
+        tokens=format_amount("tokens", usage.tokens),
+        minutes=f"{usage.voice_seconds / 60:.1f}",
+        chars=format_amount("tts_chars", usage.tts_chars),
+        cost=format_amount("cost", usage.cost),
     )
+
+
+def format_remaining(report: UsageReport, language: str | None) -> str:
+    """What is left of each kind before the tighter cap; admins are never capped."""
+    parts = []
+    for kind, value in report.remaining.items():
+        unlimited = value is None or report.exempt
+        amount = t("unlimited", language) if unlimited else format_amount(kind, value or 0)
+        parts.append(f"{t('kind_' + kind, language)}: {amount}")
+    return "; ".join(parts)
 
 
 def format_report(report: UsageReport, language: str | None) -> str:
-    """The /usage message."""
-    left = [
-        f"{t('kind_' + kind, language)}: {t('unlimited', language) if value is None else f'{value:,.4g}'}"
-        for kind, value in report.remaining.items()
-    ]
-    return t(
+    """The /usage message: today, this month, what is left, and when a refusal ends."""
+    text = t(
         "usage_report",
         language,
-        today=format_usage(report.today),
-        month=format_usage(report.month),
-        remaining="; ".join(left),
+        today=format_usage(report.today, language),
+        month=format_usage(report.month, language),
+        remaining=format_remaining(report, language),
     )
+    decision = report.decision
+    if not decision.allowed and decision.resets_at is not None:
+        text += "\n\n" + t(
+            "over_quota",
+            language,
+            kind=Key(f"kind_{decision.kind}"),
+            period=Key(f"period_{decision.period}"),
+            resets_at=decision.resets_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    return text
+
+
+def period_title(days: int) -> str:
+    """The heading of one /stats block, e.g. "Last 7 days"."""
+    return "Last 24 hours" if days == 1 else f"Last {days} days"
 
 
 def format_stats(stats: Stats) -> str:
@@ -86,32 +105,105 @@ def format_stats(stats: Stats) -> str:
     blocks = []
     for period in stats.periods:
         top = ", ".join(
-            f"{'@' + u.username if u.username else u.user_id} ({u.tokens:,} tok, ${u.cost:.3f})"
+            f"{'@' + u.username if u.username else u.user_id} ({u.tokens:,} tokens, ${u.cost:.4f})"
             for u in period.top_users
         )
         blocks.append(
-            f"Last {period.days} d: {period.active_users} active users, {period.messages} messages, "
-            f"{period.voice_minutes:.1f} voice min, {period.tokens:,} tokens, ${period.cost:.4f}, "
-            f"cache hits {period.cache_hit_rate:.0%}" + (f"\nTop: {top}" if top else "")
+            f"{period_title(period.days)}: {period.active_users} active users, "
+            f"{period.messages} messages, {period.voice_minutes:.1f} voice minutes, "
+            f"{period.tokens:,} tokens, ${period.cost:.4f}, "
+            f"{period.cache_hit_rate:.0%} cache hits" + (f"\nTop: {top}" if top else "")
         )
     return "\n\n".join(blocks)
 
 
+def describe_user(user: UserRecord) -> str:
+    """How admin replies name a user: the id, and the @username when there is one."""
+    return f"{user.id} (@{user.username})" if user.username else str(user.id)
+
+
+# ---- guards --------------------------------------------------------------------------------
+
+
+def _language(update: Update) -> str | None:
+    return update.effective_user.language_code if update.effective_user else None
+
+
+def _is_admin(update: Update, context: BotContext) -> bool:
+    user = update.effective_user
+    return user is not None and context.services.accounts.is_admin(user.id)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not know; in groups it may be meant for another bot, so stay quiet."""
+    message = update.effective_message
+    if message is not None and message.chat.type == "private":
+        await reply(update, "unknown_command")
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Run `handler` for admins; anyone else gets the unknown-command answer."""
+
+    @wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        if not _is_admin(update, context):
+            await unknown_command(update, context)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
+def database_errors(handler: Handler) -> Handler:
+    """A database outage becomes an apology in the user's language, not a crash."""
+
+    @wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        try:
+            await handler(update, context)
+        except ServiceError as error:
+            log.error("command failed: %s", error)
+            await reply(update, "db_down")
+
+    return guarded
+
+
+async def _target(update: Update, context: BotContext, usage_text: str) -> UserRecord | None:
+    """The user named by the first argument, or None after telling the admin why not."""
+    if not context.args:
+        await reply(update, "admin_usage", usage=usage_text)
+        return None
+    user = await context.services.accounts.find_user(context.args[0])
+    if user is None:
+        await reply(update, "admin_unknown_user", ref=context.args[0][:40])
+    return user
+
+
+def _admin_id(update: Update) -> int:
+    assert update.effective_user is not None  # admin_only let it through
+    return update.effective_user.id
+
+
+async def _send(update: Update, text: str) -> None:
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(text)
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+
 @database_errors
 async def usage(update: Update, context: BotContext) -> None:
-    """Your own usage; admins may name another user."""
-    accounts = context.services.accounts
-    language = update.effective_user.language_code if update.effective_user else None
+    """Your own usage; admins may name another user (/usage <id or @username>)."""
     user_id = update.effective_user.id if update.effective_user else 0
-    if context.args and _admin_id(update, context) is not None:
-        target = await accounts.find_user(context.args[0])
+    heading = ""
+    if context.args and _is_admin(update, context):
+        target = await _target(update, context, "/usage [user id or @username]")
         if target is None:
-            await reply(update, "admin_unknown_user", ref=context.args[0][:40])
             return
-        user_id = target.id
-    report = await accounts.usage_report(user_id)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(format_report(report, language))
+        user_id, heading = target.id, f"User {describe_user(target)}\n"
+    report = await context.services.accounts.usage_report(user_id)
+    await _send(update, heading + format_report(report, _language(update)))
 
 
 @admin_only
@@ -124,59 +216,51 @@ async def stats(update: Update, context: BotContext) -> None:
     chart = await asyncio.to_thread(render_daily_usage, series)
     assert update.effective_message is not None
     await update.effective_message.reply_text(format_stats(report))
-    await update.effective_message.reply_photo(chart, caption="Usage per day, last 30 days (UTC)")
-
-
-async def _target(update: Update, context: BotContext, usage_text: str) -> int | None:
-    if not context.args:
-        await reply(update, "admin_usage", usage=usage_text)
-        return None
-    user = await context.services.accounts.find_user(context.args[0])
-    if user is None:
-        await reply(update, "admin_unknown_user", ref=context.args[0][:40])
-        return None
-    return user.id
+    await update.effective_message.reply_photo(chart, caption=CHART_CAPTION)
 
 
 @admin_only
 @database_errors
 async def setlimit(update: Update, context: BotContext) -> None:
-    """/setlimit <user> <kind> <value>."""
-    usage_text = "/setlimit <user id or @username> <daily_tokens|monthly_cost|...> <value|off|default>"
+    """/setlimit <user> <kind> <value|off|default>: one per-user limit, audited."""
     args = context.args or []
     if len(args) != 3:
-        await reply(update, "admin_usage", usage=usage_text)
+        await reply(update, "admin_usage", usage=SETLIMIT_USAGE)
         return
     try:
         key, value = parse_limit(args[1], args[2])
     except ValueError as error:
         await reply(update, "admin_bad_limit", reason=str(error))
         return
-    user_id = await _target(update, context, usage_text)
-    if user_id is None:
+    target = await _target(update, context, SETLIMIT_USAGE)
+    if target is None:
         return
-    admin_id = update.effective_user.id if update.effective_user else 0
-    await context.services.accounts.set_limit(admin_id, user_id, key, value)
-    shown = "default" if value is None else f"{value:g}"
-    await reply(update, "admin_done", what=f"{key}={shown} for {user_id}")
+    accounts = context.services.accounts
+    await accounts.set_limit(_admin_id(update), target.id, key, value)
+    shown = format_limit(key, value)
+    if value is None:  # say what the default is, so the admin need not look it up
+        shown += f" ({format_limit(key, accounts.limits.as_dict()[key] or 0)})"
+    await reply(update, "admin_done", what=f"{key} = {shown} for {describe_user(target)}")
 
 
 def _flag_command(action: str) -> Handler:
+    """/block, /unblock or /allow <user>: one audited change of access."""
+
     @admin_only
     @database_errors
     async def command(update: Update, context: BotContext) -> None:
-        user_id = await _target(update, context, f"/{action} <user id or @username>")
-        if user_id is None:
+        target = await _target(update, context, f"/{action} <user id or @username>")
+        if target is None:
             return
         accounts = context.services.accounts
-        admin_id = update.effective_user.id if update.effective_user else 0
         if action == "allow":
-            await accounts.allow(admin_id, user_id)
+            await accounts.allow(_admin_id(update), target.id)
         else:
-            await accounts.set_blocked(admin_id, user_id, action == "block")
-        await reply(update, "admin_done", what=f"{action} {user_id}")
+            await accounts.set_blocked(_admin_id(update), target.id, action == "block")
+        await reply(update, "admin_done", what=f"{action} {describe_user(target)}")
 
     command.__doc__ = f"/{action} <user>: audited."
+    command.__name__ = action
     return command
 
 
