@@ -1,0 +1,165 @@
+"""Which language the user speaks: the recogniser's guess, the text's, and what we know of them.
+
+Pure: no I/O, no clock; langdetect is seeded so the same text always gets the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langdetect import DetectorFactory
+from langdetect.detector_factory import init_factory
+from langdetect.lang_detect_exception import LangDetectException
+
+# langdetect samples at random; a fixed seed makes it a function of its input.
+DetectorFactory.seed = 0
+
+DEFAULT_LANGUAGE = "en"
+TYPED_CONFIDENCE = 0.9
+TYPED_MIN_WORDS = 3
+# A CJK character counts as a word: Chinese and Japanese put no spaces between words.
+_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\W\d_]+")
+_LETTER = re.compile(r"[^\W\d_]")
+# langdetect often calls plain Chinese Korean ("明天北京的天气怎么样" → ko, p=0.99999), so the
+# CJK languages are told apart by their scripts, which is exact: kana is Japanese, hangul Korean.
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u1100-\u11ff]")
+SCRIPT_CONFIDENCE = 0.99
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    """The language to answer in, where the choice came from, and whether to transcribe again.
+
+    Args:
+        language: ISO 639-1 code.
+        source: "pinned", "speech", "text", "known", "telegram" or "default".
+        retranscribe: run ASR again with `language` forced; the transcript was made in another one.
+    """
+
+    language: str
+    source: str
+    retranscribe: bool
+
+
+def normalize_language(code: str | None) -> str | None:
+    """ISO 639-1 part of a tag: "ru-RU" → "ru", "zh-hans" → "zh"; None when blank."""
+    if not code or not code.strip():
+        return None
+    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0] or None
+
+
+def detect_text_language(
+    text: str, *, candidates: frozenset[str] | None = None
+) -> tuple[str | None, float]:
+    """Guess the language of `text` with langdetect: (ISO 639-1 code, probability).
+
+    With `candidates`, only those languages are considered and their probabilities are
+    renormalised among themselves. (None, 0.0) when the text is empty or has no letters.
+    """
+    if not text.strip():
+        return None, 0.0
+    by_script = _script_language(text)
+    if by_script and (candidates is None or by_script in candidates):
+        return by_script, SCRIPT_CONFIDENCE
+    init_factory()
+    from langdetect.detector_factory import _factory  # set by init_factory()
+
+    detector = _factory.create()
+    detector.append(text)
+    try:
+        detector.get_probabilities()
+    except LangDetectException:
+        return None, 0.0
+    scores: dict[str, float] = {}
+    for tag, probability in zip(detector.langlist, detector.langprob, strict=True):
+        code = normalize_language(tag)
+        if code and (candidates is None or code in candidates):
+            scores[code] = scores.get(code, 0.0) + probability  # zh-cn + zh-tw → zh
+    total = sum(scores.values())
+    if total <= 0:
+        return None, 0.0
+    best = max(scores, key=scores.__getitem__)
+    return best, scores[best] / total
+
+
+def _script_language(text: str) -> str | None:
+    """Japanese, Korean or Chinese when CJK characters make up most of the letters, else None."""
+    cjk = len(_CJK.findall(text))
+    if not cjk or cjk * 2 < len(_LETTER.findall(text)):
+        return None
+    if _KANA.search(text):
+        return "ja"
+    return "ko" if _HANGUL.search(text) else "zh"
+
+
+def choose_language(
+    *,
+    asr_language: str | None,
+    asr_probability: float,
+    text_language: str | None,
+    text_probability: float,
+    pinned: str | None,
+    last_spoken: str | None,
+    telegram_language: str | None,
+    threshold: float = 0.7,
+) -> LanguageChoice:
+    """Decide the language of a voice note, in this order of rules.
+
+    1. A language the user pinned wins.
+    2. A confident ASR language (probability >= threshold) wins when the text detector agrees,
+       is unsure (below threshold) or has no guess.
+    3. Otherwise (ASR unsure, or contradicted by a confident text detector) the user's known
+       language wins: the last language they spoke, then their Telegram language.
+    4. With nothing known: the ASR guess, then the text guess, then English.
+
+    `retranscribe` is set whenever the choice differs from the language the transcript was made
+    in (the ASR's, else the text's): forcing the language makes Whisper far better on accented
+    or synthetic speech (measured: es WER 0.98 → 0.58, de 1.02 → 0.42).
+    """
+    asr, text = normalize_language(asr_language), normalize_language(text_language)
+    heard = asr or text
+    if pin := normalize_language(pinned):
+        return LanguageChoice(pin, "pinned", heard is not None and pin != heard)
+    text_confident = text is not None and text_probability >= threshold
+    if asr and asr_probability >= threshold and (not text_confident or text == asr):
+        return LanguageChoice(asr, "speech", False)
+    for known, source in ((last_spoken, "known"), (telegram_language, "telegram")):
+        if code := normalize_language(known):
+            return LanguageChoice(code, source, heard is not None and code != heard)
+    if asr:
+        return LanguageChoice(asr, "speech", False)
+    if text:
+        return LanguageChoice(text, "text", False)
+    return LanguageChoice(DEFAULT_LANGUAGE, "default", False)
+
+
+def count_words(text: str) -> int:
+    """Words in `text`, counting each CJK character as one."""
+    return len(_WORD.findall(text))
+
+
+def detect_typed_language(
+    text: str,
+    *,
+    telegram_language: str | None,
+    last_spoken: str | None,
+    pinned: str | None,
+    threshold: float = TYPED_CONFIDENCE,
+) -> str:
+    """The language of a typed message.
+
+    A pinned language wins; then langdetect when it is confident on at least three words
+    (shorter texts are guessed badly); then the Telegram language, the last spoken one, English.
+    """
+    if pin := normalize_language(pinned):
+        return pin
+    if count_words(text) >= TYPED_MIN_WORDS:
+        guess, probability = detect_text_language(text)
+        if guess and probability >= threshold:
+            return guess
+    return (
+        normalize_language(telegram_language) or normalize_language(last_spoken) or DEFAULT_LANGUAGE
+    )
