@@ -1,0 +1,104 @@
+"""Local speech recognition with faster-whisper (CTranslate2), offline once the weights are here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from pathlib import Path
+
+from faster_whisper import WhisperModel
+
+from bot.asr.base import Transcriber, Transcript
+from bot.asr.models import resolve_faster_whisper_model
+from bot.audio import wav_to_float32
+
+log = logging.getLogger(__name__)
+
+# Whisper retries a window at a higher temperature when its output looks wrong; on unclear audio
+# the default six steps once turned an 8.5 s clip into 16 s of work. Two steps bound that tail.
+TEMPERATURES = (0.0, 0.4)
+
+
+class FasterWhisperTranscriber(Transcriber):
+    """Whisper on the CPU through faster-whisper; the model loads once, on first use.
+
+    Args:
+        model: a size name ("base", "small", ...) or a CTranslate2 model directory.
+        compute_type: CTranslate2 quantisation; int8 is as fast as float32 with less memory.
+        beam_size: 1 is greedy decoding, measured as accurate as 5 on voice notes and faster.
+        cpu_threads: 0 lets CTranslate2 choose.
+        cache_dir: where packaged weights are joined and hub downloads go.
+    """
+
+    name = "faster-whisper"
+    offline = True
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        compute_type: str = "int8",
+        beam_size: int = 1,
+        cpu_threads: int = 0,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self._model_name = model
+        self._compute_type = compute_type
+        self._beam_size = beam_size
+        self._cpu_threads = cpu_threads
+        self._cache_dir = cache_dir
+        self._model: WhisperModel | None = None
+        # A thread lock, not an asyncio.Lock: loading runs in a worker thread, and this lock
+        # also works when the transcriber is shared across event loops (tests, the CLI).
+        self._load_lock = threading.Lock()
+
+    async def load(self) -> None:
+        """Load the model now rather than on the first voice note (idempotent)."""
+        if self._model is None:
+            await asyncio.to_thread(self._loaded)
+
+    def _loaded(self) -> WhisperModel:
+        """The model, loading it under the lock the first time."""
+        with self._load_lock:
+            if self._model is None:
+                path = self._model_name
+                if self._cache_dir is not None:
+                    path = resolve_faster_whisper_model(path, self._cache_dir)
+                log.info("loading faster-whisper model %s (%s)", path, self._compute_type)
+                self._model = WhisperModel(
+                    path,
+                    device="cpu",
+                    compute_type=self._compute_type,
+                    cpu_threads=self._cpu_threads,
+                    download_root=str(self._cache_dir) if self._cache_dir else None,
+                )
+            return self._model
+
+    async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
+        """Recognise 16 kHz mono WAV; a forced `language` skips detection (~0.45 s) and helps a lot.
+
+        On accented or synthetic non-English speech the detector often picks a neighbour
+        (Russian heard as Latvian); forcing the right language roughly halves the error rate.
+        """
+        return await asyncio.to_thread(self._transcribe_sync, wav, language)
+
+    def _transcribe_sync(self, wav: bytes, language: str | None) -> Transcript:
+        """The blocking part: decode the segments (they are lazy) and join them."""
+        audio = wav_to_float32(wav)
+        segments, info = self._loaded().transcribe(
+            audio,
+            language=language,
+            beam_size=self._beam_size,
+            temperature=list(TEMPERATURES),
+            # Silence and noise then give empty text quickly instead of hallucinations.
+            vad_filter=True,
+            condition_on_previous_text=False,  # stops one bad window from derailing the next
+        )
+        text = " ".join(segment.text.strip() for segment in segments).strip()
+        return Transcript(
+            text=text,
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=float(info.duration),
+        )

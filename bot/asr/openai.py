@@ -1,0 +1,107 @@
+"""Speech recognition through OpenAI's transcription API (whisper-1 by default)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import openai
+
+from bot.asr.base import Transcriber, Transcript
+from bot.audio import wav_duration
+from bot.errors import ServiceError, is_retryable_status
+
+STAGE = "transcription"
+# The API names the language in English ("russian"); Whisper's own table, code → name.
+_WHISPER_LANGUAGES = (
+    "en english|zh chinese|de german|es spanish|ru russian|ko korean|fr french|ja japanese|"
+    "pt portuguese|tr turkish|pl polish|ca catalan|nl dutch|ar arabic|sv swedish|it italian|"
+    "id indonesian|hi hindi|fi finnish|vi vietnamese|he hebrew|uk ukrainian|el greek|ms malay|"
+    "cs czech|ro romanian|da danish|hu hungarian|ta tamil|no norwegian|th thai|ur urdu|"
+    "hr croatian|bg bulgarian|lt lithuanian|la latin|mi maori|ml malayalam|cy welsh|sk slovak|"
+    "te telugu|fa persian|lv latvian|bn bengali|sr serbian|az azerbaijani|sl slovenian|"
+    "kn kannada|et estonian|mk macedonian|br breton|eu basque|is icelandic|hy armenian|"
+    "ne nepali|mn mongolian|bs bosnian|kk kazakh|sq albanian|sw swahili|gl galician|mr marathi|"
+    "pa punjabi|si sinhala|km khmer|sn shona|yo yoruba|so somali|af afrikaans|oc occitan|"
+    "ka georgian|be belarusian|tg tajik|sd sindhi|gu gujarati|am amharic|yi yiddish|lo lao|"
+    "uz uzbek|fo faroese|ht haitian creole|ps pashto|tk turkmen|nn nynorsk|mt maltese|"
+    "sa sanskrit|lb luxembourgish|my myanmar|bo tibetan|tl tagalog|mg malagasy|as assamese|"
+    "tt tatar|haw hawaiian|ln lingala|ha hausa|ba bashkir|jw javanese|su sundanese|yue cantonese|"
+    # Whisper's aliases.
+    "my burmese|ca valencian|nl flemish|ht haitian|lb letzeburgesch|ps pushto|pa panjabi|"
+    "ro moldavian|ro moldovan|si sinhalese|es castilian|zh mandarin"
+)
+LANGUAGE_CODES: dict[str, str] = {
+    name: code for code, name in (entry.split(" ", 1) for entry in _WHISPER_LANGUAGES.split("|"))
+}
+# whisper-1 reports no probability for its language. It detects on the first 30 s like local
+# Whisper, usually right but sometimes not; 0.9 marks it "confident" for choose_language while
+# still below the 1.0 that means "forced".
+DETECTED_PROBABILITY = 0.9
+
+
+def language_code(reported: str | None) -> str | None:
+    """ISO 639-1 code for the API's language field ("russian" → "ru"; codes pass through)."""
+    if not reported:
+        return None
+    value = reported.strip().lower()
+    if value in LANGUAGE_CODES.values():
+        return value
+    return LANGUAGE_CODES.get(value)
+
+
+class OpenAITranscriber(Transcriber):
+    """OpenAI's audio.transcriptions; the caller's client sets base_url, timeout and SDK retries."""
+
+    name = "openai"
+    offline = False
+
+    def __init__(self, client: openai.AsyncOpenAI, *, model: str = "whisper-1") -> None:
+        self._client = client
+        self._model = model
+
+    async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
+        """Send the WAV to the API; a forced `language` is passed through as a hint."""
+        # Only whisper-1 returns verbose_json (with language and duration); the gpt-4o
+        # transcription models accept json alone and then report no language.
+        verbose = self._model == "whisper-1"
+        response_format: Literal["verbose_json", "json"] = "verbose_json" if verbose else "json"
+        try:
+            response = await self._client.audio.transcriptions.create(
+                file=("voice.wav", wav, "audio/wav"),
+                model=self._model,
+                response_format=response_format,
+                language=language or openai.omit,
+            )
+        except openai.APIStatusError as error:
+            raise _service_error(error) from error
+        except openai.APIConnectionError as error:  # includes APITimeoutError
+            raise ServiceError(STAGE, type(error).__name__, retryable=True) from error
+        text = response if isinstance(response, str) else response.text
+        detected = language_code(getattr(response, "language", None))
+        duration = getattr(response, "duration", None)
+        return Transcript(
+            text=(text or "").strip(),
+            language=language or detected,
+            language_probability=1.0 if language else (DETECTED_PROBABILITY if detected else 0.0),
+            duration=float(duration) if duration else wav_duration(wav),
+        )
+
+
+def _service_error(error: openai.APIStatusError) -> ServiceError:
+    """Our ServiceError for an HTTP error answer, with the server's Retry-After when it gave one."""
+    status = error.status_code
+    return ServiceError(
+        STAGE,
+        f"HTTP {status}",
+        status=status,
+        retryable=is_retryable_status(status),
+        retry_after=_retry_after(error.response.headers.get("retry-after")),
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; None when absent or given as a date."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None

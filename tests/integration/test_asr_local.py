@@ -1,0 +1,109 @@
+"""The real Whisper base model (from the PyPI weight packages) hears the sample voice notes.
+
+WER limits are the measured values plus a margin for other CPUs' int8 kernels (measured with
+faster-whisper 1.2.1, base, int8, beam 1: en_1 0.09, en_2 0.10, en_piper 0.00).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.asr.faster_whisper import FasterWhisperTranscriber
+from bot.asr.models import BASE_DIR_NAME
+from bot.audio import decode_to_wav
+from bot.core.language import choose_language, detect_text_language
+
+pytestmark = pytest.mark.model
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+MANIFEST = {m["file"]: m for m in json.loads((FIXTURES / "manifest.json").read_text())}
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without punctuation."""
+    return re.sub(r"[^\w\s']", " ", text.lower()).split()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level Levenshtein distance divided by the reference length."""
+    ref, hyp = words(reference), words(hypothesis)
+    previous = list(range(len(hyp) + 1))
+    for i, ref_word in enumerate(ref, 1):
+        current = [i]
+        for j, hyp_word in enumerate(hyp, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
+            )
+        previous = current
+    return previous[-1] / max(len(ref), 1)
+
+
+@pytest.fixture(scope="module")
+def base_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FasterWhisperTranscriber]:
+    """faster-whisper base, joined from the PyPI packages into a fresh cache, loaded once."""
+    cache = tmp_path_factory.mktemp("models")
+    transcriber = FasterWhisperTranscriber(model="base", cache_dir=cache)
+    yield transcriber
+    assert (cache / BASE_DIR_NAME / "model.bin").is_file()
+
+
+def wav_of(name: str) -> bytes:
+    """A fixture voice note as 16 kHz WAV."""
+    return decode_to_wav((FIXTURES / name).read_bytes()).wav
+
+
+@pytest.mark.parametrize(
+    ("name", "max_wer"),
+    [("en_1.ogg", 0.2), ("en_2.ogg", 0.2), ("en_piper.ogg", 0.05)],
+)
+async def test_english_voice_notes_are_transcribed_accurately(
+    base_model: FasterWhisperTranscriber, name: str, max_wer: float
+) -> None:
+    transcript = await base_model.transcribe(wav_of(name))
+    assert transcript.language == "en"
+    assert transcript.language_probability > 0.7
+    assert word_error_rate(MANIFEST[name]["text"], transcript.text) <= max_wer
+    assert transcript.duration == pytest.approx(MANIFEST[name]["duration"], abs=0.1)
+
+
+@pytest.mark.parametrize("name", ["silence_5s.ogg", "white_noise_5s.ogg"])
+async def test_silence_and_noise_give_no_text(
+    base_model: FasterWhisperTranscriber, name: str
+) -> None:
+    transcript = await base_model.transcribe(wav_of(name))
+    assert len(words(transcript.text)) <= 1
+
+
+async def test_russian_with_the_language_forced_comes_back_in_cyrillic(
+    base_model: FasterWhisperTranscriber,
+) -> None:
+    transcript = await base_model.transcribe(wav_of("ru_1.ogg"), language="ru")
+    assert (transcript.language, transcript.language_probability) == ("ru", 1.0)
+    assert len(CYRILLIC.findall(transcript.text)) > 20
+
+
+async def test_russian_note_from_a_russian_speaking_user_is_heard_as_russian(
+    base_model: FasterWhisperTranscriber,
+) -> None:
+    wav = wav_of("ru_1.ogg")
+    heard = await base_model.transcribe(wav)
+    text_language, text_probability = detect_text_language(heard.text)
+    choice = choose_language(
+        asr_language=heard.language,
+        asr_probability=heard.language_probability,
+        text_language=text_language,
+        text_probability=text_probability,
+        pinned=None,
+        last_spoken=None,
+        telegram_language="ru",
+    )
+    assert choice.language == "ru"
+    if choice.retranscribe:
+        heard = await base_model.transcribe(wav, language=choice.language)
+    assert len(CYRILLIC.findall(heard.text)) > 20
