@@ -13,12 +13,12 @@ from pathlib import Path
 
 import av
 import numpy as np
-from pydub import AudioSegment
 
 from bot.audio import (
     OPUS_FRAME,
     VOICE_BITRATE,
     VOICE_RATE,
+    AudioSegment,
     _encode_opus,
     _join,
     _load,

@@ -212,10 +212,14 @@ def wav_duration(wav: bytes) -> float:
 
 
 def wav_to_float32(wav: bytes) -> np.ndarray:
-    """Samples of a WAV file as float32 in [-1, 1] at 16 kHz mono, what Whisper models take."""
-    with wave.open(io.BytesIO(wav), "rb") as reader:
-        params = reader.getparams()
-        frames = reader.readframes(params.nframes)
+    """Samples as float32 in [-1, 1] at 16 kHz mono for Whisper; other audio is converted."""
+    try:
+        with wave.open(io.BytesIO(wav), "rb") as reader:
+            params = reader.getparams()
+            frames = reader.readframes(params.nframes)
+    except (wave.Error, EOFError):
+        # Not plain PCM WAV (float, A-law, another container): let ffmpeg convert it.
+        return wav_to_float32(decode_to_wav(wav).wav)
     if (params.framerate, params.nchannels, params.sampwidth) != (ASR_RATE, 1, 2):
         return wav_to_float32(decode_to_wav(wav, container="wav").wav)
     return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
