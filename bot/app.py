@@ -215,7 +215,10 @@ async def run_bot(settings: Settings, stop: asyncio.Event, *, services: Services
                 poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
             )
             log.info("bot @%s is polling", application.bot.username)
+            # Warm the local speech model in the background: the first voice note need not wait.
+            warm_up = asyncio.create_task(services.assistant.listener.load_model())
             await stop.wait()
+            warm_up.cancel()
             await application.updater.stop()
             await application.stop()
     finally:

@@ -51,6 +51,10 @@ class Listener:
         self._budget = retry_budget_seconds
         self._attempts = max_attempts
 
+    async def load_model(self) -> None:
+        """Load the transcriber's model now (a no-op for remote backends)."""
+        await self._transcriber.load()
+
     async def hear(
         self,
         *,
@@ -107,7 +111,9 @@ class Listener:
             threshold=self._confidence,
         )
         final = first
-        if choice.retranscribe and first.text:
+        # Nothing heard without a forced language: try once with the chosen one, which lets the
+        # local model drop its no-speech test for voiced audio (robotic Spanish came back empty).
+        if choice.retranscribe or (not first.text and prefs.pinned_language is None):
             log.info("re-transcribing with the %s language (%s)", choice.language, choice.source)
             final = await self._transcribe(decoded.wav, choice.language)
         return HeardNote(

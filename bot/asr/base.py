@@ -33,5 +33,8 @@ class Transcriber(ABC):
     async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
         """Recognise speech; `language` forces the language instead of detecting it."""
 
+    async def load(self) -> None:
+        """Load a local model ahead of the first voice note; remote backends have nothing to load."""
+
     async def aclose(self) -> None:
         """Release resources; most backends hold none."""

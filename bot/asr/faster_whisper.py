@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from faster_whisper import WhisperModel
 
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 # Whisper retries a window at a higher temperature when its output looks wrong; on unclear audio
 # the default six steps once turned an 8.5 s clip into 16 s of work. Two steps bound that tail.
 TEMPERATURES = (0.0, 0.4)
+MIN_VOICED_SECONDS = 0.5
 
 
 class FasterWhisperTranscriber(Transcriber):
@@ -52,11 +55,14 @@ class FasterWhisperTranscriber(Transcriber):
         # A thread lock, not an asyncio.Lock: loading runs in a worker thread, and this lock
         # also works when the transcriber is shared across event loops (tests, the CLI).
         self._load_lock = threading.Lock()
+        # One inference at a time: parallel calls on a few cores only thrash, and a worker of
+        # its own keeps the shared default executor free for decoding and synthesis.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
 
     async def load(self) -> None:
         """Load the model now rather than on the first voice note (idempotent)."""
         if self._model is None:
-            await asyncio.to_thread(self._loaded)
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._loaded)
 
     def _loaded(self) -> WhisperModel:
         """The model, loading it under the lock the first time."""
@@ -81,11 +87,28 @@ class FasterWhisperTranscriber(Transcriber):
         On accented or synthetic non-English speech the detector often picks a neighbour
         (Russian heard as Latvian); forcing the right language roughly halves the error rate.
         """
-        return await asyncio.to_thread(self._transcribe_sync, wav, language)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self._transcribe_sync, wav, language)
 
     def _transcribe_sync(self, wav: bytes, language: str | None) -> Transcript:
         """The blocking part: decode the segments (they are lazy) and join them."""
         audio = wav_to_float32(wav)
+        text, info = self._decode(audio, language, no_speech_threshold=0.6)
+        if not text and language and info.duration_after_vad > MIN_VOICED_SECONDS:
+            # The VAD heard voice, yet Whisper's no-speech test dropped every window: robotic or
+            # accented speech scores low. With the language known, decode once more without that
+            # test (it recovers the es_1 and zh_1 samples; silence never gets here).
+            text, info = self._decode(audio, language, no_speech_threshold=None)
+        return Transcript(
+            text=text,
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=float(info.duration),
+        )
+
+    def _decode(
+        self, audio: Any, language: str | None, *, no_speech_threshold: float | None
+    ) -> tuple[str, Any]:
         segments, info = self._loaded().transcribe(
             audio,
             language=language,
@@ -94,11 +117,10 @@ class FasterWhisperTranscriber(Transcriber):
             # Silence and noise then give empty text quickly instead of hallucinations.
             vad_filter=True,
             condition_on_previous_text=False,  # stops one bad window from derailing the next
+            no_speech_threshold=no_speech_threshold,
         )
-        text = " ".join(segment.text.strip() for segment in segments).strip()
-        return Transcript(
-            text=text,
-            language=info.language,
-            language_probability=float(info.language_probability),
-            duration=float(info.duration),
-        )
+        return " ".join(segment.text.strip() for segment in segments).strip(), info
+
+    async def aclose(self) -> None:
+        """Stop the inference worker thread."""
+        self._worker.shutdown(wait=False, cancel_futures=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,14 @@ class OpenAIWhisperTranscriber(Transcriber):
         self._model: Any = None
         # A thread lock: loading runs in a worker thread and must work from any event loop.
         self._load_lock = threading.Lock()
+        # One inference at a time: parallel calls on a few cores only thrash, and a worker of
+        # its own keeps the shared default executor free for decoding and synthesis.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
 
     async def load(self) -> None:
         """Load the model now rather than on the first voice note (idempotent)."""
         if self._model is None:
-            await asyncio.to_thread(self._loaded)
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._loaded)
 
     def _loaded(self) -> Any:
         """The model, loading it under the lock the first time."""
@@ -57,7 +61,12 @@ class OpenAIWhisperTranscriber(Transcriber):
 
     async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
         """Recognise 16 kHz mono WAV; a forced `language` skips detection and helps accuracy."""
-        return await asyncio.to_thread(self._transcribe_sync, wav, language)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self._transcribe_sync, wav, language)
+
+    async def aclose(self) -> None:
+        """Stop the inference worker thread."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
 
     def _transcribe_sync(self, wav: bytes, language: str | None) -> Transcript:
         """The blocking part: detect the language (for its probability), then decode."""

@@ -109,8 +109,10 @@ def choose_language(
     """Decide the language of a voice note, in this order of rules.
 
     1. A language the user pinned wins.
-    2. A confident ASR language (probability >= threshold) wins when the text detector agrees,
-       is unsure (below threshold) or has no guess.
+    2. A confident ASR language (probability >= threshold) wins when the text detector agrees
+       or is unsure (below threshold). With no transcript at all to back it, it does not
+       override the user's known language: robotic Mandarin came back as Thai (p=0.71) with
+       empty text, and forcing Chinese then recovered the words.
     3. Otherwise (ASR unsure, or contradicted by a confident text detector) the user's known
        language wins: the last language they spoke, then their Telegram language.
     4. With nothing known: the ASR guess, then the text guess, then English.
@@ -124,7 +126,9 @@ def choose_language(
     if pin := normalize_language(pinned):
         return LanguageChoice(pin, "pinned", heard is not None and pin != heard)
     text_confident = text is not None and text_probability >= threshold
-    if asr and asr_probability >= threshold and (not text_confident or text == asr):
+    known = normalize_language(last_spoken) or normalize_language(telegram_language)
+    backed = text is not None or known in (None, asr)
+    if asr and asr_probability >= threshold and (not text_confident or text == asr) and backed:
         return LanguageChoice(asr, "speech", False)
     for known, source in ((last_spoken, "known"), (telegram_language, "telegram")):
         if code := normalize_language(known):

@@ -61,9 +61,19 @@ CHOOSE_RULES = [
         id="confident English from a Russian-speaking user stays English",
     ),
     pytest.param(
-        voice("de", 0.88, None, 0.0, last="ru"),
+        voice("de", 0.88, "de", 0.3, last="ru"),
         LanguageChoice("de", "speech", False),
-        id="confident speech wins when the text detector has no guess",
+        id="confident speech wins when the text detector is unsure",
+    ),
+    pytest.param(
+        voice("th", 0.71, None, 0.0, tg="zh"),
+        LanguageChoice("zh", "telegram", True),
+        id="a confident guess with nothing heard yields to the user's language, retranscribed",
+    ),
+    pytest.param(
+        voice("de", 0.88, None, 0.0),
+        LanguageChoice("de", "speech", False),
+        id="a confident guess with nothing heard stands when nothing is known",
     ),
     pytest.param(
         voice("de", 0.88, "nl", 0.5, tg="ru"),
@@ -138,7 +148,8 @@ def test_choose_language(arguments: dict[str, object], expected: LanguageChoice)
 def test_choose_language_threshold_is_configurable(
     threshold: float, expected: LanguageChoice
 ) -> None:
-    assert choose_language(**voice("es", 0.65, tg="ru"), threshold=threshold) == expected  # type: ignore[arg-type]
+    arguments = voice("es", 0.65, "es", 0.5, tg="ru")
+    assert choose_language(**arguments, threshold=threshold) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
