@@ -3,7 +3,6 @@
 Run: .venv/bin/python -m bench.bench_tts   (prints a table; medians of 5 runs)
 """
 
-# ruff: noqa: RUF001  (multilingual sample text: fullwidth CJK punctuation is intended)
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot` runs the bot; `migrate` and `talk` are for operators and tinkerers."""
+"""Command line: `python -m bot` runs the bot; `migrate` and `talk` help operators."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
     commands.add_parser("migrate", help="apply database migrations and exit")
-    talk = commands.add_parser("talk", help="run the voice pipeline on a local file, without Telegram")
+    talk = commands.add_parser(
+        "talk", help="run the voice pipeline on a local file, without Telegram"
+    )
     talk.add_argument("file", nargs="?", type=Path, help="an audio file (OGG, MP3, WAV, ...)")
     talk.add_argument("--text", help="a typed message instead of a file")
     talk.add_argument("--out", type=Path, help="where to write the spoken answer (.ogg)")
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # The console assistant never talks to Telegram, so it needs no token.
-    settings = load_settings(**({"telegram_bot_token": "unused"} if _talk_without_token(args) else {}))
+    settings = load_settings(
+        **({"telegram_bot_token": "unused"} if _talk_without_token(args) else {})
+    )
     secrets = [settings.telegram_bot_token.get_secret_value()]
     if settings.openai_api_key:
         secrets.append(settings.openai_api_key.get_secret_value())
@@ -61,7 +65,10 @@ def _talk_without_token(args: argparse.Namespace) -> bool:
 
 def _require_openai_key(settings: Settings) -> None:
     if settings.openai_api_key is None:
-        print("error: OPENAI_API_KEY is not set; put it in the environment or in .env", file=sys.stderr)
+        print(
+            "error: OPENAI_API_KEY is not set; put it in the environment or in .env",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
 
@@ -75,7 +82,6 @@ async def _run(settings: Settings) -> int:
             loop.add_signal_handler(signum, stop.set)
     await run_bot(settings, stop)
     return 0
-
 
 
 if __name__ == "__main__":

@@ -97,7 +97,9 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     assistant = Assistant(
         settings=settings,
         conversations=ConversationStore(
-            client, max_turns=settings.memory_max_turns, idle_ttl_seconds=settings.memory_idle_ttl_seconds
+            client,
+            max_turns=settings.memory_max_turns,
+            idle_ttl_seconds=settings.memory_idle_ttl_seconds,
         ),
         prefs=prefs,
         vaults=VaultStore(
@@ -127,11 +129,18 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         metrics=metrics,
     )
     services = Services(settings, handle, assistant, accounts, prefs, counters, metrics)
-    services.closers += [engine.dispose, client_openai.close, transcriber.aclose, synthesizer.aclose]
+    services.closers += [
+        engine.dispose,
+        client_openai.close,
+        transcriber.aclose,
+        synthesizer.aclose,
+    ]
     return services
 
 
-def build_application(settings: Settings, services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_application(
+    settings: Settings, services: Services
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application, pointed at TELEGRAM_API_URL, with every handler."""
     root = settings.telegram_api_url
     application = (
@@ -186,7 +195,11 @@ async def _count_update(update: Update, context: Any) -> None:
         kind = "command"
     elif message is not None:
         kind = next(
-            (k for k in ("voice", "audio", "video_note", "document", "text") if getattr(message, k)),
+            (
+                k
+                for k in ("voice", "audio", "video_note", "document", "text")
+                if getattr(message, k)
+            ),
             "other",
         )
     context.services.metrics.count_update(kind)
@@ -200,7 +213,9 @@ async def _register_commands(application: Application[Any, Any, Any, Any, Any, A
         await application.bot.set_my_commands(commands, language_code=code)
 
 
-async def run_bot(settings: Settings, stop: asyncio.Event, *, services: Services | None = None) -> None:
+async def run_bot(
+    settings: Settings, stop: asyncio.Event, *, services: Services | None = None
+) -> None:
     """Poll Telegram until `stop` is set; the same code path for `python -m bot` and the tests."""
     services = services or await build_services(settings)
     application = build_application(settings, services)

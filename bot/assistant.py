@@ -15,7 +15,7 @@ from bot.core.privacy import PLACEHOLDER_RE, Vault, mask, regions_for, restore
 from bot.core.prompt import Turn, build_messages
 from bot.db.accounts import Accounts
 from bot.errors import AudioError, ServiceError, SpeechUnavailable
-from bot.events import Answered, AnswerDelta, AssistantEvent, Heard, Notice, Refused, Spoken
+from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel
@@ -23,7 +23,7 @@ from bot.metrics import Metrics
 from bot.speech import speak_answer
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
+from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Assistant:
     synthesizer: Synthesizer
     accounts: Accounts
     metrics: Metrics
-    clock: Clock = lambda: datetime.now(UTC)  # noqa: E731
+    clock: Clock = lambda: datetime.now(UTC)
 
     async def answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
@@ -123,7 +123,9 @@ class Assistant:
             yield Refused("transcription_failed")
             return
         if not heard.from_cache:
-            await self._record(sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds)
+            await self._record(
+                sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
+            )
         if not heard.text:
             yield Refused("no_speech")
             return
@@ -178,7 +180,9 @@ class Assistant:
         conversation = sender.conversation
         private = self.settings.privacy_mode == "mask"
         vault = await self.vaults.load(conversation) if private else Vault()
-        question, vault = mask(text, vault, regions=regions_for(language)) if private else (text, vault)
+        question, vault = (
+            mask(text, vault, regions=regions_for(language)) if private else (text, vault)
+        )
         history = await self.conversations.load(conversation)
         answer: str | None = None
         if not history and not PLACEHOLDER_RE.search(question):
@@ -192,7 +196,9 @@ class Assistant:
             if not answer:
                 yield Refused("service_down")
                 return
-        stored, vault = mask(answer, vault, regions=regions_for(language)) if private else (answer, vault)
+        stored, vault = (
+            mask(answer, vault, regions=regions_for(language)) if private else (answer, vault)
+        )
         if private:
             await self.vaults.save(conversation, vault)
         await self.conversations.append(conversation, Turn(user=question, assistant=stored))
@@ -205,14 +211,18 @@ class Assistant:
             tokens_out=usage.completion_tokens if usage else 0,
             cache_hit=from_cache,
         )
-        if not from_cache and is_cacheable(question=question, answer=stored, has_context=bool(history)):
+        if not from_cache and is_cacheable(
+            question=question, answer=stored, has_context=bool(history)
+        ):
             await self.answers.put(**self._answer_key(question, language), answer=stored)
         yield Answered(text=restore(stored, vault), language=language, from_cache=from_cache)
         if voice:
             async for event in self._speak(sender.user_id, stored, language):
                 yield event
 
-    async def _stream(self, history: list[Turn], question: str, language: str) -> AsyncIterator[str]:
+    async def _stream(
+        self, history: list[Turn], question: str, language: str
+    ) -> AsyncIterator[str]:
         """The answer so far after each delta; an empty final value means the model failed."""
         messages = build_messages(
             system_prompt=self.settings.system_prompt,
@@ -237,7 +247,9 @@ class Assistant:
             return
         self.metrics.observe("model_total", time.perf_counter() - started)
 
-    async def _speak(self, user_id: int, stored: str, language: str) -> AsyncIterator[AssistantEvent]:
+    async def _speak(
+        self, user_id: int, stored: str, language: str
+    ) -> AsyncIterator[AssistantEvent]:
         """Synthesize the answer; when no voice works, say so and keep the text."""
         # Speech may go to a remote service: speak placeholders as words, never the values.
         spoken_text = PLACEHOLDER_RE.sub(t("private_value", language), stored)

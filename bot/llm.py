@@ -92,7 +92,7 @@ class ChatModel:
 
     async def _open(self, messages: Sequence[dict[str, str]]) -> openai.AsyncStream:  # type: ignore[type-arg]
         try:
-            return await self._client.chat.completions.create(
+            return await self._client.chat.completions.create(  # type: ignore[call-overload, no-any-return]
                 model=self.model,
                 messages=list(messages),  # type: ignore[arg-type]
                 stream=True,

@@ -43,7 +43,7 @@ async def call_with_retries(
     max_attempts: int,
     on_retry: Callable[[str], None] | None = None,
 ) -> T:
-    """Run `call`, retrying retryable ServiceErrors within a total time budget; re-raise the last."""
+    """Run `call`, retrying retryable ServiceErrors within a time budget; re-raise the last."""
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None

@@ -30,11 +30,9 @@ _EMPHASIS = re.compile(r"[*`~|]+|(?<!\w)_+|_+(?!\w)")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 # A sentence ends at . ! ? … followed by a space, the end or a Spanish opener; CJK marks end it
 # without a space. Closing quotes and brackets stay with their sentence.
-_SENTENCE_END = re.compile(
-    r"[.!?…]+[\"'»”’)\]]*(?=\s|$|[¿¡])|[。！？；]+[」』”’）\"')]*"  # noqa: RUF001
-)
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s|$|[¿¡])|[。！？；]+[」』”’）\"')]*")
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs e.g i.e z.b bzw".split())
-_CLAUSE_BREAK = re.compile(r"(?<=[,;:])(?=\s)|(?<=[，、；：])")  # noqa: RUF001
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:])(?=\s)|(?<=[，、；：])")
 _SPACE_BEFORE_MARK = re.compile(r"\s+(?=[.,!?;:…])")
 _WORD_BREAK = re.compile(r"(?<=\s)(?=\S)")
 

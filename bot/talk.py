@@ -9,9 +9,8 @@ from pathlib import Path
 from bot.app import build_services
 from bot.assistant import AudioRequest, Sender, TextRequest
 from bot.config import Settings
-from bot.events import Answered, AnswerDelta, Heard, Notice, Refused, Spoken
+from bot.events import AnswerDelta, Answered, Heard, Notice, Refused, Spoken
 from bot.i18n import t
-
 
 
 async def talk(

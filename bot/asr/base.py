@@ -33,8 +33,8 @@ class Transcriber(ABC):
     async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
         """Recognise speech; `language` forces the language instead of detecting it."""
 
-    async def load(self) -> None:
-        """Load a local model ahead of the first voice note; remote backends have nothing to load."""
+    async def load(self) -> None:  # noqa: B027 - a default, not a forgotten abstract method
+        """Load a local model before the first voice note; remote backends have none."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing
         """Release resources; most backends hold none."""

@@ -65,7 +65,9 @@ def build_messages(
     max_tokens: int,
 ) -> list[dict[str, str]]:
     """Chat messages for the model: persona and language, the trimmed history, the new message."""
-    messages = [{"role": "system", "content": f"{system_prompt}\n\n{language_instruction(language)}"}]
+    messages = [
+        {"role": "system", "content": f"{system_prompt}\n\n{language_instruction(language)}"}
+    ]
     for turn in trim_history(history, max_turns=max_turns, max_tokens=max_tokens):
         messages.append({"role": "user", "content": turn.user})
         messages.append({"role": "assistant", "content": turn.assistant})

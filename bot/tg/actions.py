@@ -21,7 +21,9 @@ class ActionKeepalive:
 
 
 @contextlib.asynccontextmanager
-async def chat_action(bot: Bot, chat_id: int, action: str = ChatAction.TYPING) -> AsyncIterator[ActionKeepalive]:
+async def chat_action(
+    bot: Bot, chat_id: int, action: str = ChatAction.TYPING
+) -> AsyncIterator[ActionKeepalive]:
     """Show `action` in the chat until the block ends."""
     keepalive = ActionKeepalive(action)
 

@@ -206,6 +206,15 @@ async def usage(update: Update, context: BotContext) -> None:
     await _send(update, heading + format_report(report, _language(update)))
 
 
+def format_cache_counts(totals: dict[str, int]) -> str:
+    """Hit/miss counts per cache since the Redis data began, e.g. 'answer 3/10 hits'."""
+    parts = []
+    for cache in ("transcript", "answer", "speech"):
+        hits, misses = totals.get(f"{cache}:hit", 0), totals.get(f"{cache}:miss", 0)
+        parts.append(f"{cache} {hits}/{hits + misses} hits")
+    return "Caches: " + ", ".join(parts)
+
+
 @admin_only
 @database_errors
 async def stats(update: Update, context: BotContext) -> None:
@@ -214,8 +223,9 @@ async def stats(update: Update, context: BotContext) -> None:
     report = await accounts.stats()
     series = await accounts.daily_series(days=30)
     chart = await asyncio.to_thread(render_daily_usage, series)
+    caches = format_cache_counts(await context.services.counters.totals())
     assert update.effective_message is not None
-    await update.effective_message.reply_text(format_stats(report))
+    await update.effective_message.reply_text(f"{format_stats(report)}\n\n{caches}")
     await update.effective_message.reply_photo(chart, caption=CHART_CAPTION)
 
 

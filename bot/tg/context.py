@@ -24,6 +24,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 CONTEXT_TYPES = ContextTypes(context=BotContext)
 
 
-def install_services(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:
+def install_services(
+    application: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
     """Make `services` reachable from every handler's context."""
     application.bot_data[SERVICES_KEY] = services

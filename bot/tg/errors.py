@@ -1,4 +1,4 @@
-"""The one boundary for unexpected failures: log (redacted), count, apologise in the user's language."""
+"""The one boundary for unexpected failures: log, count, apologise in the user's language."""
 
 from __future__ import annotations
 

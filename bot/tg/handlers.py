@@ -90,7 +90,9 @@ async def voice(update: Update, context: BotContext) -> None:
     if choice not in ("on", "off"):
         await reply(update, "voice_usage")
         return
-    await context.services.prefs.update(describe_sender(update).user_id, voice_for_text=choice == "on")
+    await context.services.prefs.update(
+        describe_sender(update).user_id, voice_for_text=choice == "on"
+    )
     await reply(update, f"voice_{choice}")
 
 

@@ -13,7 +13,18 @@ from bot.core.text import mentions_bot, strip_mention
 from bot.errors import ServiceError
 from bot.events import Refused
 
-AUDIO_EXTENSIONS = (".ogg", ".oga", ".opus", ".mp3", ".m4a", ".wav", ".flac", ".webm", ".mp4", ".aac")
+AUDIO_EXTENSIONS = (
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".m4a",
+    ".wav",
+    ".flac",
+    ".webm",
+    ".mp4",
+    ".aac",
+)
 
 
 @dataclass(frozen=True)

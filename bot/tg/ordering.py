@@ -1,4 +1,4 @@
-"""One answer in flight per user, in arrival order; /cancel jumps the queue and stops the current one."""
+"""One answer in flight per user, in arrival order; /cancel jumps the queue and stops it."""
 
 from __future__ import annotations
 

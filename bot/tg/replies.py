@@ -1,4 +1,4 @@
-"""Assistant events rendered as Telegram messages: a growing draft, whole final text, a voice bubble."""
+"""Assistant events as Telegram messages: a growing draft, the whole text, a voice bubble."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
-from bot.events import Answered, AnswerDelta, AssistantEvent, Heard, Notice, Refused, Spoken
+from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.i18n import t
 from bot.metrics import Metrics
 from bot.tg.actions import ActionKeepalive
@@ -132,7 +132,9 @@ class ReplyRenderer:
                 )
             except BadRequest as error:
                 log.info("formatting rejected, sending plain text: %s", error.message)
-                await self._bot.send_message(self._chat_id, part, reply_to_message_id=self._reply_to)
+                await self._bot.send_message(
+                    self._chat_id, part, reply_to_message_id=self._reply_to
+                )
 
     async def _edit_formatted(self, message: Message, text: str) -> None:
         try:

@@ -63,7 +63,7 @@ _BACKENDS: dict[str, _Backend] = {
 def make_synthesizer(
     settings: Settings, *, openai_client: openai.AsyncOpenAI | None
 ) -> Synthesizer:
-    """TTS_BACKEND first, then the usable TTS_FALLBACKS in order, wrapped in a FallbackSynthesizer."""
+    """TTS_BACKEND first, then the usable TTS_FALLBACKS, wrapped in a FallbackSynthesizer."""
     chosen = settings.tts_backend
     _require_usable(chosen, openai_client)
     # TTS_FALLBACKS lets an operator drop a fallback (gTTS on a server without internet, say).

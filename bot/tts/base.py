@@ -34,5 +34,5 @@ class Synthesizer(ABC):
     async def synthesize(self, text: str, *, language: str) -> Speech:
         """Speak `text` in `language`; raise on failure."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing
         """Release resources; most backends hold none."""

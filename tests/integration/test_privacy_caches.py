@@ -61,7 +61,12 @@ async def test_personal_data_is_masked_for_openai_and_restored_for_its_owner(
 
 
 async def test_redis_and_the_database_hold_no_personal_data(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, clean_redis, tmp_path
+    bot_api: BotApiEmulator,
+    openai_api: OpenAIEmulator,
+    make_settings,
+    start_bot,
+    clean_redis,
+    tmp_path,
 ) -> None:
     settings = make_settings()
     await start_bot(settings)
@@ -207,7 +212,7 @@ async def test_the_logs_of_python_m_bot_hold_no_token_key_text_or_personal_data(
     }
     log_file = tmp_path / "bot.log"
     with log_file.open("wb") as sink:  # a file, not a pipe: a full pipe would block the bot
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: ASYNC220 - waited for off the loop below
             [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, stdout=sink, stderr=sink
         )
         try:

@@ -295,10 +295,11 @@ async def test_stats_sends_three_periods_and_a_png_chart(
     await say(bot_api, USER, "hello", username="alice")
     summary = await say(bot_api, ADMIN, "/stats")
     [chart] = await bot_api.wait_for_messages(ADMIN, 1, kind="photo")
-    blocks = summary.text.split("\n\n")
+    *blocks, caches = summary.text.split("\n\n")
     assert [b.split(":")[0] for b in blocks] == ["Last 24 hours", "Last 7 days", "Last 30 days"]
     used = tokens_used(openai_api)
     assert all(f"{used:,} tokens" in block and "@alice" in block for block in blocks)
+    assert caches == "Caches: transcript 0/0 hits, answer 0/1 hits, speech 0/0 hits"
     assert chart.data.startswith(b"\x89PNG") and chart.text == CHART_CAPTION
 
 

@@ -17,8 +17,15 @@ async def run_talk(args: list[str], env_overrides: dict[str, str], cwd: Path) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPENAI_"))}
     env.update(PYTHONPATH=str(ROOT), **env_overrides)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "talk", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        "talk",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     return process.returncode or 0, output.decode()
@@ -42,7 +49,9 @@ async def test_talk_prints_transcript_language_and_answer_and_writes_the_voice(
     openai_api.transcribe_with("Wie wird das Wetter morgen in Berlin?", "german")
     out = tmp_path / "answer.ogg"
     code, output = await run_talk(
-        [str(FIXTURES / "de_1.ogg"), "--out", str(out)], talk_env(openai_api, make_settings), tmp_path
+        [str(FIXTURES / "de_1.ogg"), "--out", str(out)],
+        talk_env(openai_api, make_settings),
+        tmp_path,
     )
     assert code == 0, output
     assert "transcript (de): Wie wird das Wetter morgen in Berlin?" in output
@@ -50,9 +59,13 @@ async def test_talk_prints_transcript_language_and_answer_and_writes_the_voice(
     assert out.read_bytes().startswith(b"OggS")
 
 
-async def test_talk_answers_typed_text(openai_api: OpenAIEmulator, make_settings, tmp_path: Path) -> None:
+async def test_talk_answers_typed_text(
+    openai_api: OpenAIEmulator, make_settings, tmp_path: Path
+) -> None:
     code, output = await run_talk(
-        ["--text", "¿Qué tiempo hará mañana en Madrid?"], talk_env(openai_api, make_settings), tmp_path
+        ["--text", "¿Qué tiempo hará mañana en Madrid?"],
+        talk_env(openai_api, make_settings),
+        tmp_path,
     )
     assert code == 0, output
     assert "answer (es): Aquí está mi respuesta." in output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -46,12 +47,12 @@ async def test_group_answer_grows_by_edits_at_most_once_a_second(
     openai_api.reply_with("Streaming answers in a group are edited in place. " * 6)
     await start_bot(make_settings(stream_edit_interval_seconds=1.0))
     bot_api.send_text(USER, "@voice_test_bot tell me something", chat_id=-500, chat_type="group")
-    [message] = await bot_api.wait_for_messages(-500, 1)
+    await bot_api.wait_for_messages(-500, 1)
     await bot_api.wait_for(lambda: bot_api.chat_messages(-500)[0].text.endswith("place."))
     edits = bot_api.calls_to("editMessageText")
     assert edits, "the group message should be edited as the answer grows"
     times = [bot_api.calls_to("sendMessage")[0].time] + [c.time for c in edits[:-1]]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap >= 0.9 for gap in gaps), gaps
 
 
@@ -97,7 +98,7 @@ async def test_context_reaches_the_next_request_but_never_another_user(
     await bot_api.wait_for_messages(OTHER, 1)
     bot_api.send_text(USER, "What is my favourite colour?")
     await bot_api.wait_for_messages(USER, 2)
-    first, other, second = (r.json for r in openai_api.chat_requests())
+    _, other, second = (r.json for r in openai_api.chat_requests())
     assert "turquoise" in all_contents(second)
     assert "turquoise" not in all_contents(other)
 
@@ -159,7 +160,9 @@ async def test_messages_sent_at_once_by_one_user_are_answered_in_order(
     for i in range(3):
         bot_api.send_text(USER, f"question {i}")
     messages = await bot_api.wait_for_messages(USER, 3, timeout=20)
-    assert [m.text.split("«")[-1].rstrip("»") for m in messages] == [f"question {i}" for i in range(3)]
+    assert [m.text.split("«")[-1].rstrip("»") for m in messages] == [
+        f"question {i}" for i in range(3)
+    ]
     requests = openai_api.chat_requests()
     assert "question 0" in all_contents(requests[2].json), "each answer saw the turns before it"
 
@@ -228,8 +231,13 @@ async def test_markdown_is_sent_as_html_and_falls_back_to_plain_text_when_reject
 def test_a_missing_token_exits_at_once_with_one_line_naming_the_variable(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPENAI_"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
@@ -241,8 +249,46 @@ def test_a_missing_openai_key_exits_at_once_naming_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPENAI_"))}
     env.update(TELEGRAM_BOT_TOKEN="123:abc", PYTHONPATH=str(ROOT))
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert "OPENAI_API_KEY" in result.stderr.strip().splitlines()[-1]
+
+
+async def test_typing_is_shown_while_the_model_thinks(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "Hello")
+    await bot_api.wait_for_messages(USER, 1)
+    assert bot_api.chat_actions(USER)[0] == "typing"
+
+
+async def test_memory_expires_after_the_idle_time_and_keeps_the_newest_turns(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, clean_redis
+) -> None:
+    await start_bot(make_settings(memory_idle_ttl_seconds=600, memory_max_turns=2))
+    for i in range(3):
+        bot_api.send_text(USER, f"turn {i}")
+    await bot_api.wait_for_messages(USER, 3, timeout=20)
+    key = f"conv:user:{USER}"
+    assert 590 <= clean_redis.ttl(key) <= 600
+    assert clean_redis.llen(key) == 2, "only the newest turns are kept"
+
+
+async def test_two_group_members_writing_at_once_lose_no_turn(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, clean_redis
+) -> None:
+    await start_bot(make_settings())
+    group = {"chat_id": -700, "chat_type": "group"}
+    bot_api.send_text(USER, "@voice_test_bot first", **group)
+    bot_api.send_text(OTHER, "@voice_test_bot second", **group)
+    await bot_api.wait_for_messages(-700, 2, timeout=20)
+    await asyncio.sleep(0.3)
+    assert clean_redis.llen("conv:chat:-700") == 2

@@ -1,5 +1,4 @@
 """Speech synthesis with the real backends: espeak-ng offline, gTTS with no route to Google."""
-# ruff: noqa: RUF001  (multilingual test data: fullwidth CJK punctuation and Cyrillic are intended)
 
 import asyncio
 

@@ -1,4 +1,4 @@
-"""Voice notes in, voice notes out, through the real bot and both emulators (OpenAI transcription)."""
+"""Voice notes in, voice notes out, through the real bot and both emulators."""
 
 from __future__ import annotations
 
@@ -54,8 +54,17 @@ async def test_audio_files_documents_and_video_notes_are_heard_too(
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     (tmp_path / "in.ogg").write_bytes(sample("en_1.ogg"))
     for out, codec in (("note.mp4", "aac"), ("song.mp3", "libmp3lame")):
-        subprocess.run(
-            [ffmpeg, "-loglevel", "error", "-i", str(tmp_path / "in.ogg"), "-c:a", codec, str(tmp_path / out)],
+        subprocess.run(  # noqa: ASYNC221 - test set-up, before the bot starts
+            [
+                ffmpeg,
+                "-loglevel",
+                "error",
+                "-i",
+                str(tmp_path / "in.ogg"),
+                "-c:a",
+                codec,
+                str(tmp_path / out),
+            ],
             check=True,
         )
     await start_bot(make_settings())
@@ -74,7 +83,12 @@ async def test_audio_files_documents_and_video_notes_are_heard_too(
     ],
 )
 async def test_audio_that_cannot_be_decoded_gets_a_clear_answer_and_no_model_call(
-    data: bytes, language: str, bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+    data: bytes,
+    language: str,
+    bot_api: BotApiEmulator,
+    openai_api: OpenAIEmulator,
+    make_settings,
+    start_bot,
 ) -> None:
     await start_bot(make_settings())
     bot_api.send_voice(USER, data, duration=3, language_code=language)
@@ -107,10 +121,18 @@ async def test_silence_gets_i_could_not_hear_any_speech_and_no_model_call(
 @pytest.mark.parametrize(
     ("declared", "key", "params"),
     [
-        pytest.param({"duration": 301}, "too_long", {"seconds": 301, "limit": 300},
-                     id="a voice note over the duration limit"),
-        pytest.param({"duration": 10, "file_size": 25 * 2**20}, "too_big", {"size_mb": 25.0, "limit_mb": 20},
-                     id="a file over the size limit"),
+        pytest.param(
+            {"duration": 301},
+            "too_long",
+            {"seconds": 301, "limit": 300},
+            id="a voice note over the duration limit",
+        ),
+        pytest.param(
+            {"duration": 10, "file_size": 25 * 2**20},
+            "too_big",
+            {"size_mb": 25.0, "limit_mb": 20},
+            id="a file over the size limit",
+        ),
     ],
 )
 async def test_oversized_voice_notes_are_refused_before_download(
@@ -127,7 +149,9 @@ async def test_an_unsupported_file_type_is_refused_clearly(
     bot_api: BotApiEmulator, make_settings, start_bot
 ) -> None:
     await start_bot(make_settings())
-    bot_api.send_document(USER, b"%PDF-1.4 not audio", file_name="report.pdf", mime_type="application/pdf")
+    bot_api.send_document(
+        USER, b"%PDF-1.4 not audio", file_name="report.pdf", mime_type="application/pdf"
+    )
     [message] = await bot_api.wait_for_messages(USER, 1)
     assert message.text == t("unsupported_file", "en")
     assert not bot_api.calls_to("getFile")

@@ -11,7 +11,11 @@ BASE = {"language": "en", "model": "gpt-4o-mini", "system_prompt": "Be nice."}
 @pytest.mark.parametrize(
     ("a", "b"),
     [
-        pytest.param("What is the capital of France?", "what is the capital of france", id="case and final punctuation"),
+        pytest.param(
+            "What is the capital of France?",
+            "what is the capital of france",
+            id="case and final punctuation",
+        ),
         pytest.param("  two   spaces ", "two spaces", id="spacing"),
         pytest.param("ＡＢＣ？", "abc", id="full-width characters"),
     ],
@@ -34,17 +38,33 @@ def test_anything_that_changes_the_answer_changes_the_key(change: dict) -> None:
 
 
 def test_speech_keys_differ_by_voice() -> None:
-    assert speech_key(text="hi", language="en", voice="gtts") != speech_key(text="hi", language="en", voice="espeak")
+    assert speech_key(text="hi", language="en", voice="gtts") != speech_key(
+        text="hi", language="en", voice="espeak"
+    )
 
 
 @pytest.mark.parametrize(
     ("question", "answer", "has_context", "cacheable"),
     [
-        pytest.param("What is 2+2?", "4.", False, True, id="an impersonal first question is shared"),
+        pytest.param(
+            "What is 2+2?", "4.", False, True, id="an impersonal first question is shared"
+        ),
         pytest.param("What is 2+2?", "4.", True, False, id="an answer given with context is not"),
         pytest.param("Is [PHONE_1] valid?", "Yes.", False, False, id="a masked question is not"),
-        pytest.param("Who are you?", "Write to help@example.com", False, False, id="an answer with an e-mail is not"),
-        pytest.param("Who are you?", "Call [PHONE_1].", False, False, id="an answer with a placeholder is not"),
+        pytest.param(
+            "Who are you?",
+            "Write to help@example.com",
+            False,
+            False,
+            id="an answer with an e-mail is not",
+        ),
+        pytest.param(
+            "Who are you?",
+            "Call [PHONE_1].",
+            False,
+            False,
+            id="an answer with a placeholder is not",
+        ),
         pytest.param("Hi", "   ", False, False, id="an empty answer is not"),
     ],
 )
@@ -55,7 +75,15 @@ def test_is_cacheable(question: str, answer: str, has_context: bool, cacheable: 
 @pytest.mark.parametrize(
     ("status", "retryable"),
     [(429, True), (500, True), (503, True), (None, True), (400, False), (401, False), (404, False)],
-    ids=["rate limited", "server error", "unavailable", "no answer at all", "bad request", "unauthorised", "not found"],
+    ids=[
+        "rate limited",
+        "server error",
+        "unavailable",
+        "no answer at all",
+        "bad request",
+        "unauthorised",
+        "not found",
+    ],
 )
 def test_which_failures_are_worth_another_try(status: int | None, retryable: bool) -> None:
     assert is_retryable_status(status) is retryable

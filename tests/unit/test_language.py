@@ -1,7 +1,5 @@
 """The language rules: what the user spoke, what they typed, and when to transcribe again."""
 
-# ruff: noqa: RUF001  (Chinese sample text: fullwidth punctuation is intended)
-
 from __future__ import annotations
 
 import json

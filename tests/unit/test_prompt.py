@@ -2,7 +2,13 @@
 
 import pytest
 
-from bot.core.prompt import Turn, build_messages, estimate_tokens, language_instruction, trim_history
+from bot.core.prompt import (
+    Turn,
+    build_messages,
+    estimate_tokens,
+    language_instruction,
+    trim_history,
+)
 
 
 def turns(n: int, size: int = 10) -> list[Turn]:
@@ -42,7 +48,11 @@ def test_build_messages_orders_persona_history_and_question() -> None:
 @pytest.mark.parametrize(
     ("text", "at_least"),
     [("hello world", 2), ("你好世界", 4), ("", 1)],
-    ids=["latin text counts about four characters per token", "each CJK character is a token", "empty"],
+    ids=[
+        "latin text counts about four characters per token",
+        "each CJK character is a token",
+        "empty",
+    ],
 )
 def test_estimate_tokens(text: str, at_least: int) -> None:
     assert estimate_tokens(text) >= at_least

@@ -1,5 +1,4 @@
 """Sentence chunks for speech: what a voice should read, one sentence at a time."""
-# ruff: noqa: RUF001  (multilingual test data: fullwidth CJK punctuation and Cyrillic are intended)
 
 import pytest
 

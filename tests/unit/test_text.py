@@ -11,7 +11,12 @@ from bot.core.text import markdown_to_html, mentions_bot, split_message, strip_m
         pytest.param("short", 4096, ["short"], id="short text is one part"),
         pytest.param("", 4096, [""], id="empty text is one empty part"),
         pytest.param("aaaa bbbb cccc", 10, ["aaaa bbbb ", "cccc"], id="cuts at a space"),
-        pytest.param("aaaa aaaa.\n\nbbb bbb bbb", 16, ["aaaa aaaa.\n\n", "bbb bbb bbb"], id="prefers a paragraph break"),
+        pytest.param(
+            "aaaa aaaa.\n\nbbb bbb bbb",
+            16,
+            ["aaaa aaaa.\n\n", "bbb bbb bbb"],
+            id="prefers a paragraph break",
+        ),
         pytest.param("x" * 25, 10, ["x" * 10, "x" * 10, "x" * 5], id="an unbroken run is cut hard"),
     ],
 )
@@ -34,7 +39,9 @@ def test_split_message_never_loses_a_character() -> None:
         pytest.param("use `x < y`", "use <code>x &lt; y</code>", id="inline code is escaped"),
         pytest.param("```py\nprint(1)\n```", "<pre>print(1)</pre>", id="fenced code"),
         pytest.param("## Title", "<b>Title</b>", id="heading becomes bold"),
-        pytest.param("5 * 3 = 15 & 2 < 3", "5 * 3 = 15 &amp; 2 &lt; 3", id="plain symbols are escaped"),
+        pytest.param(
+            "5 * 3 = 15 & 2 < 3", "5 * 3 = 15 &amp; 2 &lt; 3", id="plain symbols are escaped"
+        ),
     ],
 )
 def test_markdown_to_html(markdown: str, html: str) -> None:
@@ -46,7 +53,9 @@ def test_markdown_to_html(markdown: str, html: str) -> None:
     [
         pytest.param("@voice_test_bot hi there", True, "hi there", id="mention at start"),
         pytest.param("hi @Voice_Test_Bot!", True, "hi !", id="mention is case-insensitive"),
-        pytest.param("hi @voice_test_bot_fan", False, "hi @voice_test_bot_fan", id="longer name is not us"),
+        pytest.param(
+            "hi @voice_test_bot_fan", False, "hi @voice_test_bot_fan", id="longer name is not us"
+        ),
     ],
 )
 def test_mentions(text: str, mentioned: bool, stripped: str) -> None:
