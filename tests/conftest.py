@@ -37,8 +37,11 @@ def manifest() -> dict[str, dict[str, Any]]:
 
 
 def _server_redis_url() -> str | None:
-    """REDIS_URL when set, else 127.0.0.1:6379 when something answers there."""
-    url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    """TEST_REDIS_URL when set, else database 15 of 127.0.0.1:6379 when a server answers there.
+
+    Never REDIS_URL: the tests empty their database, and REDIS_URL may be the bot's real one.
+    """
+    url = os.environ.get("TEST_REDIS_URL")
     if url:
         return url
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
@@ -48,7 +51,7 @@ def _server_redis_url() -> str | None:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis: the server named by REDIS_URL (CI: 127.0.0.1:6379), else an embedded one."""
+    """A real Redis: TEST_REDIS_URL or 127.0.0.1:6379 (as on CI), else an embedded one."""
     url = _server_redis_url()
     if url:
         yield url
