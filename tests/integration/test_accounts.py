@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.core.quota import Limits, Prices, Usage
 from bot.db.accounts import Accounts
-from bot.db.engine import make_engine, make_session_factory, migrate, safe_url
+from bot.db.engine import make_engine, make_session_factory, migrate
 from bot.db.models import AdminAction
 from bot.errors import ServiceError
+from tests.postgres import POSTGRES_URL, TcpProxy, fresh_postgres_database
 
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 PRICES = Prices(
     input_per_1m_tokens=1.0,
@@ -32,25 +27,6 @@ PRICES = Prices(
 )
 ADMIN = 1
 ALICE, BOB, CAROL = 10, 20, 30
-
-
-@asynccontextmanager
-async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the server for one test, dropped afterwards."""
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # whatever keeps us from the server means: skip, saying why
-        await admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {safe_url(server_url)}: {error}")
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -338,49 +314,12 @@ async def test_migrate_names_the_database_it_cannot_reach_without_the_password()
     assert "\n" not in message and "secret" not in message
 
 
-class TcpProxy:
-    """A TCP forwarder we can cut and restore, standing for a database server that goes away."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
-
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self._writers |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
-            self._writers.discard(writer)
-
-
 @pytest.mark.postgres
 async def test_a_database_that_goes_away_and_comes_back() -> None:
     async with fresh_postgres_database(POSTGRES_URL) as url:
         await migrate(url)
         server = make_url(url)
-        proxy = TcpProxy(server.port or 5432)
+        proxy = TcpProxy((server.host or "127.0.0.1", server.port or 5432))
         await proxy.start()
         engine = make_engine(server.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
         accounts = accounts_on(engine)
@@ -393,7 +332,7 @@ async def test_a_database_that_goes_away_and_comes_back() -> None:
                 await accounts.record_usage(ALICE, kind="chat", tokens_in=5, now=NOW)
             assert caught.value.retryable
 
-            await proxy.start()
+            await proxy.restore()
             await accounts.record_usage(ALICE, kind="chat", tokens_in=5, now=NOW)
             assert (await accounts.usage_report(ALICE, now=NOW)).today.tokens == 10
         finally:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,34 +10,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
-from bot.db.engine import alembic_config, make_engine, migrate, safe_url
+from bot.db.engine import alembic_config, make_engine, migrate
 from bot.db.models import Base
+from tests.postgres import POSTGRES_URL, fresh_postgres_database
 
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 TABLES = {"users", "usage_events", "admin_actions"}
-
-
-async def _create_postgres_database(server_url: str, name: str) -> None:
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # whatever keeps us from the server means: skip, saying why
-        pytest.skip(f"PostgreSQL not reachable at {safe_url(server_url)}: {error}")
-    finally:
-        await admin.dispose()
-
-
-async def _drop_postgres_database(server_url: str, name: str) -> None:
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -48,12 +25,8 @@ async def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
         return
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    await _create_postgres_database(POSTGRES_URL, name)
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _drop_postgres_database(POSTGRES_URL, name)
+    async with fresh_postgres_database(POSTGRES_URL) as url:
+        yield url
 
 
 async def schema_of(url: str) -> tuple[set[str], list[tuple]]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import redis
 
@@ -15,10 +13,10 @@ from bot.i18n import t
 from tests.conftest import sample
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
+from tests.processes import bot_env
 
 ALICE = 5005
 BOB = 6006
-ROOT = Path(__file__).resolve().parents[2]
 PHONE = "+1 650-253-0000"
 EMAIL = "alice.smith@example.com"
 CARD = "4111 1111 1111 1111"
@@ -197,19 +195,17 @@ async def test_the_logs_of_python_m_bot_hold_no_token_key_text_or_personal_data(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, tmp_path
 ) -> None:
     settings = make_settings(log_level="DEBUG")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPENAI_"))},
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": bot_api.token,
-        "TELEGRAM_API_URL": bot_api.base_url,
-        "OPENAI_API_KEY": "sk-test-secret-key-0123456789",
-        "OPENAI_BASE_URL": openai_api.base_url,
-        "REDIS_URL": settings.redis_url or "",
-        "DATABASE_URL": settings.database_url,
-        "ASR_BACKEND": "openai",
-        "TTS_BACKEND": "espeak",
-        "LOG_LEVEL": "DEBUG",
-    }
+    env = bot_env(
+        TELEGRAM_BOT_TOKEN=bot_api.token,
+        TELEGRAM_API_URL=bot_api.base_url,
+        OPENAI_API_KEY="sk-test-secret-key-0123456789",
+        OPENAI_BASE_URL=openai_api.base_url,
+        REDIS_URL=settings.redis_url or "",
+        DATABASE_URL=settings.database_url,
+        ASR_BACKEND="openai",
+        TTS_BACKEND="espeak",
+        LOG_LEVEL="DEBUG",
+    )
     log_file = tmp_path / "bot.log"
     with log_file.open("wb") as sink:  # a file, not a pipe: a full pipe would block the bot
         process = subprocess.Popen(  # noqa: ASYNC220 - waited for off the loop below

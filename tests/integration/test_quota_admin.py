@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
-from bot.db.engine import make_engine, safe_url
+from bot.db.engine import make_engine
 from bot.db.models import AdminAction
 from bot.i18n import Key, t
 from bot.tg.admin import CHART_CAPTION, SETLIMIT_USAGE
@@ -24,14 +22,12 @@ from tests.emulators import openai_replies as replies
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.bot_state import BotMessage
 from tests.emulators.openai_api import OpenAIEmulator
+from tests.postgres import POSTGRES_URL, TcpProxy, fresh_postgres_database
+from tests.processes import bot_env
 
 ADMIN = 9009
 USER = 5005
 NEWCOMER = 6006
-ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -306,60 +302,11 @@ async def test_stats_sends_three_periods_and_a_png_chart(
 # ---- the database going away ---------------------------------------------------------------
 
 
-class TcpProxy:
-    """A TCP forwarder we can cut and restore, standing for a database server that goes away."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._forward, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-        self._writers |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
-            self._writers.discard(writer)
-
-
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
     """A new, empty PostgreSQL database for one test (dropped after), or a skip saying why."""
-    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # whatever keeps us from the server means: skip, saying why
-        await admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {safe_url(POSTGRES_URL)}: {error}")
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with fresh_postgres_database(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture
@@ -382,15 +329,14 @@ async def test_a_database_outage_during_a_message_gets_an_apology_and_the_bot_re
     await proxy.cut()
     assert (await say(bot_api, USER, "Bist du da?", "de")).text == t("db_down", "de")
     assert len(openai_api.chat_requests()) == 1
-    await proxy.start()
+    await proxy.restore()
     assert answered(await say(bot_api, USER, "Und jetzt?", "de"), "de")
 
 
 def bot_environment(**values: str) -> dict[str, str]:
     """The environment of `python -m bot` with only the given settings (no .env is read)."""
-    prefixes = ("TELEGRAM_", "OPENAI_", "DATABASE_", "REDIS_", "METRICS_", "ADMIN_", "ALLOWED_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    return {**env, "PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": "123:abc", **values}
+    others = ("DATABASE_", "REDIS_", "METRICS_", "ADMIN_", "ALLOWED_")
+    return bot_env(without=others, **{"TELEGRAM_BOT_TOKEN": "123:abc", **values})
 
 
 def closed_port() -> int:

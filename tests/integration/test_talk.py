@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 from tests.conftest import FIXTURES
 from tests.emulators.openai_api import OpenAIEmulator
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import bot_env
 
 
 async def run_talk(args: list[str], env_overrides: dict[str, str], cwd: Path) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPENAI_"))}
-    env.update(PYTHONPATH=str(ROOT), **env_overrides)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -23,7 +19,7 @@ async def run_talk(args: list[str], env_overrides: dict[str, str], cwd: Path) ->
         "talk",
         *args,
         cwd=cwd,
-        env=env,
+        env=bot_env(**env_overrides),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +11,10 @@ from pathlib import Path
 from bot.i18n import t
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
+from tests.processes import bot_env
 
 USER = 1001
 OTHER = 2002
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def last_user_content(body: dict) -> str:
@@ -229,11 +228,10 @@ async def test_markdown_is_sent_as_html_and_falls_back_to_plain_text_when_reject
 
 
 def test_a_missing_token_exits_at_once_with_one_line_naming_the_variable(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPENAI_"))}
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env=bot_env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -246,12 +244,10 @@ def test_a_missing_token_exits_at_once_with_one_line_naming_the_variable(tmp_pat
 
 
 def test_a_missing_openai_key_exits_at_once_naming_it(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "OPENAI_"))}
-    env.update(TELEGRAM_BOT_TOKEN="123:abc", PYTHONPATH=str(ROOT))
     result = subprocess.run(
         [sys.executable, "-m", "bot"],
         cwd=tmp_path,
-        env=env,
+        env=bot_env(TELEGRAM_BOT_TOKEN="123:abc"),
         capture_output=True,
         text=True,
         timeout=60,
