@@ -89,29 +89,36 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     )
     handle = await connect_redis(settings.redis_url, data_dir=settings.data_dir)
     client = handle.client
-    counters = CacheCounters(client, on_event=metrics.count_cache)
+    prefix = settings.redis_prefix
+    counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
     client_openai = make_openai_client(settings)
     transcriber = make_transcriber(settings, openai_client=client_openai)
     synthesizer = make_synthesizer(settings, openai_client=client_openai)
-    prefs = PreferenceStore(client)
+    prefs = PreferenceStore(client, prefix=prefix)
     assistant = Assistant(
         settings=settings,
         conversations=ConversationStore(
             client,
             max_turns=settings.memory_max_turns,
             idle_ttl_seconds=settings.memory_idle_ttl_seconds,
+            prefix=prefix,
         ),
         prefs=prefs,
         vaults=VaultStore(
             client,
             secret=settings.telegram_bot_token.get_secret_value(),
             ttl_seconds=settings.memory_idle_ttl_seconds,
+            prefix=prefix,
         ),
-        answers=AnswerCache(client, counters, ttl=settings.answer_cache_ttl_seconds),
-        speech_cache=SpeechCache(client, counters, ttl=settings.speech_cache_ttl_seconds),
+        answers=AnswerCache(client, counters, ttl=settings.answer_cache_ttl_seconds, prefix=prefix),
+        speech_cache=SpeechCache(
+            client, counters, ttl=settings.speech_cache_ttl_seconds, prefix=prefix
+        ),
         listener=Listener(
             transcriber=transcriber,
-            cache=TranscriptCache(client, counters, ttl=settings.transcript_cache_ttl_seconds),
+            cache=TranscriptCache(
+                client, counters, ttl=settings.transcript_cache_ttl_seconds, prefix=prefix
+            ),
             metrics=metrics,
             confidence=settings.language_confidence,
             retry_budget_seconds=settings.openai_retry_budget_seconds,

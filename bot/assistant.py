@@ -20,7 +20,7 @@ from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel
 from bot.metrics import Metrics
-from bot.speech import speak_answer
+from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
@@ -176,49 +176,76 @@ class Assistant:
     async def _converse(
         self, sender: Sender, text: str, language: str, voice: bool
     ) -> AsyncIterator[AssistantEvent]:
-        """Mask, answer from cache or model, remember, record, then speak."""
+        """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
         conversation = sender.conversation
         private = self.settings.privacy_mode == "mask"
         vault = await self.vaults.load(conversation) if private else Vault()
-        question, vault = (
-            mask(text, vault, regions=regions_for(language)) if private else (text, vault)
-        )
+        question, vault = self._mask(text, vault, language)
         history = await self.conversations.load(conversation)
-        answer: str | None = None
-        if not history and not PLACEHOLDER_RE.search(question):
-            answer = await self.answers.get(**self._answer_key(question, language))
-        from_cache = answer is not None
-        if answer is None:
-            answer = ""
-            async for answer in self._stream(history, question, language):
-                yield AnswerDelta(restore(answer, vault))
-            answer = answer.strip()
-            if not answer:
-                yield Refused("service_down")
-                return
-        stored, vault = (
-            mask(answer, vault, regions=regions_for(language)) if private else (answer, vault)
-        )
-        if private:
+        speaker = self._speaker(language) if voice else None
+        try:
+            cached = None
+            if not history and not PLACEHOLDER_RE.search(question):
+                cached = await self.answers.get(**self._answer_key(question, language))
+            answer = cached or ""
+            if cached is None:
+                async for answer in self._stream(history, question, language):
+                    yield AnswerDelta(restore(answer, vault))
+                    if speaker:
+                        speaker.feed(self._speakable(answer, language))
+                if not answer.strip():
+                    yield Refused("service_down")
+                    return
+            stored, vault = self._mask(answer.strip(), vault, language)
+            await self._remember(
+                sender,
+                question,
+                stored,
+                language,
+                vault=vault,
+                history=history,
+                cached=bool(cached),
+            )
+            yield Answered(text=restore(stored, vault), language=language, from_cache=bool(cached))
+            if speaker:
+                async for event in self._speak(sender.user_id, stored, language, speaker):
+                    yield event
+        finally:
+            if speaker:
+                speaker.cancel()
+
+    def _mask(self, text: str, vault: Vault, language: str) -> tuple[str, Vault]:
+        if self.settings.privacy_mode != "mask":
+            return text, vault
+        return mask(text, vault, regions=regions_for(language))
+
+    async def _remember(
+        self,
+        sender: Sender,
+        question: str,
+        stored: str,
+        language: str,
+        *,
+        vault: Vault,
+        history: list[Turn],
+        cached: bool,
+    ) -> None:
+        """Keep the turn and the vault, record the usage, share the answer when allowed."""
+        conversation = sender.conversation
+        if self.settings.privacy_mode == "mask":
             await self.vaults.save(conversation, vault)
         await self.conversations.append(conversation, Turn(user=question, assistant=stored))
-        usage = self.chat.last_usage if not from_cache else None
+        usage = None if cached else self.chat.last_usage
         await self._record(
             sender.user_id,
             kind="chat",
             model=self.chat.model,
             tokens_in=usage.prompt_tokens if usage else 0,
             tokens_out=usage.completion_tokens if usage else 0,
-            cache_hit=from_cache,
+            cache_hit=cached,
         )
-        if not from_cache and is_cacheable(
-            question=question, answer=stored, has_context=bool(history)
-        ):
+        if not cached and is_cacheable(question=question, answer=stored, has_context=bool(history)):
             await self.answers.put(**self._answer_key(question, language), answer=stored)
-        yield Answered(text=restore(stored, vault), language=language, from_cache=from_cache)
-        if voice:
-            async for event in self._speak(sender.user_id, stored, language):
-                yield event
 
     async def _stream(
         self, history: list[Turn], question: str, language: str
@@ -247,21 +274,28 @@ class Assistant:
             return
         self.metrics.observe("model_total", time.perf_counter() - started)
 
+    def _speaker(self, language: str) -> IncrementalSpeaker:
+        return IncrementalSpeaker(
+            language=language,
+            synthesizer=self.synthesizer,
+            max_seconds=self.settings.max_speech_seconds,
+            cache=self.speech_cache,
+        )
+
+    def _speakable(self, text: str, language: str) -> str:
+        """What may be spoken: speech can go to a remote service, so never a private value."""
+        if self.settings.privacy_mode != "mask":
+            return text
+        return PLACEHOLDER_RE.sub(t("private_value", language), mask(text)[0])
+
     async def _speak(
-        self, user_id: int, stored: str, language: str
+        self, user_id: int, stored: str, language: str, speaker: IncrementalSpeaker
     ) -> AsyncIterator[AssistantEvent]:
-        """Synthesize the answer; when no voice works, say so and keep the text."""
-        # Speech may go to a remote service: speak placeholders as words, never the values.
-        spoken_text = PLACEHOLDER_RE.sub(t("private_value", language), stored)
+        """Finish the voice note; when no voice works, say so and keep the text."""
+        spoken_text = self._speakable(stored, language)
         try:
             with self.metrics.time_stage("synthesis"):
-                note = await speak_answer(
-                    spoken_text,
-                    language=language,
-                    synthesizer=self.synthesizer,
-                    max_seconds=self.settings.max_speech_seconds,
-                    cache=self.speech_cache,
-                )
+                note = await speaker.finish(spoken_text)
         except (SpeechUnavailable, ServiceError) as error:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
 
     # Storage
     redis_url: str | None = None
+    redis_prefix: str = "vna:"
     database_url: str = "sqlite+aiosqlite:///data/bot.db"
     data_dir: Path = Path("data")
 

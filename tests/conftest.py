@@ -7,7 +7,9 @@ import contextlib
 import json
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     from bot.app import Services
 
 FIXTURES = Path(__file__).parent / "fixtures"
-TEST_DB_INDEX = 15
 
 
 def sample(name: str) -> bytes:
@@ -37,21 +38,18 @@ def manifest() -> dict[str, dict[str, Any]]:
 
 
 def _server_redis_url() -> str | None:
-    """TEST_REDIS_URL when set, else database 15 of 127.0.0.1:6379 when a server answers there.
-
-    Never REDIS_URL: the tests empty their database, and REDIS_URL may be the bot's real one.
-    """
-    url = os.environ.get("TEST_REDIS_URL")
+    """TEST_REDIS_URL or REDIS_URL when set, else 127.0.0.1:6379 when a server answers there."""
+    url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
     if url:
         return url
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-        return f"redis://127.0.0.1:6379/{TEST_DB_INDEX}"
+        return "redis://127.0.0.1:6379/0"
     return None
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis: TEST_REDIS_URL or 127.0.0.1:6379 (as on CI), else an embedded one."""
+    """A real Redis: REDIS_URL's server (CI: 127.0.0.1:6379), else an embedded one."""
     url = _server_redis_url()
     if url:
         yield url
@@ -63,12 +61,30 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.shutdown()
 
 
+@dataclass(frozen=True)
+class RedisKeyspace:
+    """One test's keys on the shared server: every key the bot writes starts with `prefix`."""
+
+    client: redis.Redis
+    prefix: str
+
+    def key(self, name: str) -> str:
+        """The full name of one of the bot's keys, e.g. key("conv:user:1")."""
+        return self.prefix + name
+
+    def keys(self, pattern: str = "*") -> list[bytes]:
+        """This test's keys matching `pattern` (given without the prefix)."""
+        return list(self.client.scan_iter(self.prefix + pattern))
+
+
 @pytest.fixture
-def clean_redis(redis_url: str) -> Iterator[redis.Redis]:
-    """A synchronous client on an emptied database, for setup and assertions."""
+def redis_keyspace(redis_url: str) -> Iterator[RedisKeyspace]:
+    """A key prefix of this test's own, so runs sharing a server never see each other's keys."""
     client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    yield client
+    keyspace = RedisKeyspace(client, f"test:{uuid.uuid4().hex[:12]}:")
+    yield keyspace
+    for key in keyspace.keys():
+        client.delete(key)
     client.close()
 
 
@@ -94,7 +110,7 @@ async def openai_api() -> AsyncIterator[OpenAIEmulator]:
 def make_settings(
     bot_api: BotApiEmulator,
     openai_api: OpenAIEmulator,
-    clean_redis: redis.Redis,
+    redis_keyspace: RedisKeyspace,
     redis_url: str,
     tmp_path: Path,
 ) -> Callable[..., Settings]:
@@ -107,6 +123,7 @@ def make_settings(
             "openai_api_key": "sk-test-key",
             "openai_base_url": openai_api.base_url,
             "redis_url": redis_url,
+            "redis_prefix": redis_keyspace.prefix,
             "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
             "data_dir": tmp_path / "data",
             "asr_backend": "openai",

@@ -23,27 +23,33 @@ CacheEvent = Callable[..., None]
 class CacheCounters:
     """Hit and miss counts kept in Redis for /stats, and forwarded to the metrics."""
 
-    def __init__(self, client: aioredis.Redis, on_event: CacheEvent | None = None) -> None:
+    def __init__(
+        self, client: aioredis.Redis, on_event: CacheEvent | None = None, *, prefix: str = ""
+    ) -> None:
         self._redis = client
+        self._key = f"{prefix}cache:stats"
         self._on_event = on_event
 
     async def count(self, cache: str, hit: bool) -> None:
         """Count one lookup."""
-        await self._redis.hincrby("cache:stats", f"{cache}:{'hit' if hit else 'miss'}", 1)
+        await self._redis.hincrby(self._key, f"{cache}:{'hit' if hit else 'miss'}", 1)
         if self._on_event:
             self._on_event(cache, hit=hit)
 
     async def totals(self) -> dict[str, int]:
         """{'answer:hit': n, 'answer:miss': m, ...}."""
-        raw = await self._redis.hgetall("cache:stats")
+        raw = await self._redis.hgetall(self._key)
         return {as_text(k): int(v) for k, v in raw.items()}
 
 
 class TranscriptCache:
     """Transcripts by Telegram file_unique_id; concurrent requests for one file share one job."""
 
-    def __init__(self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int) -> None:
+    def __init__(
+        self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
+    ) -> None:
         self._redis = client
+        self._prefix = prefix
         self._counters = counters
         self._ttl = ttl
         self._in_flight: dict[str, asyncio.Future[dict[str, str]]] = {}
@@ -54,7 +60,7 @@ class TranscriptCache:
         compute: Callable[[], Awaitable[tuple[dict[str, str], bool]]],
     ) -> dict[str, str]:
         """The cached transcript, or `compute()` (→ value, may_cache) run once for all waiters."""
-        key = transcript_key(file_unique_id)
+        key = self._prefix + transcript_key(file_unique_id)
         cached = await self._redis.get(key)
         if cached is not None:
             await self._counters.count("transcript", True)
@@ -82,8 +88,11 @@ class TranscriptCache:
 class AnswerCache:
     """Answers to context-free, impersonal questions, shared between users."""
 
-    def __init__(self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int) -> None:
+    def __init__(
+        self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
+    ) -> None:
         self._redis = client
+        self._prefix = prefix
         self._counters = counters
         self._ttl = ttl
 
@@ -91,7 +100,7 @@ class AnswerCache:
         self, *, question: str, language: str, model: str, system_prompt: str
     ) -> str | None:
         """The cached answer, or None."""
-        key = answer_key(
+        key = self._prefix + answer_key(
             question=question, language=language, model=model, system_prompt=system_prompt
         )
         value = await self._redis.get(key)
@@ -104,7 +113,7 @@ class AnswerCache:
         """Store an answer the caller has checked with is_cacheable."""
         if not self._ttl:
             return
-        key = answer_key(
+        key = self._prefix + answer_key(
             question=question, language=language, model=model, system_prompt=system_prompt
         )
         await self._redis.set(key, answer.encode(), ex=self._ttl)
@@ -113,14 +122,19 @@ class AnswerCache:
 class SpeechCache:
     """Synthesized sentences by text, language and voice (the SpeechCacheProtocol of bot.speech)."""
 
-    def __init__(self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int) -> None:
+    def __init__(
+        self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
+    ) -> None:
         self._redis = client
+        self._prefix = prefix
         self._counters = counters
         self._ttl = ttl
 
     async def get(self, text: str, language: str, voice_id: str) -> Speech | None:
         """The cached clip, or None."""
-        raw = await self._redis.hgetall(speech_key(text=text, language=language, voice=voice_id))
+        raw = await self._redis.hgetall(
+            self._prefix + speech_key(text=text, language=language, voice=voice_id)
+        )
         await self._counters.count("speech", bool(raw))
         if not raw:
             return None
@@ -134,7 +148,7 @@ class SpeechCache:
         """Store a clip."""
         if not self._ttl:
             return
-        key = speech_key(text=text, language=language, voice=voice_id)
+        key = self._prefix + speech_key(text=text, language=language, voice=voice_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 key,

@@ -12,14 +12,16 @@ from bot.core.prompt import Turn
 class ConversationStore:
     """Each conversation (a user in private, a chat in groups) is one Redis list of turns."""
 
-    def __init__(self, client: aioredis.Redis, *, max_turns: int, idle_ttl_seconds: int) -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, max_turns: int, idle_ttl_seconds: int, prefix: str = ""
+    ) -> None:
         self._redis = client
+        self._prefix = prefix
         self._max_turns = max_turns
         self._ttl = idle_ttl_seconds
 
-    @staticmethod
-    def _key(conversation: str) -> str:
-        return f"conv:{conversation}"
+    def _key(self, conversation: str) -> str:
+        return f"{self._prefix}conv:{conversation}"
 
     async def load(self, conversation: str) -> list[Turn]:
         """The remembered turns, oldest first."""

@@ -28,12 +28,13 @@ class Preferences:
 class PreferenceStore:
     """One Redis hash per user."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, prefix: str = "") -> None:
         self._redis = client
+        self._prefix = prefix
 
     async def load(self, user_id: int) -> Preferences:
         """The user's preferences (defaults when none were saved)."""
-        raw = await self._redis.hgetall(f"prefs:{user_id}")
+        raw = await self._redis.hgetall(f"{self._prefix}prefs:{user_id}")
         data = {as_text(k): as_text(v) for k, v in raw.items()}
         return Preferences(
             pinned_language=data.get("pinned") or None,
@@ -46,7 +47,7 @@ class PreferenceStore:
         """Change some preferences and return the result."""
         prefs = replace(await self.load(user_id), **changes)  # type: ignore[arg-type]
         await self._redis.hset(
-            f"prefs:{user_id}",
+            f"{self._prefix}prefs:{user_id}",
             mapping={
                 "pinned": prefs.pinned_language or "",
                 "last": prefs.last_language or "",
@@ -64,15 +65,18 @@ class VaultStore:
     that placeholders in remembered turns can still be restored for their owner.
     """
 
-    def __init__(self, client: aioredis.Redis, *, secret: str, ttl_seconds: int) -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, secret: str, ttl_seconds: int, prefix: str = ""
+    ) -> None:
         self._redis = client
+        self._prefix = prefix
         key = hashlib.sha256(b"vault-key:" + secret.encode()).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
         self._ttl = ttl_seconds
 
     async def load(self, conversation: str) -> Vault:
         """The conversation's vault, empty when none (or when it cannot be decrypted)."""
-        token = await self._redis.get(f"vault:{conversation}")
+        token = await self._redis.get(f"{self._prefix}vault:{conversation}")
         if not token:
             return Vault()
         try:
@@ -85,8 +89,8 @@ class VaultStore:
         if not len(vault):
             return
         token = self._fernet.encrypt(vault.to_json().encode())
-        await self._redis.set(f"vault:{conversation}", token, ex=self._ttl)
+        await self._redis.set(f"{self._prefix}vault:{conversation}", token, ex=self._ttl)
 
     async def reset(self, conversation: str) -> None:
         """Forget the conversation's vault."""
-        await self._redis.delete(f"vault:{conversation}")
+        await self._redis.delete(f"{self._prefix}vault:{conversation}")

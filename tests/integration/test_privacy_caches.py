@@ -7,10 +7,8 @@ import signal
 import subprocess
 import sys
 
-import redis
-
 from bot.i18n import t
-from tests.conftest import sample
+from tests.conftest import RedisKeyspace, sample
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
 from tests.processes import bot_env
@@ -24,10 +22,11 @@ PERSONAL = f"Please text my number {PHONE}, mail {EMAIL} and charge card {CARD}.
 RAW_VALUES = [PHONE, "6502530000", EMAIL, CARD, "4111111111111111"]
 
 
-def redis_dump(client: redis.Redis) -> bytes:
-    """Every key and value in the test database, as one blob to search."""
+def redis_dump(keyspace: RedisKeyspace) -> bytes:
+    """Every key and value this test's bot wrote, as one blob to search."""
+    client = keyspace.client
     blob = bytearray()
-    for key in client.scan_iter():
+    for key in keyspace.keys():
         blob += key
         kind = client.type(key)
         if kind == b"string":
@@ -63,7 +62,7 @@ async def test_redis_and_the_database_hold_no_personal_data(
     openai_api: OpenAIEmulator,
     make_settings,
     start_bot,
-    clean_redis,
+    redis_keyspace,
     tmp_path,
 ) -> None:
     settings = make_settings()
@@ -71,7 +70,7 @@ async def test_redis_and_the_database_hold_no_personal_data(
     bot_api.send_text(ALICE, PERSONAL)
     bot_api.send_text(ALICE, f"Again: {PHONE}")
     await bot_api.wait_for_messages(ALICE, 2)
-    assert_nothing_personal(redis_dump(clean_redis), "Redis")
+    assert_nothing_personal(redis_dump(redis_keyspace), "Redis")
     for path in tmp_path.glob("bot.db*"):
         assert_nothing_personal(path.read_bytes(), path.name)
 
@@ -113,7 +112,7 @@ async def test_a_second_identical_first_question_from_another_user_makes_no_mode
 
 
 async def test_a_question_with_a_phone_number_is_not_cached(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, clean_redis
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, redis_keyspace
 ) -> None:
     await start_bot(make_settings())
     bot_api.send_text(ALICE, f"Is {PHONE} a US number?")
@@ -121,7 +120,7 @@ async def test_a_question_with_a_phone_number_is_not_cached(
     bot_api.send_text(BOB, f"Is {PHONE} a US number?")
     await bot_api.wait_for_messages(BOB, 1)
     assert len(openai_api.chat_requests()) == 2
-    assert not list(clean_redis.scan_iter("answer:*"))
+    assert not list(redis_keyspace.keys("answer:*"))
 
 
 async def test_an_answer_given_with_context_is_never_cached(
@@ -170,7 +169,7 @@ async def test_two_requests_for_the_same_voice_note_at_once_share_one_transcript
 
 
 async def test_a_voice_note_with_personal_data_is_masked_but_not_shared(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, clean_redis
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, redis_keyspace
 ) -> None:
     openai_api.transcribe_with(f"Call me at {PHONE} please", "english")
     await start_bot(make_settings())
@@ -178,8 +177,8 @@ async def test_a_voice_note_with_personal_data_is_masked_but_not_shared(
     heard, _ = await bot_api.wait_for_messages(ALICE, 2, timeout=20)
     assert PHONE in heard.text, "the owner sees what they said"
     assert "[PHONE_1]" in openai_api.chat_requests()[0].json["messages"][-1]["content"]
-    assert not list(clean_redis.scan_iter("transcript:*")), "a personal transcript is not cached"
-    assert_nothing_personal(redis_dump(clean_redis), "Redis")
+    assert not list(redis_keyspace.keys("transcript:*")), "a personal transcript is not cached"
+    assert_nothing_personal(redis_dump(redis_keyspace), "Redis")
 
 
 async def test_privacy_mode_off_sends_text_as_written(
@@ -201,6 +200,7 @@ async def test_the_logs_of_python_m_bot_hold_no_token_key_text_or_personal_data(
         OPENAI_API_KEY="sk-test-secret-key-0123456789",
         OPENAI_BASE_URL=openai_api.base_url,
         REDIS_URL=settings.redis_url or "",
+        REDIS_PREFIX=settings.redis_prefix,
         DATABASE_URL=settings.database_url,
         ASR_BACKEND="openai",
         TTS_BACKEND="espeak",

@@ -33,6 +33,7 @@ def talk_env(openai_api: OpenAIEmulator, make_settings) -> dict[str, str]:
         "OPENAI_API_KEY": "sk-test",
         "OPENAI_BASE_URL": openai_api.base_url,
         "REDIS_URL": settings.redis_url,
+        "REDIS_PREFIX": settings.redis_prefix,
         "DATABASE_URL": settings.database_url,
         "ASR_BACKEND": "openai",
         "TTS_BACKEND": "espeak",

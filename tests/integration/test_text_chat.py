@@ -267,19 +267,19 @@ async def test_typing_is_shown_while_the_model_thinks(
 
 
 async def test_memory_expires_after_the_idle_time_and_keeps_the_newest_turns(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, clean_redis
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, redis_keyspace
 ) -> None:
     await start_bot(make_settings(memory_idle_ttl_seconds=600, memory_max_turns=2))
     for i in range(3):
         bot_api.send_text(USER, f"turn {i}")
     await bot_api.wait_for_messages(USER, 3, timeout=20)
-    key = f"conv:user:{USER}"
-    assert 590 <= clean_redis.ttl(key) <= 600
-    assert clean_redis.llen(key) == 2, "only the newest turns are kept"
+    key = redis_keyspace.key(f"conv:user:{USER}")
+    assert 590 <= redis_keyspace.client.ttl(key) <= 600
+    assert redis_keyspace.client.llen(key) == 2, "only the newest turns are kept"
 
 
 async def test_two_group_members_writing_at_once_lose_no_turn(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, clean_redis
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, redis_keyspace
 ) -> None:
     await start_bot(make_settings())
     group = {"chat_id": -700, "chat_type": "group"}
@@ -287,4 +287,4 @@ async def test_two_group_members_writing_at_once_lose_no_turn(
     bot_api.send_text(OTHER, "@voice_test_bot second", **group)
     await bot_api.wait_for_messages(-700, 2, timeout=20)
     await asyncio.sleep(0.3)
-    assert clean_redis.llen("conv:chat:-700") == 2
+    assert redis_keyspace.client.llen(redis_keyspace.key("conv:chat:-700")) == 2
