@@ -42,8 +42,8 @@ class CacheCounters:
         return {as_text(k): int(v) for k, v in raw.items()}
 
 
-class TranscriptCache:
-    """Transcripts by Telegram file_unique_id; concurrent requests for one file share one job."""
+class _Cache:
+    """What every cache holds: the client, the hit counters, a lifetime (0 = off), a key prefix."""
 
     def __init__(
         self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
@@ -52,7 +52,18 @@ class TranscriptCache:
         self._prefix = prefix
         self._counters = counters
         self._ttl = ttl
-        self._in_flight: dict[str, asyncio.Future[dict[str, str]]] = {}
+
+
+class TranscriptCache(_Cache):
+    """Transcripts by Telegram file_unique_id; concurrent requests for one file share one job."""
+
+    _in_flight: dict[str, asyncio.Future[dict[str, str]]]
+
+    def __init__(
+        self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
+    ) -> None:
+        super().__init__(client, counters, ttl=ttl, prefix=prefix)
+        self._in_flight = {}
 
     async def get_or_compute(
         self,
@@ -85,16 +96,8 @@ class TranscriptCache:
             del self._in_flight[key]
 
 
-class AnswerCache:
+class AnswerCache(_Cache):
     """Answers to context-free, impersonal questions, shared between users."""
-
-    def __init__(
-        self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
-    ) -> None:
-        self._redis = client
-        self._prefix = prefix
-        self._counters = counters
-        self._ttl = ttl
 
     async def get(
         self, *, question: str, language: str, model: str, system_prompt: str
@@ -119,16 +122,8 @@ class AnswerCache:
         await self._redis.set(key, answer.encode(), ex=self._ttl)
 
 
-class SpeechCache:
+class SpeechCache(_Cache):
     """Synthesized sentences by text, language and voice (the SpeechCacheProtocol of bot.speech)."""
-
-    def __init__(
-        self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
-    ) -> None:
-        self._redis = client
-        self._prefix = prefix
-        self._counters = counters
-        self._ttl = ttl
 
     async def get(self, text: str, language: str, voice_id: str) -> Speech | None:
         """The cached clip, or None."""
