@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
+_SENTENCE_END = re.compile(r"[.!?。！？…]\s|\n")
 Clock = Callable[[], datetime]
 
 
@@ -189,9 +191,13 @@ class Assistant:
                 cached = await self.answers.get(**self._answer_key(question, language))
             answer = cached or ""
             if cached is None:
+                sentence_ends = 0
                 async for answer in self._stream(history, question, language):
                     yield AnswerDelta(restore(answer, vault))
-                    if speaker:
+                    # Masking the whole answer on every delta would be quadratic on the event
+                    # loop; a new sentence is the only moment the speaker has more to say.
+                    if speaker and (ends := len(_SENTENCE_END.findall(answer))) > sentence_ends:
+                        sentence_ends = ends
                         speaker.feed(self._speakable(answer, language))
                 if not answer.strip():
                     yield Refused("service_down")

@@ -14,6 +14,7 @@ from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
 
 USER = 7007
+# The stages the issue names, written out rather than imported: the test is the specification.
 STAGES = (
     "download",
     "decode",
