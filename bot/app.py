@@ -29,6 +29,7 @@ from bot.i18n import TABLES, t
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
+from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import RedisHandle, connect_redis
@@ -86,6 +87,8 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         prices=Prices.from_settings(settings),
         admin_ids=settings.admin_user_ids,
         allowed_ids=settings.allowed_user_ids,
+        on_backlog=metrics.set_ledger_backlog,
+        on_lost=metrics.count_ledger_lost,
     )
     handle = await connect_redis(settings.redis_url, data_dir=settings.data_dir)
     client = handle.client
@@ -123,6 +126,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
             confidence=settings.language_confidence,
             retry_budget_seconds=settings.openai_retry_budget_seconds,
             max_attempts=settings.openai_max_attempts,
+            max_seconds=settings.max_voice_seconds,
         ),
         chat=ChatModel(
             client_openai,
@@ -134,10 +138,12 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         synthesizer=synthesizer,
         accounts=accounts,
         metrics=metrics,
+        locks=Locks(client, prefix=prefix),
     )
     services = Services(settings, handle, assistant, accounts, prefs, counters, metrics)
     services.closers += [
         engine.dispose,
+        accounts.aclose,
         client_openai.close,
         transcriber.aclose,
         synthesizer.aclose,

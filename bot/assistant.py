@@ -9,22 +9,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
+
 from bot.config import Settings
 from bot.core.cache_keys import is_cacheable
 from bot.core.language import detect_typed_language
 from bot.core.privacy import PLACEHOLDER_RE, Vault, mask, regions_for, restore
 from bot.core.prompt import Turn, build_messages
 from bot.db.accounts import Accounts
-from bot.errors import AudioError, ServiceError, SpeechUnavailable
+from bot.errors import AudioError, AudioTooLong, ServiceError, SpeechUnavailable, refusal_key
 from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.hearing import Listener
 from bot.i18n import Key, t
-from bot.llm import ChatModel
+from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
+from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
+from bot.stores.redis import OUTAGES, redis_error
 from bot.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,11 @@ class Sender:
     def conversation(self) -> str:
         """The memory key: private chats per user, groups per chat."""
         return f"chat:{self.chat_id}" if self.is_group else f"user:{self.user_id}"
+
+    @property
+    def owner(self) -> str:
+        """Who a private value belongs to, inside a conversation's vault."""
+        return str(self.user_id)
 
 
 @dataclass(frozen=True)
@@ -82,10 +91,45 @@ class Assistant:
     synthesizer: Synthesizer
     accounts: Accounts
     metrics: Metrics
+    locks: Locks
     clock: Clock = lambda: datetime.now(UTC)
 
     async def answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
+        async for event in self._turn(request.sender, self._answer_text(request)):
+            yield event
+
+    async def answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
+        """Answer a voice note: show what was heard, answer it, and speak the answer."""
+        async for event in self._turn(request.sender, self._answer_voice(request)):
+            yield event
+
+    async def forget(self, sender: Sender) -> None:
+        """Forget the conversation and its private values (/reset)."""
+        await self.conversations.reset(sender.conversation)
+        await self.vaults.reset(sender.conversation)
+
+    async def _turn(
+        self, sender: Sender, events: AsyncIterator[AssistantEvent]
+    ) -> AsyncIterator[AssistantEvent]:
+        """One user's turn, start to finish, under that user's lock (held across processes).
+
+        The lock spans the quota check and the recording of the usage, so several messages
+        of one user on several workers never all pass a check that only one of them should.
+        A Redis or database outage ends the turn with a short message, never a crash.
+        """
+        try:
+            async with self.locks.hold(f"user:{sender.user_id}"):
+                async for event in events:
+                    yield event
+        except RedisError as error:
+            log.error("redis unavailable: %s", type(error).__name__)
+            yield Refused(refusal_key(redis_error(error)))
+        except ServiceError as error:
+            log.error("turn failed: %s", error)
+            yield Refused(refusal_key(error))
+
+    async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         refusal = await self._admit(request.sender)
         if refusal:
             yield refusal
@@ -101,8 +145,7 @@ class Assistant:
         async for event in self._converse(request.sender, request.text, language, voice):
             yield event
 
-    async def answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
-        """Answer a voice note: show what was heard, answer it, and speak the answer."""
+    async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
         refusal = await self._admit(sender)
         if refusal:
@@ -116,11 +159,17 @@ class Assistant:
                 prefs=prefs,
                 telegram_language=sender.telegram_language,
             )
+        except AudioTooLong as error:
+            log.info("audio longer than declared: %s", error)
+            yield Refused("too_long", {"seconds": int(error.seconds), "limit": int(error.limit)})
+            return
         except AudioError as error:
             log.info("undecodable audio: %s", error)
             yield Refused("bad_audio")
             return
         except ServiceError as error:
+            if error.stage != "transcription":
+                raise
             log.warning("transcription failed: %s", error)
             yield Refused("transcription_failed")
             return
@@ -138,11 +187,6 @@ class Assistant:
             return
         async for event in self._converse(sender, heard.text, heard.language, prefs.mode != "text"):
             yield event
-
-    async def forget(self, sender: Sender) -> None:
-        """Forget the conversation and its private values (/reset)."""
-        await self.conversations.reset(sender.conversation)
-        await self.vaults.reset(sender.conversation)
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""
@@ -179,40 +223,37 @@ class Assistant:
         self, sender: Sender, text: str, language: str, voice: bool
     ) -> AsyncIterator[AssistantEvent]:
         """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
-        conversation = sender.conversation
-        private = self.settings.privacy_mode == "mask"
-        vault = await self.vaults.load(conversation) if private else Vault()
-        question, vault = self._mask(text, vault, language)
-        history = await self.conversations.load(conversation)
+        question, vault = await self._mask_into_vault(sender, text, language)
+        history = await self.conversations.load(sender.conversation)
         speaker = self._speaker(language) if voice else None
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
                 cached = await self.answers.get(**self._answer_key(question, language))
-            answer = cached or ""
+            answer, usage = cached or "", None
             if cached is None:
-                sentence_ends = 0
-                async for answer in self._stream(history, question, language):
-                    yield AnswerDelta(restore(answer, vault))
-                    # Masking the whole answer on every delta would be quadratic on the event
-                    # loop; a new sentence is the only moment the speaker has more to say.
-                    if speaker and (ends := len(_SENTENCE_END.findall(answer))) > sentence_ends:
-                        sentence_ends = ends
-                        speaker.feed(self._speakable(answer, language))
+                try:
+                    stream = self._stream(history, question, language, speaker)
+                    async for answer, usage in stream:  # noqa: B007 - the last usage is kept
+                        yield AnswerDelta(restore(answer, vault, owner=sender.owner))
+                except ServiceError as error:
+                    log.warning("chat model failed: %s", error)
+                    self.metrics.count_error("chat")
+                    yield Refused(refusal_key(error))
+                    return
                 if not answer.strip():
                     yield Refused("service_down")
                     return
-            stored, vault = self._mask(answer.strip(), vault, language)
-            await self._remember(
-                sender,
-                question,
-                stored,
-                language,
-                vault=vault,
-                history=history,
-                cached=bool(cached),
+            stored, vault = await self._mask_into_vault(sender, answer.strip(), language)
+            remembered = await self._remember(sender, question, stored, language, history, cached)
+            await self._record_chat(sender.user_id, usage, cached=bool(cached))
+            yield Answered(
+                text=restore(stored, vault, owner=sender.owner),
+                language=language,
+                from_cache=bool(cached),
             )
-            yield Answered(text=restore(stored, vault), language=language, from_cache=bool(cached))
+            if not remembered:
+                yield Notice("memory_unavailable")
             if speaker:
                 async for event in self._speak(sender.user_id, stored, language, speaker):
                     yield event
@@ -220,10 +261,21 @@ class Assistant:
             if speaker:
                 speaker.cancel()
 
-    def _mask(self, text: str, vault: Vault, language: str) -> tuple[str, Vault]:
+    async def _mask_into_vault(self, sender: Sender, text: str, language: str) -> tuple[str, Vault]:
+        """Mask text with the conversation's vault, extending it atomically.
+
+        Members of a group write at once: the vault is read, extended and written under the
+        conversation's lock, so two different values never get the same placeholder and no
+        value is lost.
+        """
         if self.settings.privacy_mode != "mask":
-            return text, vault
-        return mask(text, vault, regions=regions_for(language))
+            return text, Vault()
+        async with self.locks.hold(f"vault:{sender.conversation}"):
+            vault = await self.vaults.load(sender.conversation)
+            masked, extended = mask(text, vault, regions=regions_for(language), owner=sender.owner)
+            if extended != vault:
+                await self.vaults.save(sender.conversation, extended)
+        return masked, extended
 
     async def _remember(
         self,
@@ -231,32 +283,49 @@ class Assistant:
         question: str,
         stored: str,
         language: str,
-        *,
-        vault: Vault,
         history: list[Turn],
-        cached: bool,
-    ) -> None:
-        """Keep the turn and the vault, record the usage, share the answer when allowed."""
-        conversation = sender.conversation
-        if self.settings.privacy_mode == "mask":
-            await self.vaults.save(conversation, vault)
-        await self.conversations.append(conversation, Turn(user=question, assistant=stored))
-        usage = None if cached else self.chat.last_usage
+        cached: str | None,
+    ) -> bool:
+        """Keep the turn (RPUSH merges concurrent turns) and share the answer when allowed.
+
+        Returns False when Redis could not keep it: the answer is still given.
+        """
+        try:
+            await self.conversations.append(
+                sender.conversation, Turn(user=question, assistant=stored)
+            )
+            if not cached and is_cacheable(
+                question=question, answer=stored, has_context=bool(history)
+            ):
+                await self.answers.put(**self._answer_key(question, language), answer=stored)
+        except OUTAGES as error:
+            log.error("turn not remembered: %s", type(error).__name__)
+            return False
+        return True
+
+    async def _record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
+        """The chat row carries the usage the model reported for this very answer."""
         await self._record(
-            sender.user_id,
+            user_id,
             kind="chat",
             model=self.chat.model,
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
+            tokens_in=usage.prompt_tokens if usage and not cached else 0,
+            tokens_out=usage.completion_tokens if usage and not cached else 0,
             cache_hit=cached,
         )
-        if not cached and is_cacheable(question=question, answer=stored, has_context=bool(history)):
-            await self.answers.put(**self._answer_key(question, language), answer=stored)
 
     async def _stream(
-        self, history: list[Turn], question: str, language: str
-    ) -> AsyncIterator[str]:
-        """The answer so far after each delta; an empty final value means the model failed."""
+        self,
+        history: list[Turn],
+        question: str,
+        language: str,
+        speaker: IncrementalSpeaker | None,
+    ) -> AsyncIterator[tuple[str, ChatUsage | None]]:
+        """(answer so far, usage once reported) after each delta; raises ServiceError.
+
+        The speaker is fed once per new sentence: masking the whole answer on every delta
+        would be quadratic on the event loop.
+        """
         messages = build_messages(
             system_prompt=self.settings.system_prompt,
             history=history,
@@ -266,18 +335,19 @@ class Assistant:
             max_tokens=self.settings.memory_max_tokens,
         )
         started = time.perf_counter()
-        answer = ""
-        try:
-            async for delta in self.chat.stream_reply(messages):
-                if not answer:
-                    self.metrics.observe("model_first_token", time.perf_counter() - started)
-                answer += delta
-                yield answer
-        except ServiceError as error:
-            log.warning("chat model failed: %s", error)
-            self.metrics.count_error("chat")
-            yield ""
-            return
+        answer, usage, sentence_ends = "", None, 0
+        async for item in self.chat.stream_reply(messages):
+            if isinstance(item, ChatUsage):
+                usage = item
+                yield answer, usage
+                continue
+            if not answer:
+                self.metrics.observe("model_first_token", time.perf_counter() - started)
+            answer += item
+            if speaker and (ends := len(_SENTENCE_END.findall(answer))) > sentence_ends:
+                sentence_ends = ends
+                speaker.feed(self._speakable(answer, language))
+            yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
     def _speaker(self, language: str) -> IncrementalSpeaker:
@@ -318,12 +388,20 @@ class Assistant:
         }
 
     async def _record(self, user_id: int, *, kind: str, **amounts: object) -> None:
-        """Write one ledger row; a database outage is logged, not shown to the user."""
+        """Write one ledger row; an outage defers it to the backlog, unseen by the user."""
         amounts.setdefault("model", "")
         try:
-            await self.accounts.record_usage(user_id, kind=kind, now=self.clock(), **amounts)  # type: ignore[arg-type]
+            written = await self.accounts.record_usage(
+                user_id,
+                kind=kind,  # type: ignore[arg-type]
+                now=self.clock(),
+                **amounts,  # type: ignore[arg-type]
+            )
         except ServiceError as error:
             log.error("usage not recorded (%s): %s", kind, error)
+            return
+        if not written:
+            log.warning("usage row (%s) waits for the database", kind)
 
 
 __all__ = ["Assistant", "AudioRequest", "Sender", "TextRequest"]

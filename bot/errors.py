@@ -38,6 +38,15 @@ class AudioError(BotError):
     """The audio could not be decoded: empty, truncated beyond use, or not audio at all."""
 
 
+class AudioTooLong(AudioError):
+    """The decoded audio is longer than the limit, whatever length Telegram declared."""
+
+    def __init__(self, seconds: float, limit: float) -> None:
+        super().__init__(f"{seconds:.1f} s of audio, limit {limit:.0f} s")
+        self.seconds = seconds
+        self.limit = limit
+
+
 class SpeechUnavailable(BotError):
     """No speech synthesizer could speak the text."""
 
@@ -47,3 +56,17 @@ def is_retryable_status(status: int | None) -> bool:
     if status is None:
         return True
     return status == 429 or status >= 500
+
+
+# The user's message for a failed stage: the one place where a ServiceError becomes words.
+_REFUSAL_KEYS = {
+    "database": "db_down",
+    "redis": "storage_down",
+    "transcription": "transcription_failed",
+    "chat": "service_down",
+}
+
+
+def refusal_key(error: ServiceError) -> str:
+    """The i18n key of the short message that tells the user which service failed."""
+    return _REFUSAL_KEYS.get(error.stage, "service_down")

@@ -11,6 +11,7 @@ from bot.asr.base import Transcriber, Transcript
 from bot.audio import decode_to_wav
 from bot.core.language import choose_language, detect_text_language
 from bot.core.privacy import contains_personal_data
+from bot.errors import AudioTooLong
 from bot.metrics import Metrics
 from bot.retry import call_with_retries
 from bot.stores.caches import TranscriptCache
@@ -43,8 +44,10 @@ class Listener:
         confidence: float,
         retry_budget_seconds: float,
         max_attempts: int,
+        max_seconds: float = float("inf"),
     ) -> None:
         self._transcriber = transcriber
+        self._max_seconds = max_seconds
         self._cache = cache
         self._metrics = metrics
         self._confidence = confidence
@@ -63,12 +66,13 @@ class Listener:
         prefs: Preferences,
         telegram_language: str | None,
     ) -> HeardNote:
-        """Transcribe (or reuse a transcript of) a voice note; raises AudioError or ServiceError."""
-        computed = False
+        """Transcribe (or reuse a transcript of) a voice note; raises AudioError or ServiceError.
+
+        AudioTooLong (an AudioError) when the decoded audio exceeds the limit: Telegram's
+        declared duration is the sender's word, the decoded length is the fact.
+        """
 
         async def compute() -> tuple[dict[str, str], bool]:
-            nonlocal computed
-            computed = True
             heard = await self._recognise(fetch, prefs, telegram_language)
             value = {
                 "text": heard.text,
@@ -79,7 +83,7 @@ class Listener:
             # Only impersonal transcripts are shared: a cached value must hold no personal data.
             return value, bool(heard.text) and not contains_personal_data(heard.text)
 
-        value = await self._cache.get_or_compute(file_unique_id, compute)
+        value, computed = await self._cache.get_or_compute(file_unique_id, compute)
         return HeardNote(
             text=value["text"],
             language=value["language"],
@@ -98,6 +102,8 @@ class Listener:
             data = await fetch()
         with self._metrics.time_stage("decode"):
             decoded = await asyncio.to_thread(decode_to_wav, data)
+        if decoded.duration > self._max_seconds:
+            raise AudioTooLong(decoded.duration, self._max_seconds)
         first = await self._transcribe(decoded.wav, prefs.pinned_language)
         text_language, text_probability = detect_text_language(first.text)
         choice = choose_language(

@@ -60,15 +60,17 @@ class ChatModel:
         self._budget = retry_budget_seconds
         self._max_attempts = max_attempts
         self._on_retry = on_retry
-        self.last_usage: ChatUsage | None = None
 
-    async def stream_reply(self, messages: Sequence[dict[str, str]]) -> AsyncIterator[str]:
-        """Yield text deltas; afterwards `last_usage` holds the token counts.
+    async def stream_reply(
+        self, messages: Sequence[dict[str, str]]
+    ) -> AsyncIterator[str | ChatUsage]:
+        """Yield text deltas, then the ChatUsage the server reported for this reply.
 
-        Retries cover opening the stream (429, 5xx, timeouts); a stream that breaks midway
-        raises, because its first half has already been shown.
+        The usage travels in the stream it belongs to: the model object is shared by every
+        conversation, so it never keeps "the last usage". Retries cover opening the stream
+        (429, 5xx, timeouts); a stream that breaks midway raises, because its first half has
+        already been shown.
         """
-        self.last_usage = None
         stream = await call_with_retries(
             lambda: self._open(messages),
             stage="chat",
@@ -78,13 +80,11 @@ class ChatModel:
         )
         try:
             async for chunk in stream:
-                if chunk.usage is not None:
-                    self.last_usage = ChatUsage(
-                        chunk.usage.prompt_tokens, chunk.usage.completion_tokens
-                    )
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
                         yield choice.delta.content
+                if chunk.usage is not None:
+                    yield ChatUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
         except openai.OpenAIError as error:
             raise translate_openai_error("chat", error) from error
         finally:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import start_http_server
 
 STAGES = (
@@ -53,6 +53,14 @@ class Metrics:
         )
         for stage in STAGES:
             self.stage_seconds.labels(stage=stage)  # so every stage shows before its first sample
+        self.ledger_backlog = Gauge(
+            "ledger_backlog_rows",
+            "Usage rows waiting for the database to come back",
+            registry=self.registry,
+        )
+        self.ledger_lost = Counter(
+            "ledger_rows_lost", "Usage rows that could not be written", registry=self.registry
+        )
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -75,6 +83,14 @@ class Metrics:
     def count_openai_retry(self, stage: str) -> None:
         """Count one retried OpenAI call."""
         self.openai_retries.labels(stage=stage).inc()
+
+    def set_ledger_backlog(self, rows: int) -> None:
+        """How many usage rows wait for the database."""
+        self.ledger_backlog.set(rows)
+
+    def count_ledger_lost(self, rows: int) -> None:
+        """Usage rows given up (the backlog overflowed, or the process ended during an outage)."""
+        self.ledger_lost.inc(rows)
 
     def observe(self, stage: str, seconds: float) -> None:
         """Record how long one stage took."""

@@ -150,16 +150,28 @@ def normalise(value: str, kind: str, regions: Sequence[str] = DEFAULT_REGIONS) -
 
 @dataclass(frozen=True)
 class Vault:
-    """Ordered (placeholder, value) pairs of one conversation; immutable, extended by copying."""
+    """Ordered (placeholder, value) pairs of one conversation; immutable, extended by copying.
+
+    `owners` pairs each placeholder with the members who wrote its value: a group's members
+    share one vault (so they never share a placeholder for different values), yet each one's
+    values are restored only in the answers to that member. A placeholder without an owner
+    (a vault written before owners existed) is restored for everyone in the conversation.
+    """
 
     items: tuple[tuple[str, str], ...] = ()
+    owners: tuple[tuple[str, str], ...] = ()
 
     def __len__(self) -> int:
         """Return how many values the vault holds."""
         return len(self.items)
 
     def placeholder_for(
-        self, value: str, kind: str, *, regions: Sequence[str] = DEFAULT_REGIONS
+        self,
+        value: str,
+        kind: str,
+        *,
+        regions: Sequence[str] = DEFAULT_REGIONS,
+        owner: str | None = None,
     ) -> tuple[str, Vault]:
         """Return the placeholder for value (reused when known) and the vault that holds it."""
         tag = TAGS[kind]
@@ -169,25 +181,45 @@ class Vault:
             if _tag_of(placeholder) == tag:
                 count += 1
                 if keys & normalise(known, kind, regions):
-                    return placeholder, self
+                    return placeholder, self._owned_by(placeholder, owner)
         placeholder = f"[{tag}_{count + 1}]"
-        return placeholder, Vault((*self.items, (placeholder, value)))
+        return placeholder, Vault((*self.items, (placeholder, value)), self.owners)._owned_by(
+            placeholder, owner
+        )
 
-    def lookup(self) -> dict[str, str]:
-        """Return a mapping from placeholder to value."""
-        return dict(self.items)
+    def _owned_by(self, placeholder: str, owner: str | None) -> Vault:
+        if owner is None or (placeholder, owner) in self.owners:
+            return self
+        return Vault(self.items, (*self.owners, (placeholder, owner)))
+
+    def lookup(self, owner: str | None = None) -> dict[str, str]:
+        """Return a mapping from placeholder to value: all of them, or those `owner` may see."""
+        if owner is None:
+            return dict(self.items)
+        owned = {p for p, o in self.owners}
+        mine = {p for p, o in self.owners if o == owner}
+        return {p: v for p, v in self.items if p in mine or p not in owned}
 
     def to_json(self) -> str:
-        """Return the vault as a JSON array of [placeholder, value] pairs."""
-        return json.dumps([list(pair) for pair in self.items], ensure_ascii=False)
+        """Return the vault as JSON: [placeholder, value] pairs, with their owners when known."""
+        pairs = [list(pair) for pair in self.items]
+        if not self.owners:
+            return json.dumps(pairs, ensure_ascii=False)
+        owners = [list(pair) for pair in self.owners]
+        return json.dumps({"items": pairs, "owners": owners}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, s: str) -> Vault:
         """Build a vault from to_json() output; raise ValueError on anything else."""
-        data = json.loads(s)
-        if not isinstance(data, list):
+        data: object = json.loads(s)
+        owners: object = []
+        if isinstance(data, dict):
+            owners = data.get("owners", [])
+            data = data.get("items")
+        if not isinstance(data, list) or not isinstance(owners, list):
             raise ValueError("vault JSON must be a list of [placeholder, value] pairs")
-        return cls(tuple(_checked_pair(pair) for pair in data))
+        items = tuple(_checked_pair(pair) for pair in data)
+        return cls(items, tuple(_checked_owner(pair) for pair in owners))
 
 
 def _tag_of(placeholder: str) -> str:
@@ -203,23 +235,42 @@ def _checked_pair(pair: object) -> tuple[str, str]:
     return placeholder, value
 
 
+def _checked_owner(pair: object) -> tuple[str, str]:
+    if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+        raise ValueError("vault owner entry must be a [placeholder, owner] pair of strings")
+    return pair[0], pair[1]
+
+
 def mask(
-    text: str, vault: Vault = Vault(), *, regions: Sequence[str] = DEFAULT_REGIONS
+    text: str,
+    vault: Vault = Vault(),
+    *,
+    regions: Sequence[str] = DEFAULT_REGIONS,
+    owner: str | None = None,
 ) -> tuple[str, Vault]:
-    """Replace personal data in text with placeholders; return the text and the extended vault."""
+    """Replace personal data in text with placeholders; return the text and the extended vault.
+
+    `owner` (the member who wrote `text`) is recorded with each value, for restore().
+    """
     parts: list[str] = []
     position = 0
     for item in find_personal_data(text, regions=regions):
-        placeholder, vault = vault.placeholder_for(item.value, item.kind, regions=regions)
+        placeholder, vault = vault.placeholder_for(
+            item.value, item.kind, regions=regions, owner=owner
+        )
         parts += [text[position : item.start], placeholder]
         position = item.end
     parts.append(text[position:])
     return "".join(parts), vault
 
 
-def restore(text: str, vault: Vault) -> str:
-    """Put the vault's values back in place of its placeholders; leave unknown ones alone."""
-    values = vault.lookup()
+def restore(text: str, vault: Vault, *, owner: str | None = None) -> str:
+    """Put the vault's values back in place of its placeholders; leave unknown ones alone.
+
+    With `owner`, only that member's values (and unowned ones) come back; another member's
+    placeholder stays a placeholder.
+    """
+    values = vault.lookup(owner)
 
     def replace(m: re.Match[str]) -> str:
         name = (m.group("b") or m.group("bare")).upper()

@@ -4,14 +4,20 @@ Each method is one short transaction and returns frozen records, never ORM rows.
 that is down raises ServiceError("database", ..., retryable=True); the pool pings connections
 before use, so the same Accounts works again once the database is back.
 
-Quotas and races: the bot answers one message per user at a time, and a message is checked
-before it runs and recorded after. A user can therefore run past a limit by at most the
-message that crossed it; the next one is refused.
+Quotas and races: the assistant holds a per-user lock (in Redis, so across processes) from
+the quota check until the turn's usage is recorded. A user can therefore run past a limit by
+at most the message that crossed it; the next one is refused.
+
+Writes: on SQLite they begin IMMEDIATE and queue on one asyncio lock per process (see
+bot.db.engine.make_write_session_factory). A usage row that an outage refuses goes to the
+UsageBacklog and is written once the database is back.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core import quota
 from bot.core.quota import Limits, Prices, QuotaDecision, QuotaKind, Usage
 from bot.db import audit, ledger, users
-from bot.db.engine import CONNECTION_ERRORS, error_reason
+from bot.db.backlog import Row, UsageBacklog
+from bot.db.engine import CONNECTION_ERRORS, error_reason, make_write_session_factory
 from bot.db.ledger import DayUsage, PeriodStats
 from bot.db.models import User
 from bot.db.users import UserRecord
@@ -68,9 +75,14 @@ class Accounts:
         prices: Prices,
         admin_ids: frozenset[int] = frozenset(),
         allowed_ids: frozenset[int] = frozenset(),
+        on_backlog: Callable[[int], None] | None = None,
+        on_lost: Callable[[int], None] | None = None,
     ) -> None:
-        """Keep the session factory and the global policy."""
+        """Keep the session factories, the global policy and the usage backlog."""
         self._sessions = session_factory
+        self._write_sessions, serialize = make_write_session_factory(session_factory)
+        self._write_lock = asyncio.Lock() if serialize else None
+        self.backlog = UsageBacklog(self._insert_rows, on_change=on_backlog, on_lost=on_lost)
         self.limits = limits
         self.prices = prices
         self.admin_ids = admin_ids
@@ -90,7 +102,7 @@ class Accounts:
         now: datetime | None = None,
     ) -> UserRecord:
         """Create or refresh the user on each message; returns the stored record."""
-        async with self._transaction() as session:
+        async with self._transaction(write=True) as session:
             user = await users.upsert_seen(
                 session,
                 user_id,
@@ -141,12 +153,15 @@ class Accounts:
         cache_hit: bool = False,
         cost: float | None = None,
         now: datetime | None = None,
-    ) -> None:
-        """Add one event to the ledger.
+    ) -> bool:
+        """Add one event to the ledger; returns False when an outage deferred it to the backlog.
 
         `cost` defaults to the unit prices applied to the amounts, or 0 for a cache hit; pass
         it to override (for example 0.0 for a local model). `audio_seconds` is voice heard
         (it counts against the voice quota); put spoken output in `tts_chars`.
+
+        Raises:
+            ServiceError: the database refused the row for a reason other than an outage.
         """
         if cost is None:
             cost = (
@@ -160,20 +175,35 @@ class Accounts:
                     tts_chars=tts_chars,
                 )
             )
-        async with self._transaction() as session:
-            await ledger.insert_event(
-                session,
-                user_id=user_id,
-                now=_utc(now),
-                kind=kind,
-                model=model,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                audio_seconds=audio_seconds,
-                tts_chars=tts_chars,
-                cache_hit=cache_hit,
-                cost=cost,
-            )
+        row: Row = {
+            "user_id": user_id,
+            "now": _utc(now),
+            "kind": kind,
+            "model": model,
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "audio_seconds": audio_seconds,
+            "tts_chars": tts_chars,
+            "cache_hit": cache_hit,
+            "cost": cost,
+        }
+        try:
+            await self._insert_rows([row])
+        except ServiceError as error:
+            if not error.retryable:
+                raise
+            self.backlog.add(row)
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Write what the backlog holds, if the database lets us, before the process ends."""
+        await self.backlog.aclose()
+
+    async def _insert_rows(self, rows: Sequence[Row]) -> None:
+        async with self._transaction(write=True) as session:
+            for row in rows:
+                await ledger.insert_event(session, **row)
 
     async def usage_report(self, user_id: int, *, now: datetime | None = None) -> UsageReport:
         """Usage today and this month against the user's effective limits."""
@@ -262,7 +292,7 @@ class Accounts:
         now: datetime | None,
         **values: object,
     ) -> None:
-        async with self._transaction() as session:
+        async with self._transaction(write=True) as session:
             await users.update_user(session, user_id, **values)
             await audit.record_admin_action(
                 session,
@@ -284,9 +314,11 @@ class Accounts:
         return today, month, self.limits.merged(overrides)
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+    async def _transaction(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        sessions = self._write_sessions if write else self._sessions
+        queue = self._write_lock if write and self._write_lock else contextlib.nullcontext()
         try:
-            async with self._sessions() as session, session.begin():
+            async with queue, sessions() as session, session.begin():
                 yield session
         except exc.DBAPIError as error:
             retryable = isinstance(error, CONNECTION_ERRORS) or error.connection_invalidated

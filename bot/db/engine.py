@@ -40,6 +40,9 @@ _STARTUP_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, exc.DBAP
 # asyncpg waits 60 s by default for a host that drops packets; a bot should say so sooner.
 _ASYNCPG_CONNECT_TIMEOUT_SECONDS = 10
 
+# Several processes writing one SQLite file wait this long for each other's commits.
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine: SQLite gets WAL and foreign keys, servers get pre-ping health checks."""
@@ -48,6 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _create_parent_dir(parsed.database)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if parsed.get_driver_name() == "asyncpg":
@@ -58,6 +62,24 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_write_session_factory(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[async_sessionmaker[AsyncSession], bool]:
+    """Sessions for writing, and whether this process must serialise its writes.
+
+    SQLite has one writer at a time. A deferred transaction that reads and then writes fails
+    at once with "database is locked" when another connection wrote in between (the busy
+    timeout does not apply to that upgrade), so SQLite writers begin IMMEDIATE: they take the
+    write lock first and queue on busy_timeout across processes, and on an asyncio lock
+    inside one. Servers (PostgreSQL) take concurrent writers as they are.
+    """
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
+        return sessions, False
+    immediate = engine.execution_options(sqlite_begin="IMMEDIATE")
+    return async_sessionmaker(immediate, expire_on_commit=False), True
 
 
 def alembic_config(url: str) -> Config:
@@ -119,12 +141,19 @@ def _create_parent_dir(database: str | None) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
-    # synchronous=NORMAL is safe with WAL (a power cut may lose the last commits, never corrupt)
-    # and spares an fsync per ledger row.
+    # WAL lets readers run beside the writer; busy_timeout makes writers of other processes
+    # queue instead of failing. synchronous=NORMAL is safe with WAL (a power cut may lose the
+    # last commits, never corrupt) and spares an fsync per ledger row. The driver's own BEGIN
+    # is switched off so that _sqlite_begin can say which kind of transaction to start.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")

@@ -61,4 +61,6 @@ MESSAGES = {
     "admin_done": "Erledigt: {what}",
     "db_down": "Entschuldigung, ich erreiche meine Datenbank gerade nicht. Bitte versuch es in einer Minute.",
     "private_value": "die private Angabe",
+    "storage_down": "Entschuldigung, mein Gedächtnisspeicher antwortet gerade nicht. Bitte versuche es in einer Minute erneut.",
+    "memory_unavailable": "(Ich konnte diesen Austausch nicht speichern und erinnere mich später vielleicht nicht daran.)",
 }

@@ -61,4 +61,6 @@ MESSAGES = {
     "admin_done": "Done: {what}",
     "db_down": "Sorry, I can't reach my database right now. Please try again in a minute.",
     "private_value": "the private value",
+    "storage_down": "Sorry, my memory store is not answering right now. Please try again in a minute.",
+    "memory_unavailable": "(I could not save this exchange to memory, so I may not recall it later.)",
 }

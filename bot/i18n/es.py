@@ -61,4 +61,6 @@ MESSAGES = {
     "admin_done": "Hecho: {what}",
     "db_down": "Lo siento, ahora no puedo acceder a mi base de datos. Inténtalo dentro de un minuto.",
     "private_value": "el dato privado",
+    "storage_down": "Lo siento, mi almacén de memoria no responde ahora mismo. Inténtalo de nuevo en un minuto.",
+    "memory_unavailable": "(No pude guardar este intercambio en la memoria, así que quizá no lo recuerde después.)",
 }

@@ -60,4 +60,6 @@ MESSAGES = {
     "admin_done": "完成：{what}",
     "db_down": "抱歉，我暂时无法连接数据库。请一分钟后再试。",
     "private_value": "隐私信息",
+    "storage_down": "抱歉，我的记忆存储暂时没有响应。请一分钟后再试。",
+    "memory_unavailable": "（这次对话没能保存到记忆中，之后我可能记不起来。）",
 }

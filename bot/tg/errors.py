@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import RedisError
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.errors import ServiceError, refusal_key
 from bot.i18n import t
+from bot.stores.redis import redis_error
 from bot.tg.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -21,7 +24,12 @@ async def on_error(update: object, context: BotContext) -> None:
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     language = update.effective_user.language_code if update.effective_user else None
+    key = "apology"
+    if isinstance(error, RedisError):
+        key = refusal_key(redis_error(error))
+    elif isinstance(error, ServiceError):
+        key = refusal_key(error)
     try:
-        await context.bot.send_message(update.effective_chat.id, t("apology", language))
+        await context.bot.send_message(update.effective_chat.id, t(key, language))
     except TelegramError:
         log.warning("could not send the apology")

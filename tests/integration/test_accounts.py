@@ -315,7 +315,7 @@ async def test_migrate_names_the_database_it_cannot_reach_without_the_password()
 
 
 @pytest.mark.postgres
-async def test_a_database_that_goes_away_and_comes_back() -> None:
+async def test_a_database_that_goes_away_and_comes_back_keeps_every_usage_row() -> None:
     async with fresh_postgres_database(POSTGRES_URL) as url:
         await migrate(url)
         server = make_url(url)
@@ -328,13 +328,17 @@ async def test_a_database_that_goes_away_and_comes_back() -> None:
             await accounts.record_usage(ALICE, kind="chat", tokens_in=5, now=NOW)
 
             await proxy.cut()
+            assert not await accounts.record_usage(ALICE, kind="chat", tokens_in=5, now=NOW)
+            assert len(accounts.backlog) == 1, "the row waits for the database"
             with pytest.raises(ServiceError) as caught:
-                await accounts.record_usage(ALICE, kind="chat", tokens_in=5, now=NOW)
+                await accounts.check_quota(ALICE, now=NOW)
             assert caught.value.retryable
 
             await proxy.restore()
             await accounts.record_usage(ALICE, kind="chat", tokens_in=5, now=NOW)
-            assert (await accounts.usage_report(ALICE, now=NOW)).today.tokens == 10
+            await asyncio.wait_for(accounts.backlog.wait_drained(), timeout=30)
+            assert (await accounts.usage_report(ALICE, now=NOW)).today.tokens == 15
         finally:
+            await accounts.aclose()
             await engine.dispose()
             await proxy.cut()

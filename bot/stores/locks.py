@@ -1,0 +1,69 @@
+"""Locks in Redis that hold across processes and machines, released on every path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from redis.exceptions import LockError, RedisError
+
+from bot.errors import ServiceError
+from bot.stores.redis import redis_error
+
+log = logging.getLogger(__name__)
+
+
+class Locks:
+    """Named locks (redis-py's Lock: SET NX PX with a token, released only by its holder).
+
+    A holder that dies frees its lock after `timeout` seconds; a live holder renews it every
+    third of that, so a long turn keeps what a dead worker would give up.
+    """
+
+    def __init__(
+        self, client: aioredis.Redis, *, prefix: str = "", timeout: float = 30.0, wait: float = 60.0
+    ) -> None:
+        """Keep the client; `wait` is the longest anyone queues for a lock."""
+        self._redis = client
+        self._prefix = prefix
+        self._timeout = timeout
+        self._wait = wait
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[None]:
+        """Hold lock `name` for the body of the `async with`.
+
+        Raises:
+            ServiceError: stage "redis": Redis is unreachable, or the lock stayed taken for
+                longer than `wait` (retryable in both cases).
+        """
+        lock = self._redis.lock(
+            f"{self._prefix}lock:{name}", timeout=self._timeout, blocking_timeout=self._wait
+        )
+        try:
+            acquired = await lock.acquire()
+        except RedisError as error:
+            raise redis_error(error) from error
+        if not acquired:
+            raise ServiceError("redis", f"lock {name} stayed busy", retryable=True)
+        renew = asyncio.create_task(self._renew(lock), name=f"renew-lock-{name}")
+        try:
+            yield
+        finally:
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+            # Released even when Redis blinked: if it cannot be, its timeout frees it.
+            with contextlib.suppress(LockError, RedisError):
+                await lock.release()
+
+    async def _renew(self, lock: aioredis.lock.Lock) -> None:
+        while True:
+            await asyncio.sleep(self._timeout / 3)
+            try:
+                await lock.reacquire()
+            except (LockError, RedisError) as error:
+                log.warning("could not renew a lock: %s", type(error).__name__)
