@@ -161,7 +161,7 @@ class Assistant:
             )
         except AudioTooLong as error:
             log.info("audio longer than declared: %s", error)
-            yield Refused("too_long", {"seconds": int(error.seconds), "limit": int(error.limit)})
+            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
             return
         except AudioError as error:
             log.info("undecodable audio: %s", error)
@@ -244,7 +244,7 @@ class Assistant:
                 if not answer.strip():
                     yield Refused("service_down")
                     return
-            stored, vault = await self._mask_into_vault(sender, answer.strip(), language)
+            stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
             remembered = await self._remember(sender, question, stored, language, history, cached)
             await self._record_chat(sender.user_id, usage, cached=bool(cached))
             yield Answered(
@@ -261,18 +261,26 @@ class Assistant:
             if speaker:
                 speaker.cancel()
 
-    async def _mask_into_vault(self, sender: Sender, text: str, language: str) -> tuple[str, Vault]:
+    async def _mask_into_vault(
+        self, sender: Sender, text: str, language: str, known: Vault | None = None
+    ) -> tuple[str, Vault]:
         """Mask text with the conversation's vault, extending it atomically.
 
         Members of a group write at once: the vault is read, extended and written under the
         conversation's lock, so two different values never get the same placeholder and no
-        value is lost.
+        value is lost. With `known` (the vault this turn already read), text that brings no
+        new value needs no Redis at all: the usual case for the model's answer.
         """
         if self.settings.privacy_mode != "mask":
             return text, Vault()
+        regions = regions_for(language)
+        if known is not None:
+            masked, extended = mask(text, known, regions=regions, owner=sender.owner)
+            if extended == known:
+                return masked, known
         async with self.locks.hold(f"vault:{sender.conversation}"):
             vault = await self.vaults.load(sender.conversation)
-            masked, extended = mask(text, vault, regions=regions_for(language), owner=sender.owner)
+            masked, extended = mask(text, vault, regions=regions, owner=sender.owner)
             if extended != vault:
                 await self.vaults.save(sender.conversation, extended)
         return masked, extended

@@ -20,17 +20,20 @@ class Locks:
     """Named locks (redis-py's Lock: SET NX PX with a token, released only by its holder).
 
     A holder that dies frees its lock after `timeout` seconds; a live holder renews it every
-    third of that, so a long turn keeps what a dead worker would give up.
+    third of that, so a long turn keeps what a dead worker would give up. A lock that could
+    not be released (Redis went away while it was held, and came back with its data) is
+    released by its own holder before the next use of that name, instead of blocking it.
     """
 
     def __init__(
-        self, client: aioredis.Redis, *, prefix: str = "", timeout: float = 30.0, wait: float = 60.0
+        self, client: aioredis.Redis, *, prefix: str = "", timeout: float = 15.0, wait: float = 60.0
     ) -> None:
         """Keep the client; `wait` is the longest anyone queues for a lock."""
         self._redis = client
         self._prefix = prefix
         self._timeout = timeout
         self._wait = wait
+        self._unreleased: dict[str, tuple[aioredis.lock.Lock, bytes]] = {}
 
     @contextlib.asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[None]:
@@ -40,6 +43,15 @@ class Locks:
             ServiceError: stage "redis": Redis is unreachable, or the lock stayed taken for
                 longer than `wait` (retryable in both cases).
         """
+        if stale := self._unreleased.get(name):
+            old, token = stale
+            try:
+                await old.do_release(token)  # token-checked: frees it only if still ours
+            except LockError:
+                pass  # expired, or taken since by someone else
+            except RedisError as error:
+                raise redis_error(error) from error
+            del self._unreleased[name]
         lock = self._redis.lock(
             f"{self._prefix}lock:{name}", timeout=self._timeout, blocking_timeout=self._wait
         )
@@ -56,9 +68,14 @@ class Locks:
             renew.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renew
-            # Released even when Redis blinked: if it cannot be, its timeout frees it.
-            with contextlib.suppress(LockError, RedisError):
+            token = lock.local.token
+            try:
                 await lock.release()
+            except LockError:
+                pass  # it had expired: nobody holds it in our name
+            except RedisError:
+                if token is not None:
+                    self._unreleased[name] = (lock, token)
 
     async def _renew(self, lock: aioredis.lock.Lock) -> None:
         while True:

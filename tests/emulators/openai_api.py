@@ -53,6 +53,8 @@ class OpenAIEmulator(LoopbackServer):
         self._responder: Responder = replies.default_answer
         self._transcriber: Transcriber | None = None
         self._transcript = ("hello from the emulator", "english")
+        self._gates: dict[str, asyncio.Event] = {}
+        self.held = 0  # requests waiting at a gate right now
         self._routes: dict[
             tuple[str, str], Callable[[web.Request, Request], Awaitable[web.StreamResponse]]
         ] = {
@@ -112,6 +114,30 @@ class OpenAIEmulator(LoopbackServer):
     def break_stream_next(self, after_chunks: int = 2) -> None:
         """Cut the connection of the next streamed completion after `after_chunks` chunks."""
         self._stream_breaks.append(after_chunks)
+
+    def hold(self, path_suffix: str) -> None:
+        """Hold matching requests at a gate until release(): streams after their first chunk.
+
+        Tests use it to make many turns overlap for certain, then wait for `held` to reach
+        their count before releasing.
+        """
+        self._gates[path_suffix] = asyncio.Event()
+
+    def release(self, path_suffix: str) -> None:
+        """Let the requests held for `path_suffix` go on, and stop holding new ones."""
+        gate = self._gates.pop(path_suffix, None)
+        if gate is not None:
+            gate.set()
+
+    async def _pass_gate(self, path: str) -> None:
+        gate = next((g for suffix, g in self._gates.items() if path.endswith(suffix)), None)
+        if gate is None:
+            return
+        self.held += 1
+        try:
+            await gate.wait()
+        finally:
+            self.held -= 1
 
     def set_down(self, down: bool = True) -> None:
         """While down, every request answers 503."""
@@ -187,6 +213,7 @@ class OpenAIEmulator(LoopbackServer):
         if limit and replies.count_tokens(answer) > int(limit):
             answer, finish = answer[: int(limit) * 4], "length"
         used = replies.usage(messages, answer)
+        record.usage = used
         completion_id = f"chatcmpl-emu{next(self._ids):06d}"
         if not body.get("stream"):
             return web.json_response(
@@ -197,7 +224,7 @@ class OpenAIEmulator(LoopbackServer):
         if include_usage:
             events = [{**e, "usage": None} for e in events]
             events.append({**events[-1], "choices": [], "usage": used})
-        return await self._send_events(request, events)
+        return await self._send_events(request, events, record.path)
 
     def _stream_events(
         self, completion_id: str, model: str, answer: str, finish: str
@@ -212,7 +239,7 @@ class OpenAIEmulator(LoopbackServer):
         return [first, *deltas, replies.chunk(completion_id, model, {}, finish)]
 
     async def _send_events(
-        self, request: web.Request, events: list[dict[str, Any]]
+        self, request: web.Request, events: list[dict[str, Any]], path: str
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await response.prepare(request)
@@ -221,6 +248,8 @@ class OpenAIEmulator(LoopbackServer):
             if number == cut_after and request.transport is not None:
                 request.transport.close()  # the client sees the body end without [DONE]
                 return response
+            if number == 1:
+                await self._pass_gate(path)
             if number > 1:
                 await asyncio.sleep(self.chunk_delay)
             await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
@@ -235,6 +264,7 @@ class OpenAIEmulator(LoopbackServer):
         if not fields.get("model"):
             raise OpenAIError(400, "Missing required parameter: 'model'.", param="model")
         check_audio(record.filenames.get("file", ""), audio)
+        await self._pass_gate(record.path)
         duration, forced = audio_duration(audio), fields.get("language")
         if forced and forced not in replies.LANGUAGE_NAMES:
             raise OpenAIError(

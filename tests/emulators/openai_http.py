@@ -30,6 +30,7 @@ class Request:
     headers: dict[str, str]
     time: float
     status: int = 0
+    usage: dict[str, int] | None = None  # what a chat completion reported
 
 
 class OpenAIError(Exception):
