@@ -59,7 +59,8 @@ def setup_logging(level: str, *, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater"):
+    # Alembic announces each plugin and step at INFO on every start; an operator needs none of it.
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # At DEBUG these libraries log whole updates and request bodies, i.e. what users wrote.
     for chatty in ("telegram", "openai", "aiohttp", "asyncio"):
