@@ -15,6 +15,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -32,7 +33,7 @@ from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, Transcrip
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import RedisHandle, connect_redis
-from bot.tg import admin, handlers
+from bot.tg import admin, handlers, unasked
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
 from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
@@ -192,6 +193,7 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     for handler in table:
         application.add_handler(handler)
     application.add_handler(MessageHandler(filters.ALL, _count_update), group=-1)
+    application.add_handler(TypeHandler(Update, unasked.stop_unasked), group=-2)
 
 
 async def _count_update(update: Update, context: Any) -> None:

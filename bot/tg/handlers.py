@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.constants import ChatAction
 
 from bot.core.prompt import LANGUAGE_NAMES, language_name
+from bot.core.text import is_blank
 from bot.events import Refused
 from bot.i18n import normalize_language, t
 from bot.stores.prefs import MODES
@@ -113,7 +114,7 @@ async def text_message(update: Update, context: BotContext) -> None:
     if message is None or not addressed_to_bot(message, bot.username, bot.id):
         return
     request = describe_text(update, bot.username)
-    if not request.text.strip():
+    if is_blank(request.text):
         await reply(update, "empty_text")
         return
     async with chat_action(bot, message.chat_id, ChatAction.TYPING) as action:

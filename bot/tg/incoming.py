@@ -36,10 +36,21 @@ class Limits:
 
 
 def describe_sender(update: Update) -> Sender:
-    """The user, chat and language of an update."""
+    """The user, chat and language of an update (a chat writing without `from` is the sender)."""
     user = update.effective_user
     chat = update.effective_chat
-    assert user is not None and chat is not None  # handlers are registered for messages only
+    assert chat is not None  # handlers are registered for messages only
+    if user is None:
+        # An anonymous group admin or a linked channel writes with `sender_chat` and no `from`:
+        # the chat that speaks is the sender, for memory, quotas and the ledger alike.
+        speaker = update.effective_sender or chat
+        return Sender(
+            user_id=speaker.id,
+            chat_id=chat.id,
+            is_group=chat.type in ("group", "supergroup"),
+            username=getattr(speaker, "username", None),
+            full_name=getattr(speaker, "title", None) or getattr(speaker, "full_name", None),
+        )
     return Sender(
         user_id=user.id,
         chat_id=chat.id,

@@ -1,0 +1,84 @@
+"""Legal but unusual Telegram updates, through the real bot and both emulators."""
+
+from __future__ import annotations
+
+from bot.i18n import t
+from tests.emulators.bot_api import BotApiEmulator
+from tests.emulators.openai_api import OpenAIEmulator
+
+USER = 5005
+OTHER = 6006
+CHANNEL = -1005550001
+GROUP = -1005550002
+FORUM = -1005550003
+
+
+def questions(openai_api: OpenAIEmulator) -> list[str]:
+    return [r.json["messages"][-1]["content"] for r in openai_api.chat_requests()]
+
+
+async def test_a_channel_post_gets_no_answer_and_no_apology(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    bot_api.post_in_channel(CHANNEL, "New episode out today! @voice_test_bot")
+    bot_api.send_text(USER, "Hello after the post")
+    await bot_api.wait_for_messages(USER, 1)
+    assert bot_api.chat_messages(CHANNEL) == []
+    assert bot_api.chat_actions(CHANNEL) == []
+    assert questions(openai_api) == ["Hello after the post"]
+
+
+async def test_a_message_on_behalf_of_a_chat_without_from_is_answered_as_that_chat(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    bot_api.send_as_chat(GROUP, CHANNEL, "@voice_test_bot what is the capital of Peru?")
+    [answer] = await bot_api.wait_for_messages(GROUP, 1)
+    await bot_api.wait_for(lambda: (answer.text or "").endswith("»"))  # streamed by edits
+    assert answer.text.startswith("Here is my answer.")
+    assert questions(openai_api) == ["what is the capital of Peru?"]
+
+
+async def test_an_edited_message_is_not_answered_a_second_time(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    asked = bot_api.send_text(USER, "What is 2 + 2?")
+    [first] = await bot_api.wait_for_messages(USER, 1)
+    bot_api.edit_text(USER, asked, "What is 3 + 3?")
+    bot_api.send_text(USER, "Thanks!")
+    await bot_api.wait_for_messages(USER, 2)
+    assert questions(openai_api) == ["What is 2 + 2?", "Thanks!"]
+    assert len(bot_api.chat_messages(USER)) == 2
+    assert first.edits == [], "the earlier answer stays as it was"
+
+
+async def test_a_text_of_only_invisible_characters_gets_please_send_text_and_no_model_call(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "\u200b\u200e\u2060 \ufeff\u200f\u3164", language_code="ru")
+    bot_api.send_text(USER, "А теперь вопрос", language_code="ru")
+    reply, _answer = await bot_api.wait_for_messages(USER, 2)
+    assert reply.text == t("empty_text", "ru")
+    assert questions(openai_api) == ["А теперь вопрос"]
+
+
+async def test_a_stale_button_press_is_acknowledged_without_a_message(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "Hello")
+    [answer] = await bot_api.wait_for_messages(USER, 1)
+    query_id = bot_api.press_button(USER, "old-button", message_id=answer.message_id)
+    await bot_api.wait_for(
+        lambda: any(
+            c.params.get("callback_query_id") == query_id
+            for c in bot_api.calls_to("answerCallbackQuery")
+        )
+    )
+    bot_api.send_text(USER, "Still there?")
+    await bot_api.wait_for_messages(USER, 2)
+    assert len(bot_api.chat_messages(USER)) == 2, "no apology for the button"
+    assert questions(openai_api) == ["Hello", "Still there?"]
