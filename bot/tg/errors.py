@@ -18,10 +18,12 @@ async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     log.error("unhandled %s", type(error).__name__, exc_info=error)
     context.services.metrics.count_error(type(error).__name__)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    # Only a new message asked for something; a button, an edit or a channel post gets no apology.
+    if not isinstance(update, Update) or update.message is None:
         return
     language = update.effective_user.language_code if update.effective_user else None
     try:
-        await context.bot.send_message(update.effective_chat.id, t("apology", language))
+        # A reply to the question, which also lands in the question's forum topic.
+        await update.message.reply_text(t("apology", language), do_quote=True)
     except TelegramError:
         log.warning("could not send the apology")

@@ -61,6 +61,12 @@ def describe_sender(update: Update) -> Sender:
     )
 
 
+def topic_of(message: Message) -> int | None:
+    """The forum topic a message was written in, or None outside forum topics."""
+    # In an ordinary group message_thread_id names a reply chain, which cannot be sent to.
+    return message.message_thread_id if message.is_topic_message else None
+
+
 def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
     """In groups the bot answers only when mentioned or replied to."""
     if message.chat.type not in ("group", "supergroup"):

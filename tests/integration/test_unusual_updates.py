@@ -82,3 +82,25 @@ async def test_a_stale_button_press_is_acknowledged_without_a_message(
     await bot_api.wait_for_messages(USER, 2)
     assert len(bot_api.chat_messages(USER)) == 2, "no apology for the button"
     assert questions(openai_api) == ["Hello", "Still there?"]
+
+
+async def test_everything_sent_for_a_message_in_a_forum_topic_goes_to_that_topic(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    topic = {"chat_id": FORUM, "chat_type": "supergroup", "thread_id": 7}
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "/voice on", **topic)
+    await bot_api.wait_for_messages(FORUM, 1)
+    bot_api.fail_next("sendVoice", status=400, description="Bad Request: VOICE_MESSAGES_FORBIDDEN")
+    question = bot_api.send_text(USER, "@voice_test_bot say something", **topic)
+    await bot_api.wait_for(
+        lambda: any(m.text == t("apology", "en") for m in bot_api.chat_messages(FORUM))
+    )
+    voice_on, answer, apology = bot_api.chat_messages(FORUM)
+    assert voice_on.text == t("voice_on", "en")
+    assert answer.text.startswith("Here is my answer.")
+    assert apology.reply_to_message_id == question
+    assert [m.thread_id for m in bot_api.chat_messages(FORUM)] == [7, 7, 7]
+    assert bot_api.calls_to("sendVoice")[0].params["message_thread_id"] == 7
+    assert {"typing", "upload_voice"} <= set(bot_api.chat_actions(FORUM))
+    assert set(bot_api.chat_action_threads(FORUM)) == {7}
