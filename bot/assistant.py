@@ -122,7 +122,8 @@ class Assistant:
             return
         except ServiceError as error:
             log.warning("transcription failed: %s", error)
-            yield Refused("transcription_failed")
+            gone = error.stage == "download" and not error.retryable  # only sending it again helps
+            yield Refused("file_gone" if gone else "transcription_failed")
             return
         if not heard.from_cache:
             await self._record(

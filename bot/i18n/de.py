@@ -61,4 +61,7 @@ MESSAGES = {
     "admin_done": "Erledigt: {what}",
     "db_down": "Entschuldigung, ich erreiche meine Datenbank gerade nicht. Bitte versuch es in einer Minute.",
     "private_value": "die private Angabe",
+    "file_gone": "Telegram hat diese Datei nicht mehr. Bitte schick sie noch einmal.",
+    "text_too_long": "Diese Nachricht ist mir zu lang: etwa {tokens} Tokens, ich lese höchstens {limit}. Bitte schick eine kürzere.",
+    "service_rejected": "Entschuldigung, ich kann gerade nicht antworten: mein KI-Dienst ist nicht richtig eingerichtet. Bitte sag es dem Betreiber des Bots.",
 }

@@ -61,4 +61,7 @@ MESSAGES = {
     "admin_done": "Done: {what}",
     "db_down": "Sorry, I can't reach my database right now. Please try again in a minute.",
     "private_value": "the private value",
+    "file_gone": "Telegram no longer has that file. Please send it again.",
+    "text_too_long": "That message is too long for me: about {tokens} tokens, and I read at most {limit}. Please send a shorter one.",
+    "service_rejected": "Sorry, I can't answer right now: my AI service is not set up correctly. Please tell the bot's operator.",
 }

@@ -61,4 +61,7 @@ MESSAGES = {
     "admin_done": "Hecho: {what}",
     "db_down": "Lo siento, ahora no puedo acceder a mi base de datos. Inténtalo dentro de un minuto.",
     "private_value": "el dato privado",
+    "file_gone": "Telegram ya no tiene ese archivo. Por favor, envíalo otra vez.",
+    "text_too_long": "Ese mensaje es demasiado largo para mí: unos {tokens} tokens, y leo como máximo {limit}. Por favor, envía uno más corto.",
+    "service_rejected": "Lo siento, ahora no puedo responder: mi servicio de IA no está bien configurado. Avisa, por favor, a quien gestiona el bot.",
 }

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import Bot, Message, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.assistant import AudioRequest, Sender, TextRequest
 from bot.core.text import mentions_bot, strip_mention
@@ -120,6 +120,13 @@ def _downloader(bot: Bot, file_id: str) -> Callable[[], Awaitable[bytes]]:
     async def fetch() -> bytes:
         try:
             file = await bot.get_file(file_id)
+        except BadRequest as error:
+            # "wrong file_id or the file is temporarily unavailable": asking again will not help,
+            # the user has to send the file again.
+            raise ServiceError("download", "file gone", status=400) from error
+        except TelegramError as error:
+            raise ServiceError("download", type(error).__name__, retryable=True) from error
+        try:
             return bytes(await file.download_as_bytearray())
         except TelegramError as error:
             raise ServiceError("download", type(error).__name__, retryable=True) from error

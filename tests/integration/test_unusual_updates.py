@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import t
+from tests.conftest import sample
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
 
@@ -104,3 +105,23 @@ async def test_everything_sent_for_a_message_in_a_forum_topic_goes_to_that_topic
     assert bot_api.calls_to("sendVoice")[0].params["message_thread_id"] == 7
     assert {"typing", "upload_voice"} <= set(bot_api.chat_actions(FORUM))
     assert set(bot_api.chat_action_threads(FORUM)) == {7}
+
+
+async def test_a_file_telegram_no_longer_has_asks_to_send_it_again_and_a_failed_download_to_retry(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    bot_api.fail_next(
+        "getFile",
+        status=400,
+        description="Bad Request: wrong file_id or the file is temporarily unavailable",
+    )
+    bot_api.send_voice(USER, sample("en_1.ogg"), duration=6, language_code="de")
+    [gone] = await bot_api.wait_for_messages(USER, 1)
+    assert gone.text == t("file_gone", "de")
+    bot_api.fail_next("download", status=500)
+    bot_api.send_voice(USER, sample("en_1.ogg"), duration=6, language_code="de")
+    _, failed = await bot_api.wait_for_messages(USER, 2)
+    assert failed.text == t("transcription_failed", "de")
+    assert openai_api.transcription_requests() == []
+    assert [c.status for c in bot_api.calls_to("getFile")] == [400, 200]
