@@ -8,7 +8,6 @@ from telegram import Update
 from telegram.constants import ChatAction
 
 from bot.core.prompt import LANGUAGE_NAMES, language_name
-from bot.core.text import is_blank
 from bot.events import Refused
 from bot.i18n import normalize_language, t
 from bot.stores.prefs import MODES
@@ -121,9 +120,11 @@ async def text_message(update: Update, context: BotContext) -> None:
     bot = context.bot
     if message is None or not addressed_to_bot(message, bot.username, bot.id):
         return
-    request = describe_text(update, bot.username)
-    if is_blank(request.text):
-        await reply(update, "empty_text")
+    request = describe_text(
+        update, bot.username, max_tokens=context.services.settings.max_input_tokens
+    )
+    if isinstance(request, Refused):
+        await reply(update, request.key, **request.params)
         return
     async with chat_action(
         bot, message.chat_id, ChatAction.TYPING, thread_id=topic_of(message)

@@ -9,7 +9,8 @@ from telegram import Bot, Message, Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.assistant import AudioRequest, Sender, TextRequest
-from bot.core.text import mentions_bot, strip_mention
+from bot.core.prompt import estimate_tokens
+from bot.core.text import is_blank, mentions_bot, strip_mention
 from bot.errors import ServiceError
 from bot.events import Refused
 
@@ -77,11 +78,18 @@ def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
     return mentions_bot(message.text or message.caption or "", bot_username)
 
 
-def describe_text(update: Update, bot_username: str) -> TextRequest:
-    """A typed message without the @mention."""
+def describe_text(update: Update, bot_username: str, *, max_tokens: int) -> TextRequest | Refused:
+    """A typed message without the @mention; or why it is refused (blank, or too long)."""
     message = update.effective_message
     assert message is not None
-    return TextRequest(describe_sender(update), strip_mention(message.text or "", bot_username))
+    text = strip_mention(message.text or "", bot_username)
+    if is_blank(text):
+        return Refused("empty_text")
+    # Refused before the model sees it, so an over-long message costs nothing.
+    tokens = estimate_tokens(text)
+    if tokens > max_tokens:
+        return Refused("text_too_long", {"tokens": tokens, "limit": max_tokens})
+    return TextRequest(describe_sender(update), text)
 
 
 def describe_audio(update: Update, bot: Bot, limits: Limits) -> AudioRequest | Refused:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.prompt import estimate_tokens
 from bot.i18n import t
 from tests.conftest import sample
 from tests.emulators.bot_api import BotApiEmulator
@@ -125,3 +126,19 @@ async def test_a_file_telegram_no_longer_has_asks_to_send_it_again_and_a_failed_
     assert failed.text == t("transcription_failed", "de")
     assert openai_api.transcription_requests() == []
     assert [c.status for c in bot_api.calls_to("getFile")] == [400, 200]
+
+
+async def test_a_text_over_max_input_tokens_is_refused_in_the_users_language_and_costs_nothing(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    services = await start_bot(make_settings(max_input_tokens=4000))
+    long_text = "Lorem ipsum dolor sit amet. " * 3572
+    assert len(long_text) > 100_000
+    bot_api.send_text(USER, long_text, language_code="es")
+    bot_api.send_text(USER, "¿Y ahora una pregunta corta?", language_code="es")
+    refusal, _answer = await bot_api.wait_for_messages(USER, 2)
+    tokens = estimate_tokens(long_text.strip())
+    assert refusal.text == t("text_too_long", "es", tokens=tokens, limit=4000)
+    assert questions(openai_api) == ["¿Y ahora una pregunta corta?"]
+    today = (await services.accounts.stats()).periods[0]
+    assert today.messages == 1, "only the short question was charged"
