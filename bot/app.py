@@ -37,6 +37,7 @@ from bot.tg import admin, handlers, unasked
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
 from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
+from bot.tg.startup import reach_telegram
 from bot.tts import make_synthesizer
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,8 @@ async def run_bot(
     services = services or await build_services(settings)
     application = build_application(settings, services)
     try:
+        if not await reach_telegram(application.bot, stop, where=settings.telegram_api_url):
+            return
         async with application:
             await _register_commands(application)
             if settings.metrics_port is not None:

@@ -1,0 +1,124 @@
+"""A first start of the real `python -m bot` process: a wrong token, no Telegram, a rejected key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from tests.emulators._http import wait_until
+from tests.emulators.bot_api import BotApiEmulator
+from tests.emulators.openai_api import OpenAIEmulator
+from tests.processes import bot_env
+
+# Shaped like a real token, so that only our own redaction can keep it out of the output.
+REJECTED_TOKEN = "7012345678:AAHrejectedTokenXq3kV9pL2mZ8sW4tY6uR1oE"
+API_KEY = "sk-first-start-secret-key-0123456789"
+
+
+def start_env(bot_api_url: str, openai_api: OpenAIEmulator, make_settings, **values: str) -> dict:
+    """The environment of a first start against the emulators, the test's Redis and database."""
+    settings = make_settings()
+    return bot_env(
+        without=("DATABASE_", "REDIS_", "METRICS_", "ADMIN_", "ALLOWED_"),
+        TELEGRAM_BOT_TOKEN=REJECTED_TOKEN,
+        TELEGRAM_API_URL=bot_api_url,
+        OPENAI_API_KEY=API_KEY,
+        OPENAI_BASE_URL=openai_api.base_url,
+        REDIS_URL=settings.redis_url or "",
+        REDIS_PREFIX=settings.redis_prefix,
+        DATABASE_URL=settings.database_url,
+        ASR_BACKEND="openai",
+        TTS_BACKEND="espeak",
+        **values,
+    )
+
+
+async def run_bot_process(env: dict[str, str], cwd: Path, timeout: float = 60) -> tuple[int, str]:  # noqa: ASYNC109
+    """Run `python -m bot` to its end; return its exit status and all it wrote."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode or 0, output.decode()
+
+
+def plain_lines(output: str) -> list[str]:
+    """The lines that are not JSON log records."""
+    return [line for line in output.splitlines() if not line.startswith("{")]
+
+
+def log_records(output: str) -> list[dict]:
+    """The JSON log records."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+async def test_a_token_telegram_rejects_prints_one_line_naming_it_and_never_the_token(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, tmp_path: Path
+) -> None:
+    env = start_env(bot_api.base_url, openai_api, make_settings)
+    status, output = await run_bot_process(env, tmp_path)
+    assert status != 0
+    assert bot_api.calls_to("getMe") == [], "the emulator never accepted the token"
+    assert plain_lines(output) == [
+        "error: TELEGRAM_BOT_TOKEN was rejected by Telegram; get the bot's token from @BotFather"
+    ]
+    assert "Traceback" not in output
+    assert all("exception" not in record for record in log_records(output)), output
+    for secret in (REJECTED_TOKEN, REJECTED_TOKEN.split(":")[1], API_KEY):
+        assert secret not in output
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_telegram_unreachable_at_start_logs_one_line_per_attempt_with_backoff(
+    openai_api: OpenAIEmulator, make_settings, tmp_path: Path
+) -> None:
+    where = f"http://127.0.0.1:{closed_port()}"
+    env = start_env(where, openai_api, make_settings)
+    log_file = tmp_path / "bot.log"
+    with log_file.open("wb") as sink:  # a file, not a pipe: a full pipe would block the bot
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=sink, stderr=sink
+        )
+        try:
+            await wait_until(
+                lambda: log_file.read_text().count("cannot reach Telegram") >= 3,
+                60,
+                log_file.read_text,
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            status = await asyncio.wait_for(process.wait(), 30)
+    output = log_file.read_text()
+    assert status == 0, output
+    assert plain_lines(output) == [], "every line is a log record"
+    assert "Traceback" not in output
+    attempts = [r for r in log_records(output) if "cannot reach Telegram" in r["message"]]
+    assert all("exception" not in r and r["level"] == "WARNING" for r in attempts)
+    # The logs mask IP addresses as personal data, so 127.0.0.1 reads [IP_1].
+    port = where.rsplit(":", 1)[1]
+    assert [r["message"].split(" (attempt ")[0] for r in attempts[:3]] == [
+        f"cannot reach Telegram at http://[IP_1]:{port}"
+    ] * 3
+    assert [r["message"].split(" (attempt ")[1].split(":")[0] for r in attempts[:3]] == [
+        "1",
+        "2",
+        "3",
+    ]
+    delays = [float(r["message"].split("retrying in ")[1].split(" s")[0]) for r in attempts[:3]]
+    assert delays == sorted(delays) and delays[0] < delays[2], "the waits grow"
+    assert REJECTED_TOKEN not in output
