@@ -15,7 +15,7 @@ from bot.core.language import detect_typed_language
 from bot.core.privacy import PLACEHOLDER_RE, Vault, mask, regions_for, restore
 from bot.core.prompt import Turn, build_messages
 from bot.db.accounts import Accounts
-from bot.errors import AudioError, ServiceError, SpeechUnavailable
+from bot.errors import AudioError, CredentialsRejected, ServiceError, SpeechUnavailable
 from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.hearing import Listener
 from bot.i18n import Key, t
@@ -120,6 +120,8 @@ class Assistant:
             log.info("undecodable audio: %s", error)
             yield Refused("bad_audio")
             return
+        except CredentialsRejected:
+            raise  # the operator's to fix: the error boundary says so, once
         except ServiceError as error:
             log.warning("transcription failed: %s", error)
             gone = error.stage == "download" and not error.retryable  # only sending it again helps
@@ -274,6 +276,8 @@ class Assistant:
                     self.metrics.observe("model_first_token", time.perf_counter() - started)
                 answer += delta
                 yield answer
+        except CredentialsRejected:
+            raise  # the operator's to fix: the error boundary says so, once
         except ServiceError as error:
             log.warning("chat model failed: %s", error)
             self.metrics.count_error("chat")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import socket
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.i18n import t
+from tests.conftest import sample
 from tests.emulators._http import wait_until
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
@@ -17,6 +22,8 @@ from tests.processes import bot_env
 # Shaped like a real token, so that only our own redaction can keep it out of the output.
 REJECTED_TOKEN = "7012345678:AAHrejectedTokenXq3kV9pL2mZ8sW4tY6uR1oE"
 API_KEY = "sk-first-start-secret-key-0123456789"
+USER = 7007
+OTHER = 8008
 
 
 def start_env(bot_api_url: str, openai_api: OpenAIEmulator, make_settings, **values: str) -> dict:
@@ -122,3 +129,27 @@ async def test_telegram_unreachable_at_start_logs_one_line_per_attempt_with_back
     delays = [float(r["message"].split("retrying in ")[1].split(" s")[0]) for r in attempts[:3]]
     assert delays == sorted(delays) and delays[0] < delays[2], "the waits grow"
     assert REJECTED_TOKEN not in output
+
+
+async def test_an_openai_key_the_server_rejects_is_logged_once_and_users_get_a_short_apology(
+    bot_api: BotApiEmulator,
+    openai_api: OpenAIEmulator,
+    make_settings,
+    start_bot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    openai_api.reject_key("sk-test-key")
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "Hallo, bist du da?", language_code="de")
+    bot_api.send_voice(OTHER, sample("en_1.ogg"), duration=6, language_code="es")
+    bot_api.send_text(USER, "Immer noch nicht?", language_code="de")
+    first, second = await bot_api.wait_for_messages(USER, 2, timeout=20)
+    [voice] = await bot_api.wait_for_messages(OTHER, 1, timeout=20)
+    assert first.text == second.text == t("service_rejected", "de")
+    assert voice.text == t("service_rejected", "es")
+    assert [r.status for r in openai_api.requests] == [401, 401, 401], "no retries"
+    lines = [r for r in caplog.records if "OPENAI_API_KEY" in r.getMessage()]
+    assert [(r.levelno, r.exc_info) for r in lines if r.levelno >= logging.INFO] == [
+        (logging.ERROR, None)
+    ]
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
