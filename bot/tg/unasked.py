@@ -21,10 +21,16 @@ log = logging.getLogger(__name__)
 async def stop_unasked(update: Update, context: BotContext) -> None:
     """Acknowledge a button press and let edits and channel posts go unanswered."""
     if update.callback_query is not None:
+        kind = "callback_query"
         try:
             await update.callback_query.answer()
         except BadRequest as error:  # "query is too old": nothing is spinning any more
             log.info("button press not acknowledged: %s", error.message)
-    elif not (update.channel_post or update.edited_channel_post or update.edited_message):
+    elif update.channel_post or update.edited_channel_post:
+        kind = "channel_post"
+    elif update.edited_message:
+        kind = "edited_message"
+    else:
         return
+    context.services.metrics.count_update(kind)  # the counting handler runs after this one
     raise ApplicationHandlerStop
