@@ -41,6 +41,8 @@ async def reach_telegram(
             )
         try:
             await asyncio.wait_for(stop.wait(), delay)
-            return False
         except TimeoutError:
             delay, attempt = min(delay * 2, max_delay), attempt + 1
+            continue
+        await bot.shutdown()  # stopped before Telegram answered: close the HTTP clients
+        return False
