@@ -1,4 +1,4 @@
-"""A first start of the real `python -m bot` process: a wrong token, no Telegram, a rejected key."""
+"""First starts of the real bot: a wrong token, no Telegram, a rejected key, a quiet log, Redis."""
 
 from __future__ import annotations
 
