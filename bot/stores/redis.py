@@ -75,6 +75,9 @@ def _guard(pid: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot.stores.watchdog", str(pid)],
         stdin=subprocess.PIPE,
+        # Nor does it hold the bot's output open: whoever reads that sees its end with the bot.
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
         cwd=Path(__file__).resolve().parents[2],  # where `bot` is importable from
     )
