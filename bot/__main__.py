@@ -73,6 +73,8 @@ def _require_openai_key(settings: Settings) -> None:
 
 
 async def _run(settings: Settings) -> int:
+    from telegram.error import InvalidToken
+
     from bot.app import run_bot
 
     stop = asyncio.Event()
@@ -80,7 +82,16 @@ async def _run(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    await run_bot(settings, stop)
+    try:
+        await run_bot(settings, stop)
+    except InvalidToken:
+        # The library's own message quotes the token: name the variable instead.
+        print(
+            "error: TELEGRAM_BOT_TOKEN was rejected by Telegram; "
+            "get the bot's token from @BotFather",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -15,6 +15,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -33,10 +34,11 @@ from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import RedisHandle, connect_redis
-from bot.tg import admin, handlers
+from bot.tg import admin, handlers, unasked
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
 from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
+from bot.tg.startup import reach_telegram
 from bot.tts import make_synthesizer
 
 log = logging.getLogger(__name__)
@@ -198,6 +200,7 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     for handler in table:
         application.add_handler(handler)
     application.add_handler(MessageHandler(filters.ALL, _count_update), group=-1)
+    application.add_handler(TypeHandler(Update, unasked.stop_unasked), group=-2)
 
 
 async def _count_update(update: Update, context: Any) -> None:
@@ -233,6 +236,8 @@ async def run_bot(
     services = services or await build_services(settings)
     application = build_application(settings, services)
     try:
+        if not await reach_telegram(application.bot, stop, where=settings.telegram_api_url):
+            return
         async with application:
             await _register_commands(application)
             if settings.metrics_port is not None:

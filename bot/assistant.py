@@ -17,7 +17,14 @@ from bot.core.language import detect_typed_language
 from bot.core.privacy import PLACEHOLDER_RE, Vault, mask, regions_for, restore
 from bot.core.prompt import Turn, build_messages
 from bot.db.accounts import Accounts
-from bot.errors import AudioError, AudioTooLong, ServiceError, SpeechUnavailable, refusal_key
+from bot.errors import (
+    AudioError,
+    AudioTooLong,
+    CredentialsRejected,
+    ServiceError,
+    SpeechUnavailable,
+    refusal_key,
+)
 from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.hearing import Listener
 from bot.i18n import Key, t
@@ -125,6 +132,8 @@ class Assistant:
         except RedisError as error:
             log.error("redis unavailable: %s", type(error).__name__)
             yield Refused(refusal_key(redis_error(error)))
+        except CredentialsRejected:
+            raise  # the operator's to fix: the error boundary says so, once
         except ServiceError as error:
             log.error("turn failed: %s", error)
             yield Refused(refusal_key(error))
@@ -167,11 +176,11 @@ class Assistant:
             log.info("undecodable audio: %s", error)
             yield Refused("bad_audio")
             return
+        except CredentialsRejected:
+            raise  # the operator's to fix: the error boundary says so, once
         except ServiceError as error:
-            if error.stage != "transcription":
-                raise
-            log.warning("transcription failed: %s", error)
-            yield Refused("transcription_failed")
+            log.warning("voice note not heard: %s", error)
+            yield Refused(refusal_key(error))
             return
         if not heard.from_cache:
             await self._record(
@@ -236,6 +245,8 @@ class Assistant:
                     stream = self._stream(history, question, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
+                except CredentialsRejected:
+                    raise  # the operator's to fix: the error boundary says so, once
                 except ServiceError as error:
                     log.warning("chat model failed: %s", error)
                     self.metrics.count_error("chat")

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     openai_retry_budget_seconds: float = 30.0
     openai_max_attempts: int = Field(default=5, ge=1)
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    # One message to the model, estimated in tokens (~16,000 Latin characters); longer is refused.
+    max_input_tokens: int = Field(default=4000, ge=1)
 
     # Storage
     redis_url: str | None = None

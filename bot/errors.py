@@ -34,6 +34,13 @@ class ServiceError(BotError):
         self.retry_after = retry_after
 
 
+class CredentialsRejected(ServiceError):
+    """The service refused our API key (HTTP 401): only the operator can fix it, not a retry."""
+
+    def __init__(self, stage: str) -> None:
+        super().__init__(stage, "HTTP 401: the API key was rejected", status=401)
+
+
 class AudioError(BotError):
     """The audio could not be decoded: empty, truncated beyond use, or not audio at all."""
 
@@ -69,4 +76,7 @@ _REFUSAL_KEYS = {
 
 def refusal_key(error: ServiceError) -> str:
     """The i18n key of the short message that tells the user which service failed."""
+    if error.stage == "download":
+        # A file Telegram no longer has comes back only if sent again; the rest is temporary.
+        return "transcription_failed" if error.retryable else "file_gone"
     return _REFUSAL_KEYS.get(error.stage, "service_down")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import openai
 
-from bot.errors import ServiceError, is_retryable_status
+from bot.errors import CredentialsRejected, ServiceError, is_retryable_status
 from bot.retry import call_with_retries
 
 
@@ -21,6 +21,8 @@ class ChatUsage:
 
 def translate_openai_error(stage: str, error: Exception) -> ServiceError:
     """Turn an openai SDK exception into our ServiceError with `retryable` set."""
+    if isinstance(error, openai.AuthenticationError):
+        return CredentialsRejected(stage)
     if isinstance(error, openai.APIStatusError):
         status = error.status_code
         retry_after = _retry_after(error.response.headers.get("retry-after"))

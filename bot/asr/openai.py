@@ -8,7 +8,7 @@ import openai
 
 from bot.asr.base import Transcriber, Transcript
 from bot.audio import wav_duration
-from bot.errors import ServiceError, is_retryable_status
+from bot.errors import CredentialsRejected, ServiceError, is_retryable_status
 
 STAGE = "transcription"
 # The API names the language in English ("russian"); Whisper's own table, code → name.
@@ -89,6 +89,8 @@ class OpenAITranscriber(Transcriber):
 
 def _service_error(error: openai.APIStatusError) -> ServiceError:
     """Our ServiceError for an HTTP error answer, with the server's Retry-After when it gave one."""
+    if isinstance(error, openai.AuthenticationError):
+        return CredentialsRejected(STAGE)
     status = error.status_code
     return ServiceError(
         STAGE,

@@ -32,10 +32,16 @@ _A = re.ASCII
 
 # ---------------------------------------------------------------- e-mail and URLs
 
+# Any script, as internationalised addresses (RFC 6531) have it: jürgen@bäckerei.de,
+# иван@пример.рф, 张伟@公司.中国; a top-level domain is letters, or punycode (xn--p1ai).
+# Chinese, Japanese and Korean are written without spaces, so a run of those characters ends a
+# Latin or Cyrillic address ("邮箱是zhang@example.cn请回复") and is one on its own ("张伟@...").
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_WORD = rf"[^\W{_CJK}]"  # a letter, digit or _ of any script but CJK
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-    r"\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
-    _A,
+    rf"(?:(?<![._%+-])(?<!{_WORD})[^\W_{_CJK}](?:{_WORD}|[.%+-])*|(?<![\w.%+-])[{_CJK}]+)"
+    rf"@(?:[^\W_](?:[^\W_]|-)*\.)+"
+    rf"(?:[^\W\d_{_CJK}]{{2,}}(?!{_WORD}|-)|[{_CJK}]{{2,}}(?![\w-])|xn--[A-Za-z0-9-]+(?!{_WORD}))"
 )
 # Printable ASCII only, so a URL stops where Chinese text or a quote begins.
 _URL = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][A-Za-z0-9+.-]{1,15}://|www\.)[!-~]+", _A)
@@ -141,11 +147,17 @@ def _entropy(token: str) -> float:
 
 # ---------------------------------------------------------------- cards, IBANs, Chinese IDs
 
-# The lookbehind keeps the tail of an IBAN ("DE51 5001 0517 ...") from reading as a card.
+# Groups may be split by spaces, dashes, dots or line breaks. The lookbehind keeps the tail of an
+# IBAN ("DE51 5001 0517 ...") from reading as a card.
 _DIGIT_RUN = re.compile(
-    r"(?<![0-9A-Za-z+])(?<![A-Za-z]{2}[0-9]{2} )[0-9]+(?:[ -][0-9]+)*(?![0-9A-Za-z])", _A
+    r"(?<![0-9A-Za-z+])(?<![A-Za-z]{2}[0-9]{2}[ .\n-])[0-9]+(?:(?:[ .-]|\r?\n)[0-9]+)*"
+    r"(?![0-9A-Za-z])",
+    _A,
 )
 _GROUP = re.compile(r"[0-9]+", _A)
+# Dots and line breaks also split dates, versions and amounts: there, only a card's own grouping
+# counts (4-4-4-4 with up to three more digits, or Amex's 4-6-5).
+_DOTTED_CARD_GROUPS = re.compile(r"4,4,4,4(?:,[1-3])?|4,6,[45]")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -167,10 +179,19 @@ def find_cards(text: str) -> Iterator[PersonalItem]:
         spans += [(i, len(groups)) for i in range(1, len(groups))]
         for i, j in spans:
             start, end = run.start() + groups[i][0], run.start() + groups[j - 1][1]
-            digits = re.sub(r"[ -]", "", text[start:end])
+            value = text[start:end]
+            digits = re.sub(r"[^0-9]", "", value)
             if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits):
-                yield PersonalItem("card", start, end, text[start:end])
-                break
+                if _card_shaped(value):
+                    yield PersonalItem("card", start, end, value)
+                    break
+
+
+def _card_shaped(value: str) -> bool:
+    if not re.search(r"[.\n]", value):
+        return True
+    sizes = ",".join(str(len(g)) for g in _GROUP.findall(value))
+    return _DOTTED_CARD_GROUPS.fullmatch(sizes) is not None
 
 
 IBAN_LENGTHS = {
@@ -197,19 +218,28 @@ def iban_ok(iban: str) -> bool:
 
 
 def find_ibans(text: str) -> Iterator[PersonalItem]:
-    """Yield IBANs, compact or grouped with single spaces, checked by length and mod 97."""
+    """Yield IBANs, compact or grouped by single separators, checked by length and mod 97."""
     for m in _IBAN_START.finditer(text):
         length = IBAN_LENGTHS.get(m.group()[:2].upper())
         end = _take_alnum(text, m.start(), length) if length else None
-        if end is not None and iban_ok(re.sub(r"[ ]", "", text[m.start() : end])):
+        if end is not None and iban_ok(re.sub(r"[^0-9A-Za-z]", "", text[m.start() : end])):
             yield PersonalItem("iban", m.start(), end, text[m.start() : end])
 
 
+_IBAN_SEPARATORS = " .-\n"
+
+
 def _take_alnum(text: str, pos: int, count: int) -> int | None:
-    """Return the end of `count` ASCII alphanumerics from pos, single spaces allowed between."""
+    """Return the end of `count` ASCII alphanumerics from pos, with single separators between
+    (a space, dot, dash or line break: people write IBANs in groups of four)."""
     taken = 0
     while pos < len(text) and taken < count:
-        if text[pos] == " " and taken and pos + 1 < len(text) and text[pos + 1] != " ":
+        if (
+            text[pos] in _IBAN_SEPARATORS
+            and taken
+            and pos + 1 < len(text)
+            and text[pos + 1] not in _IBAN_SEPARATORS
+        ):
             pos += 1
         if not (text[pos].isascii() and text[pos].isalnum()):
             return None
@@ -292,20 +322,91 @@ _CODE_BEFORE = re.compile(r"(?:[0-9A-Za-z#№/_-]|[0-9][ -])$", _A)
 _CODE_AFTER = re.compile(r"^(?:[0-9A-Za-z/_-]|[ -][0-9])", _A)
 
 
+# Separators people use that phonenumbers does not know; each becomes one space for the search.
+_ODD_SEPARATORS = str.maketrans(dict.fromkeys("·•∙⋅‧_~\u2007\u2008\u2009\u200a\u202f", " "))
+
+# Digits said as words, as a voice transcript has them: "plus four one five ...", "ноль девять".
+_DIGIT_WORDS = {
+    **dict.fromkeys(("zero", "oh", "null", "cero", "ноль", "нуль"), "0"),
+    **dict.fromkeys(("one", "eins", "uno", "una", "один", "одна"), "1"),
+    **dict.fromkeys(("two", "zwei", "zwo", "dos", "два", "две"), "2"),
+    **dict.fromkeys(("three", "drei", "tres", "три"), "3"),
+    **dict.fromkeys(("four", "vier", "cuatro", "четыре"), "4"),
+    **dict.fromkeys(("five", "fünf", "cinco", "пять"), "5"),
+    **dict.fromkeys(("six", "sechs", "seis", "шесть"), "6"),
+    **dict.fromkeys(("seven", "sieben", "siete", "семь"), "7"),
+    **dict.fromkeys(("eight", "acht", "ocho", "восемь"), "8"),
+    **dict.fromkeys(("nine", "neun", "nueve", "девять"), "9"),
+}
+_CJK_DIGITS = dict(zip("零〇一幺二两三四五六七八九", "0011223456789", strict=True))
+_REPEAT_WORDS = {"double": 2, "triple": 3}
+_PLUS_WORDS = ("plus", "плюс", "más", "mas")
+_SPOKEN_TOKEN = rf"(?:(?:{'|'.join(_REPEAT_WORDS)})\s+)?(?:{'|'.join(_DIGIT_WORDS)}|[0-9]+)"
+_SPOKEN_PHONE = re.compile(
+    rf"(?<!\w)(?:(?:{'|'.join(_PLUS_WORDS)})\s+|\+\s?)?{_SPOKEN_TOKEN}"
+    rf"(?:[\s,-]{{1,2}}{_SPOKEN_TOKEN}){{3,}}(?!\w)"
+    rf"|[{''.join(_CJK_DIGITS)}]{{7,}}",
+    re.IGNORECASE,
+)
+_SPOKEN_PART = re.compile(
+    rf"(?P<plus>{'|'.join(_PLUS_WORDS)}|\+)|(?:(?P<times>{'|'.join(_REPEAT_WORDS)})\s+)?"
+    rf"(?P<digits>{'|'.join(_DIGIT_WORDS)}|[0-9]+|[{''.join(_CJK_DIGITS)}])",
+    re.IGNORECASE,
+)
+
+
+def spoken_digits(text: str) -> str | None:
+    """The number in digits when text says digits as words ("plus four one five"); else None."""
+    out, words = "", 0
+    for part in _SPOKEN_PART.finditer(text):
+        if part.group("plus"):
+            out += "+"
+            continue
+        said = part.group("digits").lower()
+        digits = _DIGIT_WORDS.get(said) or _CJK_DIGITS.get(said) or said
+        words += said != digits
+        out += digits * _REPEAT_WORDS.get((part.group("times") or "").lower(), 1)
+    return out if words else None
+
+
+def phone_readable(value: str) -> str:
+    """A phone number as phonenumbers can parse it: digits for words, odd separators as spaces."""
+    return spoken_digits(value) or value.translate(_ODD_SEPARATORS)
+
+
 def find_phones(text: str, regions: Sequence[str]) -> Iterator[PersonalItem]:
-    """Yield valid phone numbers: '+'-prefixed, national ones of the regions, Chinese mobiles."""
-    if sum(c.isdigit() for c in text) < 7:  # no phone number is shorter; skips most messages
-        return
+    """Yield valid phone numbers: '+'-prefixed, national ones of the regions, Chinese mobiles,
+    and numbers said as words next to a word like "phone"."""
     seen: set[tuple[int, int]] = set()
-    for region in ("ZZ", *regions):
-        for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
-            if (m.start, m.end) not in seen and _plausible_phone(text, m.start, m.end):
-                seen.add((m.start, m.end))
-                yield PersonalItem("phone", m.start, m.end, m.raw_string)
-    for mobile in _CN_MOBILE.finditer(text):
-        span = mobile.span()
-        if span not in seen and valid_in(mobile.group(), "CN"):
-            yield PersonalItem("phone", *span, mobile.group())
+    if sum(c.isdigit() for c in text) >= 7:  # no phone number is shorter; skips most messages
+        scan = text.translate(_ODD_SEPARATORS)  # same length, so spans fit `text`
+        for region in ("ZZ", *regions):
+            for m in PhoneNumberMatcher(scan, region, leniency=Leniency.VALID):
+                if (m.start, m.end) not in seen and _plausible_phone(text, m.start, m.end):
+                    seen.add((m.start, m.end))
+                    yield PersonalItem("phone", m.start, m.end, text[m.start : m.end])
+        for mobile in _CN_MOBILE.finditer(text):
+            span = mobile.span()
+            if span not in seen and valid_in(mobile.group(), "CN"):
+                yield PersonalItem("phone", *span, mobile.group())
+    yield from _find_spoken_phones(text, regions)
+
+
+def _find_spoken_phones(text: str, regions: Sequence[str]) -> Iterator[PersonalItem]:
+    for m in _SPOKEN_PHONE.finditer(text):
+        digits = spoken_digits(m.group())
+        if digits is None or len(digits.lstrip("+")) < 7:
+            continue
+        # Counting ("one two three four ...") is not a number: a phone word must come first.
+        if not _PHONE_WORDS.search(text[max(0, m.start() - 40) : m.start()]):
+            continue
+        valid = (
+            valid_in(digits, "ZZ")
+            if digits.startswith("+")
+            else any(valid_in(digits, r) for r in (*regions, "CN"))
+        )
+        if valid:
+            yield PersonalItem("phone", m.start(), m.end(), m.group())
 
 
 def _plausible_phone(text: str, start: int, end: int) -> bool:
@@ -315,9 +416,22 @@ def _plausible_phone(text: str, start: int, end: int) -> bool:
     before, after = text[max(0, start - 2) : start], text[end : end + 2]
     if _CODE_BEFORE.search(before) or _CODE_AFTER.match(after):
         return False
+    if _looks_like_version(raw) or _VERSION_BEFORE.search(text[max(0, start - 10) : start]):
+        return False
     if not raw.isdigit() or raw[0] == "0" or (raw[0] == "8" and len(raw) == 11):
         return True
     return bool(_PHONE_WORDS.search(text[max(0, start - 40) : start]))
+
+
+def _looks_like_version(raw: str) -> bool:
+    """Dotted numbers with a one-digit group inside ("124.0.6367.118") are versions or builds,
+    while dotted phone numbers group their digits in twos to fours ("415.555.0132")."""
+    groups = raw.lstrip("+").split(".")
+    return (
+        len(groups) > 2
+        and re.fullmatch(r"[0-9.]+", raw.lstrip("+")) is not None
+        and any(len(g) == 1 for g in groups[1:])
+    )
 
 
 def valid_in(number: str, region: str) -> bool:

@@ -28,6 +28,7 @@ from bot.core.pii_recognizers import (
     find_phones,
     find_secrets,
     find_urls,
+    phone_readable,
 )
 
 __all__ = [
@@ -107,6 +108,7 @@ def contains_personal_data(text: str, *, regions: Sequence[str] = DEFAULT_REGION
 @lru_cache(maxsize=4096)
 def _phone_keys(value: str, regions: tuple[str, ...]) -> frozenset[str]:
     """Return every E.164 reading of value that some region makes valid, else its digits."""
+    value = phone_readable(value)
     compact = re.sub(r"[^0-9+]", "", value)
     if compact.startswith("00"):
         value = compact = "+" + compact[2:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 TELEGRAM_MAX_TEXT = 4096
 
@@ -12,6 +13,15 @@ _CODE_RE = re.compile(r"`([^`\n]+)`")
 _BOLD_RE = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
 _ITALIC_RE = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _HEADING_RE = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
+# Characters that show nothing: spaces, controls, format characters (zero-width space, joiners,
+# direction marks, BOM), lone combining marks, and the fillers people paste as "empty" text.
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"})
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """Whether text shows nothing at all: empty, spaces, or only invisible characters."""
+    return all(unicodedata.category(ch) in _INVISIBLE_CATEGORIES or ch in _FILLERS for ch in text)
 
 
 def split_message(text: str, limit: int = TELEGRAM_MAX_TEXT) -> list[str]:

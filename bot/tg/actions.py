@@ -22,15 +22,15 @@ class ActionKeepalive:
 
 @contextlib.asynccontextmanager
 async def chat_action(
-    bot: Bot, chat_id: int, action: str = ChatAction.TYPING
+    bot: Bot, chat_id: int, action: str = ChatAction.TYPING, *, thread_id: int | None = None
 ) -> AsyncIterator[ActionKeepalive]:
-    """Show `action` in the chat until the block ends."""
+    """Show `action` in the chat (in its forum topic `thread_id`, if any) until the block ends."""
     keepalive = ActionKeepalive(action)
 
     async def refresh() -> None:
         while True:
             with contextlib.suppress(TelegramError):
-                await bot.send_chat_action(chat_id, keepalive.action)
+                await bot.send_chat_action(chat_id, keepalive.action, message_thread_id=thread_id)
             await asyncio.sleep(REFRESH_SECONDS)
 
     task = asyncio.create_task(refresh())

@@ -13,7 +13,14 @@ from bot.i18n import normalize_language, t
 from bot.stores.prefs import MODES
 from bot.tg.actions import chat_action
 from bot.tg.context import BotContext
-from bot.tg.incoming import Limits, addressed_to_bot, describe_audio, describe_sender, describe_text
+from bot.tg.incoming import (
+    Limits,
+    addressed_to_bot,
+    describe_audio,
+    describe_sender,
+    describe_text,
+    topic_of,
+)
 from bot.tg.replies import ReplyRenderer
 
 log = logging.getLogger(__name__)
@@ -34,6 +41,7 @@ def _renderer(update: Update, context: BotContext, **kwargs: object) -> ReplyRen
         reply_to=message.message_id,
         interval=context.services.settings.stream_edit_interval_seconds,
         metrics=context.services.metrics,
+        thread_id=topic_of(message),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -112,11 +120,15 @@ async def text_message(update: Update, context: BotContext) -> None:
     bot = context.bot
     if message is None or not addressed_to_bot(message, bot.username, bot.id):
         return
-    request = describe_text(update, bot.username)
-    if not request.text.strip():
-        await reply(update, "empty_text")
+    request = describe_text(
+        update, bot.username, max_tokens=context.services.settings.max_input_tokens
+    )
+    if isinstance(request, Refused):
+        await reply(update, request.key, **request.params)
         return
-    async with chat_action(bot, message.chat_id, ChatAction.TYPING) as action:
+    async with chat_action(
+        bot, message.chat_id, ChatAction.TYPING, thread_id=topic_of(message)
+    ) as action:
         events = context.services.assistant.answer_text(request)
         await _renderer(update, context, action=action).render(events)
 
@@ -133,7 +145,9 @@ async def audio_message(update: Update, context: BotContext) -> None:
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)
         return
-    async with chat_action(bot, message.chat_id, ChatAction.RECORD_VOICE) as action:
+    async with chat_action(
+        bot, message.chat_id, ChatAction.RECORD_VOICE, thread_id=topic_of(message)
+    ) as action:
         events = context.services.assistant.answer_voice(request)
         await _renderer(update, context, action=action).render(events)
 

@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import Bot, Message, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.assistant import AudioRequest, Sender, TextRequest
-from bot.core.text import mentions_bot, strip_mention
+from bot.core.prompt import estimate_tokens
+from bot.core.text import is_blank, mentions_bot, strip_mention
 from bot.errors import ServiceError
 from bot.events import Refused
 
@@ -36,10 +37,21 @@ class Limits:
 
 
 def describe_sender(update: Update) -> Sender:
-    """The user, chat and language of an update."""
+    """The user, chat and language of an update (a chat writing without `from` is the sender)."""
     user = update.effective_user
     chat = update.effective_chat
-    assert user is not None and chat is not None  # handlers are registered for messages only
+    assert chat is not None  # handlers are registered for messages only
+    if user is None:
+        # An anonymous group admin or a linked channel writes with `sender_chat` and no `from`:
+        # the chat that speaks is the sender, for memory, quotas and the ledger alike.
+        speaker = update.effective_sender or chat
+        return Sender(
+            user_id=speaker.id,
+            chat_id=chat.id,
+            is_group=chat.type in ("group", "supergroup"),
+            username=getattr(speaker, "username", None),
+            full_name=getattr(speaker, "title", None) or getattr(speaker, "full_name", None),
+        )
     return Sender(
         user_id=user.id,
         chat_id=chat.id,
@@ -48,6 +60,12 @@ def describe_sender(update: Update) -> Sender:
         username=user.username,
         full_name=user.full_name,
     )
+
+
+def topic_of(message: Message) -> int | None:
+    """The forum topic a message was written in, or None outside forum topics."""
+    # In an ordinary group message_thread_id names a reply chain, which cannot be sent to.
+    return message.message_thread_id if message.is_topic_message else None
 
 
 def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
@@ -60,11 +78,18 @@ def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
     return mentions_bot(message.text or message.caption or "", bot_username)
 
 
-def describe_text(update: Update, bot_username: str) -> TextRequest:
-    """A typed message without the @mention."""
+def describe_text(update: Update, bot_username: str, *, max_tokens: int) -> TextRequest | Refused:
+    """A typed message without the @mention; or why it is refused (blank, or too long)."""
     message = update.effective_message
     assert message is not None
-    return TextRequest(describe_sender(update), strip_mention(message.text or "", bot_username))
+    text = strip_mention(message.text or "", bot_username)
+    if is_blank(text):
+        return Refused("empty_text")
+    # Refused before the model sees it, so an over-long message costs nothing.
+    tokens = estimate_tokens(text)
+    if tokens > max_tokens:
+        return Refused("text_too_long", {"tokens": tokens, "limit": max_tokens})
+    return TextRequest(describe_sender(update), text)
 
 
 def describe_audio(update: Update, bot: Bot, limits: Limits) -> AudioRequest | Refused:
@@ -103,6 +128,13 @@ def _downloader(bot: Bot, file_id: str) -> Callable[[], Awaitable[bytes]]:
     async def fetch() -> bytes:
         try:
             file = await bot.get_file(file_id)
+        except BadRequest as error:
+            # "wrong file_id or the file is temporarily unavailable": asking again will not help,
+            # the user has to send the file again.
+            raise ServiceError("download", "file gone", status=400) from error
+        except TelegramError as error:
+            raise ServiceError("download", type(error).__name__, retryable=True) from error
+        try:
             return bytes(await file.download_as_bytearray())
         except TelegramError as error:
             raise ServiceError("download", type(error).__name__, retryable=True) from error

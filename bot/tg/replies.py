@@ -40,6 +40,7 @@ class ReplyRenderer:
         interval: float,
         metrics: Metrics,
         action: ActionKeepalive | None = None,
+        thread_id: int | None = None,
     ) -> None:
         self._bot = bot
         self._chat_id = chat_id
@@ -49,6 +50,7 @@ class ReplyRenderer:
         self._interval = interval
         self._metrics = metrics
         self._action = action
+        self._thread_id = thread_id  # the forum topic the question came from: answers go there
         self._draft_id = reply_to or 1
         self._header = ""
         self._header_sent = False
@@ -92,7 +94,10 @@ class ReplyRenderer:
                 await self._bot.send_message_draft(self._chat_id, self._draft_id, preview)
             elif self._preview is None:
                 self._preview = await self._bot.send_message(
-                    self._chat_id, preview, reply_to_message_id=self._reply_to
+                    self._chat_id,
+                    preview,
+                    reply_to_message_id=self._reply_to,
+                    message_thread_id=self._thread_id,
                 )
             else:
                 await self._preview.edit_text(preview)
@@ -129,11 +134,15 @@ class ReplyRenderer:
                     markdown_to_html(part),
                     parse_mode=ParseMode.HTML,
                     reply_to_message_id=self._reply_to,
+                    message_thread_id=self._thread_id,
                 )
             except BadRequest as error:
                 log.info("formatting rejected, sending plain text: %s", error.message)
                 await self._bot.send_message(
-                    self._chat_id, part, reply_to_message_id=self._reply_to
+                    self._chat_id,
+                    part,
+                    reply_to_message_id=self._reply_to,
+                    message_thread_id=self._thread_id,
                 )
 
     async def _edit_formatted(self, message: Message, text: str) -> None:
@@ -151,11 +160,14 @@ class ReplyRenderer:
     async def _send_voice(self, event: Spoken) -> None:
         if self._action is not None:
             self._action.action = ChatAction.UPLOAD_VOICE
-        await self._bot.send_chat_action(self._chat_id, ChatAction.UPLOAD_VOICE)
+        await self._bot.send_chat_action(
+            self._chat_id, ChatAction.UPLOAD_VOICE, message_thread_id=self._thread_id
+        )
         with self._metrics.time_stage("upload"):
             await self._bot.send_voice(
                 self._chat_id,
                 event.ogg,
                 duration=max(1, round(event.duration)),
                 reply_to_message_id=self._reply_to,
+                message_thread_id=self._thread_id,
             )

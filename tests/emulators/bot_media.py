@@ -102,6 +102,10 @@ class MediaMethods(UserActions):
         }
         if reply_to is not None:
             message["reply_to_message"] = self.messages[chat_id][reply_to]
+        thread_id = _thread_id(params)
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         self.remember(message)
         raw = params.get("caption") if kind != "text" else params.get("text")
         record = BotMessage(
@@ -112,6 +116,7 @@ class MediaMethods(UserActions):
             raw_text=raw,
             parse_mode=params.get("parse_mode"),
             reply_to_message_id=reply_to,
+            thread_id=thread_id,
         )
         self.bot_messages.setdefault(chat_id, []).append(record)
         return message, record
@@ -171,6 +176,7 @@ class MediaMethods(UserActions):
         if action not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         self.action_log.setdefault(chat_id, []).append(str(action))
+        self.action_threads.setdefault(chat_id, []).append(_thread_id(params))
         return True
 
     def _media_sender(self, kind: str) -> Handler:
@@ -250,6 +256,11 @@ class MediaMethods(UserActions):
             if record.message_id == int(message_id or 0):
                 return record
         return None
+
+
+def _thread_id(params: dict[str, Any]) -> int | None:
+    value = params.get("message_thread_id")
+    return None if value in (None, "") else int(value)
 
 
 def _media_json(

@@ -60,6 +60,7 @@ class BotMessage:
     duration: float | None = None
     file_name: str | None = None
     deleted: bool = False
+    thread_id: int | None = None  # the forum topic it was sent to
 
 
 class BotState:
@@ -74,11 +75,13 @@ class BotState:
         self.bot_messages: dict[int, list[BotMessage]] = {}
         self.draft_log: dict[int, list[str]] = {}
         self.action_log: dict[int, list[str]] = {}
+        self.action_threads: dict[int, list[int | None]] = {}
         self.reactions: dict[tuple[int, int], list[dict[str, Any]]] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.blocked_chats: set[int] = set()
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(100_000_001)
+        self._query_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self.update_arrived = asyncio.Event()
@@ -149,6 +152,10 @@ class BotState:
     def chat_actions(self, chat_id: int) -> list[str]:
         """Every chat action sent to a chat, in order."""
         return list(self.action_log.get(chat_id, []))
+
+    def chat_action_threads(self, chat_id: int) -> list[int | None]:
+        """The forum topic (message_thread_id, None for none) of every chat action, in order."""
+        return list(self.action_threads.get(chat_id, []))
 
     def reactions_to(self, chat_id: int, message_id: int) -> list[dict[str, Any]]:
         """The reaction list last set on a message (empty if none)."""

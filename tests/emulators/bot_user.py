@@ -39,11 +39,16 @@ class UserActions(BotState):
         first_name: str = "Test",
         reply_to_bot: bool = False,
         entities: list[dict[str, Any]] | None = None,
+        thread_id: int | None = None,
     ) -> int:
-        """A user writes `text`; commands and @bot mentions get their entities automatically."""
+        """A user writes `text`; commands and @bot mentions get their entities automatically.
+
+        `thread_id` writes in that topic of a forum supergroup.
+        """
         message = self._new_message(
             user_id, chat_id, chat_type, language_code, username, first_name, reply_to_bot
         )
+        self._in_topic(message, thread_id)
         message["text"] = text
         found = _text_entities(text, chat_type) if entities is None else entities
         if found:
@@ -64,12 +69,14 @@ class UserActions(BotState):
         username: str | None = None,
         first_name: str = "Test",
         reply_to_bot: bool = False,
+        thread_id: int | None = None,
     ) -> int:
         """A user records a voice note (bytes are stored as a new file; a str is a file_id)."""
         stored = self._file(data_or_file_id, "voice", ".oga", file_size)
         message = self._new_message(
             user_id, chat_id, chat_type, language_code, username, first_name, reply_to_bot
         )
+        self._in_topic(message, thread_id)
         message["voice"] = {**_file_json(stored), "duration": duration, "mime_type": mime_type}
         return self._deliver(message)
 
@@ -149,7 +156,79 @@ class UserActions(BotState):
             message["caption"] = caption
         return self._deliver(message)
 
+    def post_in_channel(self, chat_id: int, text: str, *, title: str = "Test channel") -> int:
+        """The channel's admins post `text` in a channel where the bot is an admin too."""
+        chat = {"id": chat_id, "type": "channel", "title": title}
+        self.chats[chat_id] = chat
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "sender_chat": chat,
+            "text": text,
+        }
+        self.remember(message)
+        self.push_update({"channel_post": message})
+        return int(message["message_id"])
+
+    def send_as_chat(
+        self, chat_id: int, sender_chat_id: int, text: str, *, title: str = "Linked channel"
+    ) -> int:
+        """A group message on behalf of a chat (an anonymous admin, a linked channel): no `from`."""
+        chat = {"id": chat_id, "type": "supergroup", "title": "Test group"}
+        self.chats[chat_id] = chat
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "sender_chat": {"id": sender_chat_id, "type": "channel", "title": title},
+            "text": text,
+        }
+        found = _text_entities(text, "supergroup")
+        if found:
+            message["entities"] = found
+        return self._deliver(message)
+
+    def edit_text(self, chat_id: int, message_id: int, text: str) -> None:
+        """The author edits one of their earlier text messages (an `edited_message` update)."""
+        message = {**self.messages[chat_id][message_id], "text": text}
+        message["edit_date"] = int(time.time())
+        found = _text_entities(text, message["chat"]["type"])
+        message.pop("entities", None)
+        if found:
+            message["entities"] = found
+        self.remember(message)
+        self.push_update({"edited_message": message})
+
+    def press_button(
+        self, user_id: int, data: str, *, message_id: int, language_code: str | None = "en"
+    ) -> str:
+        """A user presses an inline button under one of the bot's messages; return the query id."""
+        sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Test"}
+        if language_code:
+            sender["language_code"] = language_code
+        query_id = f"{user_id}{next(self._query_ids)}"
+        self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": sender,
+                    "message": self.messages[user_id][message_id],
+                    "chat_instance": str(user_id),
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
     # ---- helpers ---------------------------------------------------------------------------
+
+    def _in_topic(self, message: dict[str, Any], thread_id: int | None) -> None:
+        if thread_id is None:
+            return
+        message["chat"]["is_forum"] = True
+        message["message_thread_id"] = thread_id
+        message["is_topic_message"] = True
 
     def _file(
         self, data_or_file_id: bytes | str, folder: str, extension: str, size: int | None

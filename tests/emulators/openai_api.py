@@ -48,6 +48,7 @@ class OpenAIEmulator(LoopbackServer):
         self.requests: list[Request] = []
         self._faults = FaultQueue()
         self._down = False
+        self._rejected_keys: set[str] = set()
         self._stream_breaks: list[int] = []
         self._ids = itertools.count(1)
         self._responder: Responder = replies.default_answer
@@ -139,6 +140,10 @@ class OpenAIEmulator(LoopbackServer):
         finally:
             self.held -= 1
 
+    def reject_key(self, key: str) -> None:
+        """Answer every request made with `key` 401 invalid_api_key, as for a revoked key."""
+        self._rejected_keys.add(key)
+
     def set_down(self, down: bool = True) -> None:
         """While down, every request answers 503."""
         self._down = down
@@ -184,6 +189,15 @@ class OpenAIEmulator(LoopbackServer):
                 401,
                 "You didn't provide an API key. You need to provide your API "
                 "key in an Authorization header using Bearer auth.",
+            )
+        key = auth[7:].strip()
+        if key in self._rejected_keys:
+            shown = f"{key[:3]}{'*' * 12}{key[-4:]}"  # OpenAI quotes a key's ends, never all of it
+            raise OpenAIError(
+                401,
+                f"Incorrect API key provided: {shown}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
             )
         if delay := self._faults.take(record.path, delays=True):
             await asyncio.sleep(delay.delay)

@@ -92,11 +92,28 @@ def test_vault_carried_between_messages_keeps_placeholders(
         ("8 (916) 123-45-67", "+7 916 123-45-67"),
         ("+49 (0)89 12345678", "0049 89 12345678"),
         ("+86 138 0013 8000", "13800138000"),
+        ("plus four four two zero seven nine four six zero nine five eight", "+44 20 7946 0958"),
+        ("+44 20·7946·0958", "020 7946 0958"),
     ],
 )
 def test_national_and_international_spellings_share_a_placeholder(first: str, second: str) -> None:
     _, vault = mask(f"call {first}")
     assert mask(f"call {second}", vault) == ("call [PHONE_1]", vault)
+
+
+def test_two_numbers_said_in_words_get_two_placeholders() -> None:
+    text = (
+        "phone plus three four six one two three four five six seven eight"
+        " or phone four one five five five five zero one three two"
+    )
+    masked, vault = mask(text, regions=("US",))
+    assert masked == "phone [PHONE_1] or phone [PHONE_2]"
+    assert len(vault) == 2
+
+
+def test_an_internationalised_address_in_other_letter_case_is_the_same_address() -> None:
+    _, vault = mask("schreib an Jürgen.Müller@Bäckerei.de")
+    assert mask("oder jürgen.müller@bäckerei.de", vault) == ("oder [EMAIL_1]", vault)
 
 
 def test_mask_leaves_the_given_vault_unchanged() -> None:

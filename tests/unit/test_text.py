@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.core.text import markdown_to_html, mentions_bot, split_message, strip_mention
+from bot.core.text import is_blank, markdown_to_html, mentions_bot, split_message, strip_mention
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,22 @@ def test_markdown_to_html(markdown: str, html: str) -> None:
 def test_mentions(text: str, mentioned: bool, stripped: str) -> None:
     assert mentions_bot(text, "voice_test_bot") is mentioned
     assert strip_mention(text, "voice_test_bot") == stripped
+
+
+@pytest.mark.parametrize(
+    ("text", "blank"),
+    [
+        pytest.param("", True, id="empty"),
+        pytest.param(" \n\t\u00a0\u3000", True, id="spaces of every kind"),
+        pytest.param("\u200b\u200c\u200d\u2060\ufeff", True, id="zero-width characters"),
+        pytest.param("\u200e\u200f\u202a\u202c\u2066\u2069", True, id="direction marks"),
+        pytest.param("\u3164\u2800\u115f", True, id="fillers pasted as empty text"),
+        pytest.param("\u0301\ufe0f", True, id="lone combining marks"),
+        pytest.param("\u200bhi\u200b", False, id="a word between zero-width spaces"),
+        pytest.param("\u200f\u05e9\u05dc\u05d5\u05dd", False, id="Hebrew after a direction mark"),
+        pytest.param("👍", False, id="an emoji"),
+        pytest.param("。", False, id="a full stop"),
+    ],
+)
+def test_is_blank(text: str, blank: bool) -> None:
+    assert is_blank(text) is blank
