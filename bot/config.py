@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import asr, tts
+from bot.backends import check_names
+
 # A plain alias, not `type X = ...`: the latter hides NoDecode (pydantic-settings #715).
 UserIdSet = Annotated[frozenset[int], NoDecode]
 
@@ -57,7 +60,7 @@ class Settings(BaseSettings):
 
     # Voice in
     max_voice_seconds: int = Field(default=300, ge=1)
-    asr_backend: Literal["openai", "faster-whisper", "openai-whisper"] | None = None
+    asr_backend: str | None = None  # a name in bot.asr.BACKENDS
     transcribe_model: str = "whisper-1"
     whisper_model: str = "base"
     whisper_compute_type: str = "int8"
@@ -66,8 +69,9 @@ class Settings(BaseSettings):
     language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
 
     # Voice out
-    tts_backend: Literal["gtts", "openai", "espeak"] = "gtts"
-    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = ("gtts", "openai", "espeak")
+    tts_backend: str = "gtts"  # a name in bot.tts.BACKENDS
+    # Every backend, in the table's order; those that cannot run here are skipped.
+    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tuple(tts.BACKENDS)
     tts_model: str = "gpt-4o-mini-tts"
     tts_voice: str = "alloy"
     tts_timeout_seconds: float = 10.0
@@ -111,12 +115,23 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_fallbacks(cls, value: object) -> object:
         if isinstance(value, str):
-            names = tuple(p.strip().lower() for p in value.split(",") if p.strip())
-            unknown = [n for n in names if n not in ("gtts", "openai", "espeak")]
-            if unknown:
-                raise ValueError(f"unknown TTS backend(s): {', '.join(unknown)}")
-            return names
+            return tuple(p.strip().lower() for p in value.split(",") if p.strip())
         return value
+
+    @field_validator("tts_fallbacks")
+    @classmethod
+    def _known_fallbacks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_names(value, tts.BACKENDS)
+
+    @field_validator("tts_backend")
+    @classmethod
+    def _known_tts_backend(cls, value: str) -> str:
+        return check_names((value,), tts.BACKENDS)[0]
+
+    @field_validator("asr_backend")
+    @classmethod
+    def _known_asr_backend(cls, value: str | None) -> str | None:
+        return value if value is None else check_names((value,), asr.BACKENDS)[0]
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -8,6 +8,7 @@ import openai
 
 from bot.asr.base import Transcriber, Transcript
 from bot.audio import wav_duration
+from bot.backends import Needs
 from bot.errors import ServiceError, is_retryable_status
 
 STAGE = "transcription"
@@ -53,7 +54,7 @@ class OpenAITranscriber(Transcriber):
     """OpenAI's audio.transcriptions; the caller's client sets base_url, timeout and SDK retries."""
 
     name = "openai"
-    offline = False
+    needs = Needs(openai_client=True)
 
     def __init__(self, client: openai.AsyncOpenAI, *, model: str = "whisper-1") -> None:
         self._client = client

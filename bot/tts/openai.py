@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import openai
 
+from bot.backends import Needs
 from bot.errors import ServiceError, is_retryable_status
 from bot.tts.base import Speech, Synthesizer
 
 
 class OpenAISynthesizer(Synthesizer):
-    """Speaks through `audio.speech.create` with one model and voice."""
+    """Speaks through `audio.speech.create` with one model and voice, in any language."""
 
     name = "openai"
+    needs = Needs(openai_client=True)
 
     def __init__(self, client: openai.AsyncOpenAI, *, model: str, voice: str) -> None:
         """Use `client` (its own timeout and retries apply) with `model` and `voice`."""
         self._client = client
         self._model = model
         self._voice = voice
-
-    def can_speak(self, language: str) -> bool:
-        """OpenAI voices speak whatever language the text is written in."""
-        return True
 
     async def synthesize(self, text: str, *, language: str) -> Speech:
         """Speak `text` as OGG/Opus; SDK errors become ServiceError."""
