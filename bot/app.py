@@ -93,7 +93,9 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
     client_openai = make_openai_client(settings)
     transcriber = make_transcriber(settings, openai_client=client_openai)
-    synthesizer = make_synthesizer(settings, openai_client=client_openai)
+    synthesizer = make_synthesizer(
+        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
+    )
     prefs = PreferenceStore(client, prefix=prefix)
     assistant = Assistant(
         settings=settings,

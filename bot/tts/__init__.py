@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from bot.backends import Backend, build
 from bot.errors import BotError
 from bot.tts.base import Speech, Synthesizer
-from bot.tts.fallback import FallbackSynthesizer
+from bot.tts.fallback import FallbackHook, FallbackSynthesizer
 
 if TYPE_CHECKING:
     import openai
@@ -38,9 +38,14 @@ BACKENDS: dict[str, Backend] = {
 
 
 def make_synthesizer(
-    settings: Settings, *, openai_client: openai.AsyncOpenAI | None
+    settings: Settings,
+    *,
+    openai_client: openai.AsyncOpenAI | None,
+    on_fallback: FallbackHook | None = None,
 ) -> FallbackSynthesizer:
     """TTS_BACKEND first, then the usable TTS_FALLBACKS, wrapped in a FallbackSynthesizer.
+
+    `on_fallback` hears of each backend failure (see FallbackSynthesizer).
 
     Raises:
         BotError: TTS_BACKEND cannot be built here (a key, binary or package is missing).
@@ -57,4 +62,6 @@ def make_synthesizer(
             if name == chosen:
                 raise
             logger.info("tts fallback %s is not usable here: %s", name, error)
-    return FallbackSynthesizer(synthesizers, cooldown=FALLBACK_COOLDOWN_SECONDS)
+    return FallbackSynthesizer(
+        synthesizers, cooldown=FALLBACK_COOLDOWN_SECONDS, on_fallback=on_fallback
+    )

@@ -32,12 +32,15 @@ def base_language(language: str) -> str:
 class Synthesizer(Pluggable, ABC):
     """Speaks text in a language.
 
-    A backend declares `name`, `needs` and `offline` (see bot.backends.Pluggable) and the
-    ISO 639-1 `languages` it has voices for (None: whatever language the text is written in).
+    A backend declares `name`, `needs` and `offline` (see bot.backends.Pluggable), the
+    ISO 639-1 `languages` it has voices for (None: whatever language the text is written in),
+    and the `errors` of its own library that mean "the service failed" beyond ServiceError,
+    OSError and subprocess errors (FallbackSynthesizer then tries the next backend).
     """
 
     name: str = "synthesizer"
     languages: ClassVar[frozenset[str] | None] = None
+    errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     def can_speak(self, language: str) -> bool:
         """Whether this backend has a voice for the ISO 639-1 `language`."""

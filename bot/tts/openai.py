@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 
 from bot.backends import Needs
@@ -15,6 +16,8 @@ class OpenAISynthesizer(Synthesizer):
 
     name = "openai"
     needs = Needs(openai_client=True)
+    # Reading the audio body can break after the SDK has returned the response.
+    errors = (httpx.HTTPError,)
 
     def __init__(self, client: openai.AsyncOpenAI, *, model: str, voice: str) -> None:
         """Use `client` (its own timeout and retries apply) with `model` and `voice`."""
