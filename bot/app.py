@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CommandHandler,
     MessageHandler,
     filters,
 )
@@ -25,7 +24,7 @@ from bot.core.quota import Limits, Prices
 from bot.db.accounts import Accounts
 from bot.db.engine import make_engine, make_session_factory, migrate
 from bot.hearing import Listener
-from bot.i18n import TABLES, t
+from bot.i18n import TABLES
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
@@ -33,14 +32,13 @@ from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import RedisHandle, connect_redis
 from bot.tg import admin, handlers
+from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
 from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
 from bot.tts import make_synthesizer
 
 log = logging.getLogger(__name__)
-
-COMMANDS = ("start", "help", "reset", "cancel", "lang", "voice", "mode", "usage")
 
 
 @dataclass
@@ -173,19 +171,7 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     audio = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.ALL
     unsupported = filters.PHOTO | filters.VIDEO | filters.Sticker.ALL
     table = [
-        CommandHandler("start", handlers.start),
-        CommandHandler("help", handlers.help_command),
-        CommandHandler("reset", handlers.reset),
-        CommandHandler("cancel", handlers.cancel),
-        CommandHandler("lang", handlers.lang),
-        CommandHandler("voice", handlers.voice),
-        CommandHandler("mode", handlers.mode),
-        CommandHandler("usage", admin.usage),
-        CommandHandler("stats", admin.stats),
-        CommandHandler("setlimit", admin.setlimit),
-        CommandHandler("block", admin.block),
-        CommandHandler("unblock", admin.unblock),
-        CommandHandler("allow", admin.allow),
+        *command_handlers(),
         MessageHandler(filters.COMMAND, admin.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
         MessageHandler(audio, handlers.audio_message),
@@ -217,9 +203,8 @@ async def _count_update(update: Update, context: Any) -> None:
 async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu, in every language we have messages for."""
     for language in TABLES:
-        commands = [BotCommand(name, t(f"cmd_{name}", language)) for name in COMMANDS]
         code = None if language == "en" else language
-        await application.bot.set_my_commands(commands, language_code=code)
+        await application.bot.set_my_commands(menu(language), language_code=code)
 
 
 async def run_bot(

@@ -1,5 +1,6 @@
 """/usage for everyone; /stats, /setlimit, /block, /unblock, /allow for ADMIN_USER_IDS only.
 
+bot.tg.commands marks the admin-only ones and puts them behind `admin_only`.
 A non-admin gets the same answer as for an unknown command, so they learn nothing. What users
 read (/usage, unknown command) is in their Telegram language; what only admins read is English.
 """
@@ -215,7 +216,6 @@ def format_cache_counts(totals: dict[str, int]) -> str:
     return "Caches: " + ", ".join(parts)
 
 
-@admin_only
 @database_errors
 async def stats(update: Update, context: BotContext) -> None:
     """Numbers for 1, 7 and 30 days, cache hit rate, and a chart of the last 30 days."""
@@ -229,7 +229,6 @@ async def stats(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_photo(chart, caption=CHART_CAPTION)
 
 
-@admin_only
 @database_errors
 async def setlimit(update: Update, context: BotContext) -> None:
     """/setlimit <user> <kind> <value|off|default>: one per-user limit, audited."""
@@ -256,7 +255,6 @@ async def setlimit(update: Update, context: BotContext) -> None:
 def _flag_command(action: str) -> Handler:
     """/block, /unblock or /allow <user>: one audited change of access."""
 
-    @admin_only
     @database_errors
     async def command(update: Update, context: BotContext) -> None:
         target = await _target(update, context, f"/{action} <user id or @username>")
