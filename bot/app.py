@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import openai
@@ -27,39 +26,21 @@ from bot.hearing import Listener
 from bot.i18n import TABLES
 from bot.llm import ChatModel
 from bot.metrics import Metrics
+from bot.services import Services
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
-from bot.stores.redis import RedisHandle, connect_redis
+from bot.stores.redis import connect_redis
 from bot.tg import admin, handlers
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
-from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
+from bot.tg.ordering import PerUserUpdateProcessor
 from bot.tts import make_synthesizer
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Services:
-    """Everything the handlers need, built once per process."""
-
-    settings: Settings
-    redis: RedisHandle
-    assistant: Assistant
-    accounts: Accounts
-    prefs: PreferenceStore
-    counters: CacheCounters
-    metrics: Metrics
-    turns: UserTurns = field(default_factory=UserTurns)
-    closers: list[Any] = field(default_factory=list)
-
-    async def aclose(self) -> None:
-        """Release connections, models and the embedded Redis."""
-        for closer in reversed(self.closers):
-            await closer()
-        await self.redis.aclose()
+__all__ = ["Services", "build_application", "build_services", "make_openai_client", "run_bot"]
 
 
 def make_openai_client(settings: Settings) -> openai.AsyncOpenAI:

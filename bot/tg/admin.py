@@ -22,7 +22,7 @@ from bot.db.users import UserRecord
 from bot.errors import ServiceError
 from bot.i18n import Key, t
 from bot.tg.context import BotContext
-from bot.tg.handlers import reply
+from bot.tg.say import reply, user_language
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -126,10 +126,6 @@ def describe_user(user: UserRecord) -> str:
 # ---- guards --------------------------------------------------------------------------------
 
 
-def _language(update: Update) -> str | None:
-    return update.effective_user.language_code if update.effective_user else None
-
-
 def _is_admin(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     return user is not None and context.services.accounts.is_admin(user.id)
@@ -204,7 +200,7 @@ async def usage(update: Update, context: BotContext) -> None:
             return
         user_id, heading = target.id, f"User {describe_user(target)}\n"
     report = await context.services.accounts.usage_report(user_id)
-    await _send(update, heading + format_report(report, _language(update)))
+    await _send(update, heading + format_report(report, user_language(update)))
 
 
 def format_cache_counts(totals: dict[str, int]) -> str:

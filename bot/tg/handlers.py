@@ -9,12 +9,13 @@ from telegram.constants import ChatAction
 
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
-from bot.i18n import normalize_language, t
+from bot.i18n import normalize_language
 from bot.stores.prefs import MODES
 from bot.tg.actions import chat_action
 from bot.tg.context import BotContext
 from bot.tg.incoming import Limits, addressed_to_bot, describe_audio, describe_sender, describe_text
 from bot.tg.replies import ReplyRenderer
+from bot.tg.say import reply
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,6 @@ def _renderer(update: Update, context: BotContext, **kwargs: object) -> ReplyRen
         metrics=context.services.metrics,
         **kwargs,  # type: ignore[arg-type]
     )
-
-
-async def reply(update: Update, key: str, **params: object) -> None:
-    """Answer with one of the bot's own messages in the user's language."""
-    if update.effective_message:
-        await update.effective_message.reply_text(t(key, _language(update), **params))
 
 
 async def start(update: Update, context: BotContext) -> None:
