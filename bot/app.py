@@ -87,7 +87,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         prefs=prefs,
         vaults=VaultStore(
             client,
-            secret=settings.telegram_bot_token.get_secret_value(),
+            secret=settings.vault_secret,
             ttl_seconds=settings.memory_idle_ttl_seconds,
             prefix=prefix,
         ),

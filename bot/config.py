@@ -79,6 +79,10 @@ class Settings(BaseSettings):
 
     # Privacy and caches
     privacy_mode: Literal["mask", "off"] = "mask"
+    # Encrypts the private values each conversation remembers. Unset, it derives from the bot
+    # token as it always did (so existing vaults still decrypt); set it, and a new bot token
+    # keeps them. Changing it forgets them (see the README).
+    vault_key: SecretStr | None = None
     transcript_cache_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=0)
     answer_cache_ttl_seconds: int = Field(default=24 * 3600, ge=0)
     speech_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=0)
@@ -144,6 +148,12 @@ class Settings(BaseSettings):
         if self.telegram_local_mode:
             return LOCAL_BOT_API_MAX_DOWNLOAD_BYTES
         return CLOUD_BOT_API_MAX_DOWNLOAD_BYTES
+
+    @property
+    def vault_secret(self) -> str:
+        """What the privacy vaults are encrypted with: VAULT_KEY, else the bot token."""
+        key = self.vault_key or self.telegram_bot_token
+        return key.get_secret_value()
 
     @property
     def effective_asr_backend(self) -> str:
