@@ -70,8 +70,8 @@ class Settings(BaseSettings):
 
     # Voice out
     tts_backend: str = "gtts"  # a name in bot.tts.BACKENDS
-    # Every backend, in the table's order; those that cannot run here are skipped.
-    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tuple(tts.BACKENDS)
+    # Those that cannot run here are skipped.
+    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tts.DEFAULT_FALLBACKS
     tts_model: str = "gpt-4o-mini-tts"
     tts_voice: str = "alloy"
     tts_timeout_seconds: float = 10.0

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
 
-__all__ = ["BACKENDS", "FallbackSynthesizer", "Speech", "Synthesizer", "make_synthesizer"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_FALLBACKS",
+    "FallbackSynthesizer",
+    "Speech",
+    "Synthesizer",
+    "make_synthesizer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +30,9 @@ logger = logging.getLogger(__name__)
 # sentence, and there is no point asking it first again until the network may be back.
 FALLBACK_COOLDOWN_SECONDS = 60.0
 
-# TTS_BACKEND name → where the class lives and its keyword arguments from Settings. The order is
-# TTS_FALLBACKS' default. What a backend needs (a client, a binary, a package, its languages) it
-# declares itself; see bot.backends.
+# TTS_BACKEND name → where the class lives and its keyword arguments from Settings. What a
+# backend needs (a client, a binary, a package, its languages) it declares itself; see
+# bot.backends.
 BACKENDS: dict[str, Backend] = {
     "gtts": Backend("bot.tts.gtts:GTTSSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}),
     "openai": Backend(
@@ -34,7 +41,10 @@ BACKENDS: dict[str, Backend] = {
     "espeak": Backend(
         "bot.tts.espeak:EspeakSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}
     ),
+    "piper": Backend("bot.tts.piper:PiperSynthesizer"),
 }
+# TTS_FALLBACKS' default: tried in this order after TTS_BACKEND, each where it can run.
+DEFAULT_FALLBACKS = ("gtts", "openai", "espeak")
 
 
 def make_synthesizer(

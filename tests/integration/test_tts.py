@@ -15,6 +15,7 @@ from bot.tts import FallbackSynthesizer, make_synthesizer
 from bot.tts.base import Speech, Synthesizer
 from bot.tts.espeak import EspeakSynthesizer
 from bot.tts.gtts import GTTSSynthesizer
+from bot.tts.piper import PiperSynthesizer
 
 SENTENCES = {
     "en": "Hello, this is your assistant speaking.",
@@ -101,6 +102,22 @@ def test_espeak_speaks_only_languages_in_its_table(language: str, speaks: bool) 
 )
 def test_gtts_knows_its_languages_without_the_network(language: str, speaks: bool) -> None:
     assert offline_gtts().can_speak(language) is speaks
+
+
+@pytest.mark.parametrize(("language", "speaks"), [("en", True), ("en-GB", True), ("de", False)])
+def test_piper_speaks_only_english_with_its_packaged_voice(language: str, speaks: bool) -> None:
+    assert PiperSynthesizer().can_speak(language) is speaks
+
+
+@pytest.mark.model
+async def test_piper_speaks_an_answer_as_an_ogg_opus_voice_note() -> None:
+    synthesizer = PiperSynthesizer()
+    note = await speak_answer(
+        SENTENCES["en"], language="en", synthesizer=synthesizer, max_seconds=60
+    )
+    await synthesizer.aclose()
+    assert note.ogg.startswith(b"OggS") and b"OpusHead" in note.ogg[:200]
+    assert 1.5 < note.duration < 6.0
 
 
 async def test_gtts_without_network_fails_within_its_timeout_and_is_not_retryable() -> None:
