@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
 
     # Voice out
-    tts_backend: str = "gtts"  # a name in bot.tts.BACKENDS
+    tts_backend: str = tts.DEFAULT_BACKEND  # a name in bot.tts.BACKENDS
     # Those that cannot run here are skipped.
     tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tts.DEFAULT_FALLBACKS
     tts_model: str = "gpt-4o-mini-tts"
@@ -157,10 +157,10 @@ class Settings(BaseSettings):
 
     @property
     def effective_asr_backend(self) -> str:
-        """ASR_BACKEND, or `openai` when an API key is set and `faster-whisper` otherwise."""
+        """ASR_BACKEND, or else the default for whether an API key is set (see bot.asr)."""
         if self.asr_backend:
             return self.asr_backend
-        return "openai" if self.openai_api_key else "faster-whisper"
+        return asr.DEFAULT_WITH_API_KEY if self.openai_api_key else asr.DEFAULT_WITHOUT_API_KEY
 
 
 def describe_error(error: ValidationError) -> str:

@@ -36,6 +36,9 @@ BACKENDS: dict[str, Backend] = {
         lambda s: {"model": s.whisper_model, "cache_dir": s.data_dir / "models"},
     ),
 }
+# ASR_BACKEND's default: the API when OPENAI_API_KEY is set, else the local model.
+DEFAULT_WITH_API_KEY = "openai"
+DEFAULT_WITHOUT_API_KEY = "faster-whisper"
 
 
 def make_transcriber(

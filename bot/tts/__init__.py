@@ -43,6 +43,7 @@ BACKENDS: dict[str, Backend] = {
     ),
     "piper": Backend("bot.tts.piper:PiperSynthesizer"),
 }
+DEFAULT_BACKEND = "gtts"  # TTS_BACKEND's default
 # TTS_FALLBACKS' default: tried in this order after TTS_BACKEND, each where it can run.
 DEFAULT_FALLBACKS = ("gtts", "openai", "espeak")
 

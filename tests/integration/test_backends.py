@@ -88,8 +88,10 @@ def test_settings_accept_only_names_in_the_tables(variable: str, value: str, mon
     assert describe_error(caught.value).startswith(f"error: {variable.upper()} is invalid: ")
 
 
-def test_the_default_fallbacks_are_rows_of_the_table() -> None:
-    assert set(settings().tts_fallbacks) <= set(tts.BACKENDS)
+def test_every_default_backend_is_a_row_of_its_table() -> None:
+    # Pydantic does not validate defaults, so a misspelt one would only be skipped at run time.
+    assert {settings().tts_backend, *settings().tts_fallbacks} <= set(tts.BACKENDS)
+    assert {asr.DEFAULT_WITH_API_KEY, asr.DEFAULT_WITHOUT_API_KEY} <= set(asr.BACKENDS)
 
 
 def test_only_the_chosen_backends_modules_are_imported() -> None:
