@@ -16,4 +16,4 @@ async def turns_ended(bot_api: BotApiEmulator, services: Services, timeout: floa
     Every message of a turn is sent inside it, so once the bot's turns have all ended, whatever
     has not arrived by then will never come from them.
     """
-    await bot_api.wait_for(lambda: len(services.turns) == 0, timeout=timeout)
+    await bot_api.wait_for(lambda: services.turns.busy_users == 0, timeout=timeout)

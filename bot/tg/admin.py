@@ -1,8 +1,8 @@
 """/usage for everyone; /stats, /setlimit, /block, /unblock, /allow for ADMIN_USER_IDS only.
 
-bot.tg.commands marks the admin-only ones and puts them behind `admin_only`.
-A non-admin gets the same answer as for an unknown command, so they learn nothing. What users
-read (/usage, unknown command) is in their Telegram language; what only admins read is English.
+The command table (bot.tg.commands) puts the admin-only ones behind `admin_only`: a non-admin
+gets the same answer as for an unknown command, so they learn nothing. What users read (/usage,
+unknown command) is in their Telegram language; what only admins read is English.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ class UserTurns:
         self._pending: Counter[int] = Counter()  # updates queued or running, per user
         self._running: dict[int, asyncio.Task[Any]] = {}
 
-    def __len__(self) -> int:
+    @property
+    def busy_users(self) -> int:
         """How many users have an update queued or running."""
         return len(self._locks)
 

@@ -22,11 +22,11 @@ async def test_a_users_lock_is_kept_while_an_update_waits_and_dropped_after_the_
     first = asyncio.create_task(turns.run(1, answer(1)))
     second = asyncio.create_task(turns.run(1, answer(2)))
     await started.wait()
-    assert len(turns) == 1, "the second update waits on the first one's lock"
+    assert turns.busy_users == 1, "the second update waits on the first one's lock"
     release.set()
     await asyncio.gather(first, second)
     assert answered == [1, 2]
-    assert len(turns) == 0
+    assert turns.busy_users == 0
 
 
 async def test_many_users_answered_one_after_another_leave_no_lock_behind() -> None:
@@ -37,7 +37,7 @@ async def test_many_users_answered_one_after_another_leave_no_lock_behind() -> N
 
     for user_id in range(1000):
         await turns.run(user_id, answer())
-    assert len(turns) == 0
+    assert turns.busy_users == 0
 
 
 async def test_an_update_that_fails_or_is_cancelled_leaves_no_lock_behind() -> None:
@@ -57,4 +57,4 @@ async def test_an_update_that_fails_or_is_cancelled_leaves_no_lock_behind() -> N
     await started.wait()
     assert turns.cancel(2)
     await hanging
-    assert len(turns) == 0
+    assert turns.busy_users == 0
