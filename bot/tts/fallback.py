@@ -90,9 +90,9 @@ class FallbackSynthesizer(Synthesizer):
     def _record_failure(self, synthesizer: Synthesizer, error: Exception, following: str) -> None:
         self.failures[synthesizer.name] += 1
         self._failed_at[synthesizer.name] = self._clock()
-        # Our errors carry no user data (a stage and a status); the text is never in them.
+        # The reason, never the text: no backend puts what it was asked to say in its errors.
         logger.warning(
-            "tts backend %s failed, trying %s: %s: %s",
+            "tts backend %s failed (next: %s): %s: %s",
             synthesizer.name,
             following,
             type(error).__name__,

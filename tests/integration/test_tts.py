@@ -142,7 +142,7 @@ async def test_fallback_logs_why_a_backend_failed_and_which_one_is_tried_next(
         await fallback.synthesize("Hello there.", language="en")
     [record] = caplog.records
     assert record.getMessage() == (
-        "tts backend gtts failed, trying espeak: ServiceError: synthesis: gtts could not connect"
+        "tts backend gtts failed (next: espeak): ServiceError: synthesis: gtts could not connect"
     )
 
 
