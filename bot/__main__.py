@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     secrets = [settings.telegram_bot_token.get_secret_value()]
     if settings.openai_api_key:
         secrets.append(settings.openai_api_key.get_secret_value())
+    if settings.vault_key:
+        secrets.append(settings.vault_key.get_secret_value())
     setup_logging(settings.log_level, secrets=secrets)
     try:
         if args.command == "migrate":

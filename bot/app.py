@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 import openai
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CommandHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -26,45 +24,26 @@ from bot.core.quota import Limits, Prices
 from bot.db.accounts import Accounts
 from bot.db.engine import make_engine, make_session_factory, migrate
 from bot.hearing import Listener
-from bot.i18n import TABLES, t
+from bot.i18n import TABLES
 from bot.llm import ChatModel
 from bot.metrics import Metrics
+from bot.services import Services
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
-from bot.stores.redis import RedisHandle, connect_redis
+from bot.stores.redis import connect_redis
 from bot.tg import admin, handlers, unasked
+from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
-from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
+from bot.tg.ordering import PerUserUpdateProcessor
 from bot.tg.startup import reach_telegram
 from bot.tts import make_synthesizer
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "help", "reset", "cancel", "lang", "voice", "mode", "usage")
-
-
-@dataclass
-class Services:
-    """Everything the handlers need, built once per process."""
-
-    settings: Settings
-    redis: RedisHandle
-    assistant: Assistant
-    accounts: Accounts
-    prefs: PreferenceStore
-    counters: CacheCounters
-    metrics: Metrics
-    turns: UserTurns = field(default_factory=UserTurns)
-    closers: list[Any] = field(default_factory=list)
-
-    async def aclose(self) -> None:
-        """Release connections, models and the embedded Redis."""
-        for closer in reversed(self.closers):
-            await closer()
-        await self.redis.aclose()
+__all__ = ["Services", "build_application", "build_services", "make_openai_client", "run_bot"]
 
 
 def make_openai_client(settings: Settings) -> openai.AsyncOpenAI:
@@ -98,7 +77,9 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
     client_openai = make_openai_client(settings)
     transcriber = make_transcriber(settings, openai_client=client_openai)
-    synthesizer = make_synthesizer(settings, openai_client=client_openai)
+    synthesizer = make_synthesizer(
+        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
+    )
     prefs = PreferenceStore(client, prefix=prefix)
     assistant = Assistant(
         settings=settings,
@@ -111,7 +92,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         prefs=prefs,
         vaults=VaultStore(
             client,
-            secret=settings.telegram_bot_token.get_secret_value(),
+            secret=settings.vault_secret,
             ttl_seconds=settings.memory_idle_ttl_seconds,
             prefix=prefix,
         ),
@@ -179,19 +160,7 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     audio = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.ALL
     unsupported = filters.PHOTO | filters.VIDEO | filters.Sticker.ALL
     table = [
-        CommandHandler("start", handlers.start),
-        CommandHandler("help", handlers.help_command),
-        CommandHandler("reset", handlers.reset),
-        CommandHandler("cancel", handlers.cancel),
-        CommandHandler("lang", handlers.lang),
-        CommandHandler("voice", handlers.voice),
-        CommandHandler("mode", handlers.mode),
-        CommandHandler("usage", admin.usage),
-        CommandHandler("stats", admin.stats),
-        CommandHandler("setlimit", admin.setlimit),
-        CommandHandler("block", admin.block),
-        CommandHandler("unblock", admin.unblock),
-        CommandHandler("allow", admin.allow),
+        *command_handlers(),
         MessageHandler(filters.COMMAND, admin.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
         MessageHandler(audio, handlers.audio_message),
@@ -224,9 +193,8 @@ async def _count_update(update: Update, context: Any) -> None:
 async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu, in every language we have messages for."""
     for language in TABLES:
-        commands = [BotCommand(name, t(f"cmd_{name}", language)) for name in COMMANDS]
         code = None if language == "en" else language
-        await application.bot.set_my_commands(commands, language_code=code)
+        await application.bot.set_my_commands(menu(language), language_code=code)
 
 
 async def run_bot(

@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import asr, tts
+from bot.backends import check_names
+
 # A plain alias, not `type X = ...`: the latter hides NoDecode (pydantic-settings #715).
 UserIdSet = Annotated[frozenset[int], NoDecode]
 
@@ -59,7 +62,7 @@ class Settings(BaseSettings):
 
     # Voice in
     max_voice_seconds: int = Field(default=300, ge=1)
-    asr_backend: Literal["openai", "faster-whisper", "openai-whisper"] | None = None
+    asr_backend: str | None = None  # a name in bot.asr.BACKENDS
     transcribe_model: str = "whisper-1"
     whisper_model: str = "base"
     whisper_compute_type: str = "int8"
@@ -68,8 +71,9 @@ class Settings(BaseSettings):
     language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
 
     # Voice out
-    tts_backend: Literal["gtts", "openai", "espeak"] = "gtts"
-    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = ("gtts", "openai", "espeak")
+    tts_backend: str = tts.DEFAULT_BACKEND  # a name in bot.tts.BACKENDS
+    # Those that cannot run here are skipped.
+    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tts.DEFAULT_FALLBACKS
     tts_model: str = "gpt-4o-mini-tts"
     tts_voice: str = "alloy"
     tts_timeout_seconds: float = 10.0
@@ -77,6 +81,10 @@ class Settings(BaseSettings):
 
     # Privacy and caches
     privacy_mode: Literal["mask", "off"] = "mask"
+    # Encrypts the private values each conversation remembers. Unset, it derives from the bot
+    # token as it always did (so existing vaults still decrypt); set it, and a new bot token
+    # keeps them. Changing it forgets them (see the README).
+    vault_key: SecretStr | None = None
     transcript_cache_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=0)
     answer_cache_ttl_seconds: int = Field(default=24 * 3600, ge=0)
     speech_cache_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=0)
@@ -113,12 +121,23 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_fallbacks(cls, value: object) -> object:
         if isinstance(value, str):
-            names = tuple(p.strip().lower() for p in value.split(",") if p.strip())
-            unknown = [n for n in names if n not in ("gtts", "openai", "espeak")]
-            if unknown:
-                raise ValueError(f"unknown TTS backend(s): {', '.join(unknown)}")
-            return names
+            return tuple(p.strip().lower() for p in value.split(",") if p.strip())
         return value
+
+    @field_validator("tts_fallbacks")
+    @classmethod
+    def _known_fallbacks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_names(value, tts.BACKENDS)
+
+    @field_validator("tts_backend")
+    @classmethod
+    def _known_tts_backend(cls, value: str) -> str:
+        return check_names((value,), tts.BACKENDS)[0]
+
+    @field_validator("asr_backend")
+    @classmethod
+    def _known_asr_backend(cls, value: str | None) -> str | None:
+        return value if value is None else check_names((value,), asr.BACKENDS)[0]
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -133,11 +152,17 @@ class Settings(BaseSettings):
         return CLOUD_BOT_API_MAX_DOWNLOAD_BYTES
 
     @property
+    def vault_secret(self) -> str:
+        """What the privacy vaults are encrypted with: VAULT_KEY, else the bot token."""
+        key = self.vault_key or self.telegram_bot_token
+        return key.get_secret_value()
+
+    @property
     def effective_asr_backend(self) -> str:
-        """ASR_BACKEND, or `openai` when an API key is set and `faster-whisper` otherwise."""
+        """ASR_BACKEND, or else the default for whether an API key is set (see bot.asr)."""
         if self.asr_backend:
             return self.asr_backend
-        return "openai" if self.openai_api_key else "faster-whisper"
+        return asr.DEFAULT_WITH_API_KEY if self.openai_api_key else asr.DEFAULT_WITHOUT_API_KEY
 
 
 def describe_error(error: ValidationError) -> str:

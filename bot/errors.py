@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The longest a server's Retry-After is honoured: a retry budget is ~30 s, and a user is waiting.
+MAX_RETRY_AFTER_SECONDS = 30.0
+
 
 class BotError(Exception):
     """Base of the bot's own exceptions."""
@@ -15,7 +18,8 @@ class ServiceError(BotError):
         message: a short description without user data.
         status: the HTTP status, when there is one.
         retryable: whether trying again later may succeed.
-        retry_after: seconds the server asked us to wait, when it said so.
+        retry_after: seconds the server asked us to wait, when it said so; kept within
+            0..MAX_RETRY_AFTER_SECONDS, so every caller honours it the same way.
     """
 
     def __init__(
@@ -31,7 +35,9 @@ class ServiceError(BotError):
         self.stage = stage
         self.status = status
         self.retryable = retryable
-        self.retry_after = retry_after
+        self.retry_after = (
+            None if retry_after is None else min(max(retry_after, 0.0), MAX_RETRY_AFTER_SECONDS)
+        )
 
 
 class CredentialsRejected(ServiceError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import openai
 
-from bot.errors import CredentialsRejected, ServiceError, is_retryable_status
+from bot.openai_errors import translate_openai_error
 from bot.retry import call_with_retries
 
 
@@ -17,32 +17,6 @@ class ChatUsage:
 
     prompt_tokens: int
     completion_tokens: int
-
-
-def translate_openai_error(stage: str, error: Exception) -> ServiceError:
-    """Turn an openai SDK exception into our ServiceError with `retryable` set."""
-    if isinstance(error, openai.AuthenticationError):
-        return CredentialsRejected(stage)
-    if isinstance(error, openai.APIStatusError):
-        status = error.status_code
-        retry_after = _retry_after(error.response.headers.get("retry-after"))
-        return ServiceError(
-            stage,
-            f"HTTP {status}",
-            status=status,
-            retryable=is_retryable_status(status),
-            retry_after=retry_after,
-        )
-    if isinstance(error, openai.APITimeoutError | openai.APIConnectionError):
-        return ServiceError(stage, type(error).__name__, retryable=True)
-    return ServiceError(stage, type(error).__name__)
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 class ChatModel:

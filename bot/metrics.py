@@ -44,6 +44,12 @@ class Metrics:
         self.openai_retries = Counter(
             "openai_retries", "Retried OpenAI calls", ["stage"], registry=self.registry
         )
+        self.tts_fallbacks = Counter(
+            "tts_fallbacks",
+            "Speech backend failures, by the backend that failed and the one tried next",
+            ["from_backend", "to_backend"],
+            registry=self.registry,
+        )
         self.stage_seconds = Histogram(
             "stage_seconds",
             "Seconds spent per pipeline stage",
@@ -91,6 +97,10 @@ class Metrics:
     def count_ledger_lost(self, rows: int) -> None:
         """Usage rows given up (the backlog overflowed, or the process ended during an outage)."""
         self.ledger_lost.inc(rows)
+
+    def count_tts_fallback(self, failed: str, following: str) -> None:
+        """Count one speech backend failure; `following` is the next one tried, or "none"."""
+        self.tts_fallbacks.labels(from_backend=failed, to_backend=following).inc()
 
     def observe(self, stage: str, seconds: float) -> None:
         """Record how long one stage took."""

@@ -28,10 +28,10 @@ def _is_retryable(error: BaseException) -> bool:
 
 
 def _wait(state: RetryCallState) -> float:
-    """Wait as long as the server asked (capped), else back off exponentially with jitter."""
+    """Wait as long as the server asked (ServiceError caps it), else back off with jitter."""
     error = state.outcome.exception() if state.outcome else None
     if isinstance(error, ServiceError) and error.retry_after is not None:
-        return min(max(error.retry_after, 0.0), 30.0)
+        return error.retry_after
     return float(_backoff(state))
 
 

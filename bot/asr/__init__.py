@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.asr.base import Transcriber, Transcript
-from bot.errors import BotError
+from bot.backends import Backend, build
 
 if TYPE_CHECKING:
     import openai
 
     from bot.config import Settings
 
-__all__ = ["Transcriber", "Transcript", "make_transcriber"]
+__all__ = ["BACKENDS", "Transcriber", "Transcript", "make_transcriber"]
 
-
-@dataclass(frozen=True)
-class _Backend:
-    """Where a backend lives, the PyPI package it needs, and its keyword arguments from Settings."""
-
-    module: str
-    cls: str
-    package: str
-    kwargs: Callable[[Settings], dict[str, Any]]
-
-
-BACKENDS: dict[str, _Backend] = {
-    "openai": _Backend(
-        "bot.asr.openai", "OpenAITranscriber", "openai",
+# ASR_BACKEND name → where the class lives and its keyword arguments from Settings. What a
+# backend needs (the OpenAI client, a package) it declares itself; see bot.backends.
+BACKENDS: dict[str, Backend] = {
+    "openai": Backend(
+        "bot.asr.openai:OpenAITranscriber",
         lambda s: {"model": s.transcribe_model},
     ),
-    "faster-whisper": _Backend(
-        "bot.asr.faster_whisper", "FasterWhisperTranscriber", "faster-whisper",
+    "faster-whisper": Backend(
+        "bot.asr.faster_whisper:FasterWhisperTranscriber",
         lambda s: {
             "model": s.whisper_model,
             "compute_type": s.whisper_compute_type,
@@ -43,11 +31,14 @@ BACKENDS: dict[str, _Backend] = {
             "cache_dir": s.data_dir / "models",
         },
     ),
-    "openai-whisper": _Backend(
-        "bot.asr.openai_whisper", "OpenAIWhisperTranscriber", "openai-whisper",
+    "openai-whisper": Backend(
+        "bot.asr.openai_whisper:OpenAIWhisperTranscriber",
         lambda s: {"model": s.whisper_model, "cache_dir": s.data_dir / "models"},
     ),
-}  # fmt: skip
+}
+# ASR_BACKEND's default: the API when OPENAI_API_KEY is set, else the local model.
+DEFAULT_WITH_API_KEY = "openai"
+DEFAULT_WITHOUT_API_KEY = "faster-whisper"
 
 
 def make_transcriber(
@@ -58,21 +49,7 @@ def make_transcriber(
     Raises:
         BotError: one line naming what to install or set when the backend cannot be built.
     """
-    name = settings.effective_asr_backend
-    backend = BACKENDS.get(name)
-    if backend is None:
-        raise BotError(f"unknown ASR_BACKEND={name}; choose one of {', '.join(BACKENDS)}")
-    try:
-        module = importlib.import_module(backend.module)
-    except ModuleNotFoundError as error:
-        if error.name and error.name.startswith("bot."):
-            raise
-        raise BotError(
-            f"ASR_BACKEND={name} needs the package {backend.package}: pip install {backend.package}"
-        ) from None
-    factory = getattr(module, backend.cls)
-    if name == "openai":
-        if openai_client is None:
-            raise BotError("ASR_BACKEND=openai needs OPENAI_API_KEY")
-        return factory(openai_client, **backend.kwargs(settings))  # type: ignore[no-any-return]
-    return factory(**backend.kwargs(settings))  # type: ignore[no-any-return]
+    transcriber: Transcriber = build(
+        "ASR_BACKEND", settings.effective_asr_backend, BACKENDS, settings, openai_client
+    )
+    return transcriber

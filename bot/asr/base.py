@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from bot.backends import Pluggable
+
 
 @dataclass(frozen=True)
 class Transcript:
@@ -23,18 +25,20 @@ class Transcript:
     duration: float
 
 
-class Transcriber(ABC):
-    """Turns 16 kHz mono WAV bytes into a Transcript."""
+class Transcriber(Pluggable, ABC):
+    """Turns 16 kHz mono WAV bytes into a Transcript.
+
+    A backend declares `name`, `needs` and `offline` (see bot.backends.Pluggable).
+    """
 
     name: str = "transcriber"
-    offline: bool = False
 
     @abstractmethod
     async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
         """Recognise speech; `language` forces the language instead of detecting it."""
 
-    async def load(self) -> None:  # noqa: B027 - a default, not a forgotten abstract method
+    async def load(self) -> None:
         """Load a local model before the first voice note; remote backends have none."""
 
-    async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing
+    async def aclose(self) -> None:
         """Release resources; most backends hold none."""

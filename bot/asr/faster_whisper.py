@@ -9,11 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from faster_whisper import WhisperModel
-
 from bot.asr.base import Transcriber, Transcript
 from bot.asr.models import resolve_faster_whisper_model
 from bot.audio import wav_to_float32
+from bot.backends import requires_package
+
+with requires_package("faster-whisper"):
+    from faster_whisper import WhisperModel
 
 log = logging.getLogger(__name__)
 

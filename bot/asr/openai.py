@@ -8,7 +8,8 @@ import openai
 
 from bot.asr.base import Transcriber, Transcript
 from bot.audio import wav_duration
-from bot.errors import CredentialsRejected, ServiceError, is_retryable_status
+from bot.backends import Needs
+from bot.openai_errors import translate_openai_error
 
 STAGE = "transcription"
 # The API names the language in English ("russian"); Whisper's own table, code → name.
@@ -53,7 +54,7 @@ class OpenAITranscriber(Transcriber):
     """OpenAI's audio.transcriptions; the caller's client sets base_url, timeout and SDK retries."""
 
     name = "openai"
-    offline = False
+    needs = Needs(openai_client=True)
 
     def __init__(self, client: openai.AsyncOpenAI, *, model: str = "whisper-1") -> None:
         self._client = client
@@ -72,10 +73,8 @@ class OpenAITranscriber(Transcriber):
                 response_format=response_format,
                 language=language or openai.omit,
             )
-        except openai.APIStatusError as error:
-            raise _service_error(error) from error
-        except openai.APIConnectionError as error:  # includes APITimeoutError
-            raise ServiceError(STAGE, type(error).__name__, retryable=True) from error
+        except openai.OpenAIError as error:
+            raise translate_openai_error(STAGE, error) from error
         text = response if isinstance(response, str) else response.text
         detected = language_code(getattr(response, "language", None))
         duration = getattr(response, "duration", None)
@@ -85,25 +84,3 @@ class OpenAITranscriber(Transcriber):
             language_probability=1.0 if language else (DETECTED_PROBABILITY if detected else 0.0),
             duration=float(duration) if duration else wav_duration(wav),
         )
-
-
-def _service_error(error: openai.APIStatusError) -> ServiceError:
-    """Our ServiceError for an HTTP error answer, with the server's Retry-After when it gave one."""
-    if isinstance(error, openai.AuthenticationError):
-        return CredentialsRejected(STAGE)
-    status = error.status_code
-    return ServiceError(
-        STAGE,
-        f"HTTP {status}",
-        status=status,
-        retryable=is_retryable_status(status),
-        retry_after=_retry_after(error.response.headers.get("retry-after")),
-    )
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header; None when absent or given as a date."""
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

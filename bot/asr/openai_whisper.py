@@ -9,10 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import whisper
-
 from bot.asr.base import Transcriber, Transcript
 from bot.audio import ASR_RATE, wav_to_float32
+from bot.backends import requires_package
+
+with requires_package("openai-whisper"):
+    import whisper
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """/usage for everyone; /stats, /setlimit, /block, /unblock, /allow for ADMIN_USER_IDS only.
 
-A non-admin gets the same answer as for an unknown command, so they learn nothing. What users
-read (/usage, unknown command) is in their Telegram language; what only admins read is English.
+The command table (bot.tg.commands) puts the admin-only ones behind `admin_only`: a non-admin
+gets the same answer as for an unknown command, so they learn nothing. What users read (/usage,
+unknown command) is in their Telegram language; what only admins read is English.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.db.users import UserRecord
 from bot.errors import ServiceError
 from bot.i18n import Key, t
 from bot.tg.context import BotContext
-from bot.tg.handlers import reply
+from bot.tg.say import reply, user_language
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -125,10 +126,6 @@ def describe_user(user: UserRecord) -> str:
 # ---- guards --------------------------------------------------------------------------------
 
 
-def _language(update: Update) -> str | None:
-    return update.effective_user.language_code if update.effective_user else None
-
-
 def _is_admin(update: Update, context: BotContext) -> bool:
     user = update.effective_user
     return user is not None and context.services.accounts.is_admin(user.id)
@@ -203,7 +200,7 @@ async def usage(update: Update, context: BotContext) -> None:
             return
         user_id, heading = target.id, f"User {describe_user(target)}\n"
     report = await context.services.accounts.usage_report(user_id)
-    await _send(update, heading + format_report(report, _language(update)))
+    await _send(update, heading + format_report(report, user_language(update)))
 
 
 def format_cache_counts(totals: dict[str, int]) -> str:
@@ -215,7 +212,6 @@ def format_cache_counts(totals: dict[str, int]) -> str:
     return "Caches: " + ", ".join(parts)
 
 
-@admin_only
 @database_errors
 async def stats(update: Update, context: BotContext) -> None:
     """Numbers for 1, 7 and 30 days, cache hit rate, and a chart of the last 30 days."""
@@ -229,7 +225,6 @@ async def stats(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_photo(chart, caption=CHART_CAPTION)
 
 
-@admin_only
 @database_errors
 async def setlimit(update: Update, context: BotContext) -> None:
     """/setlimit <user> <kind> <value|off|default>: one per-user limit, audited."""
@@ -256,7 +251,6 @@ async def setlimit(update: Update, context: BotContext) -> None:
 def _flag_command(action: str) -> Handler:
     """/block, /unblock or /allow <user>: one audited change of access."""
 
-    @admin_only
     @database_errors
     async def command(update: Update, context: BotContext) -> None:
         target = await _target(update, context, f"/{action} <user id or @username>")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:
-    from bot.app import Services
+    from bot.services import Services
 
 SERVICES_KEY = "services"
 

@@ -9,7 +9,7 @@ from telegram.constants import ChatAction
 
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
-from bot.i18n import normalize_language, t
+from bot.i18n import normalize_language
 from bot.stores.prefs import MODES
 from bot.tg.actions import chat_action
 from bot.tg.context import BotContext
@@ -22,6 +22,7 @@ from bot.tg.incoming import (
     topic_of,
 )
 from bot.tg.replies import ReplyRenderer
+from bot.tg.say import reply
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,6 @@ def _renderer(update: Update, context: BotContext, **kwargs: object) -> ReplyRen
         thread_id=topic_of(message),
         **kwargs,  # type: ignore[arg-type]
     )
-
-
-async def reply(update: Update, key: str, **params: object) -> None:
-    """Answer with one of the bot's own messages in the user's language."""
-    if update.effective_message:
-        await update.effective_message.reply_text(t(key, _language(update), **params))
 
 
 async def start(update: Update, context: BotContext) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
@@ -25,11 +25,21 @@ def _is_cancel(update: object) -> bool:
 
 
 class UserTurns:
-    """Per-user locks (FIFO, so messages are answered in order) and the task answering now."""
+    """Per-user locks (FIFO, so messages are answered in order) and the task answering now.
+
+    A user's lock lives only while an update of theirs is queued or running, so the table holds
+    the users being answered now, not everyone seen since the start.
+    """
 
     def __init__(self) -> None:
-        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._pending: Counter[int] = Counter()  # updates queued or running, per user
         self._running: dict[int, asyncio.Task[Any]] = {}
+
+    @property
+    def busy_users(self) -> int:
+        """How many users have an update queued or running."""
+        return len(self._locks)
 
     def cancel(self, user_id: int) -> bool:
         """Stop the answer in progress for this user; False when there is none."""
@@ -41,19 +51,29 @@ class UserTurns:
 
     async def run(self, user_id: int, coroutine: Awaitable[Any]) -> None:
         """Run the user's next update after the ones before it; a /cancel ends it quietly."""
-        async with self._locks[user_id]:
-            task = asyncio.ensure_future(coroutine)
-            self._running[user_id] = task
-            try:
-                await asyncio.wait({task})
-            except asyncio.CancelledError:  # the application is shutting down
-                task.cancel()
-                raise
-            finally:
-                if self._running.get(user_id) is task:
-                    del self._running[user_id]
-            if not task.cancelled():
-                task.result()
+        lock = self._locks.setdefault(user_id, asyncio.Lock())
+        self._pending[user_id] += 1
+        try:
+            async with lock:
+                await self._run_now(user_id, coroutine)
+        finally:
+            self._pending[user_id] -= 1
+            if not self._pending[user_id]:  # nobody waits on this lock any more
+                del self._pending[user_id], self._locks[user_id]
+
+    async def _run_now(self, user_id: int, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._running[user_id] = task
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:  # the application is shutting down
+            task.cancel()
+            raise
+        finally:
+            if self._running.get(user_id) is task:
+                del self._running[user_id]
+        if not task.cancelled():
+            task.result()
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bot.backends import Backend, build
 from bot.errors import BotError
 from bot.tts.base import Speech, Synthesizer
-from bot.tts.fallback import FallbackSynthesizer
+from bot.tts.fallback import FallbackHook, FallbackSynthesizer
 
 if TYPE_CHECKING:
     import openai
 
     from bot.config import Settings
 
-__all__ = ["FallbackSynthesizer", "Speech", "Synthesizer", "make_synthesizer"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_FALLBACKS",
+    "FallbackSynthesizer",
+    "Speech",
+    "Synthesizer",
+    "make_synthesizer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -26,82 +30,49 @@ logger = logging.getLogger(__name__)
 # sentence, and there is no point asking it first again until the network may be back.
 FALLBACK_COOLDOWN_SECONDS = 60.0
 
-
-_Keywords = Callable[["Settings", "openai.AsyncOpenAI | None"], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class _Backend:
-    module: str
-    cls: str
-    package: str
-    keywords: _Keywords
-
-
-_BACKENDS: dict[str, _Backend] = {
-    "gtts": _Backend(
-        "bot.tts.gtts",
-        "GTTSSynthesizer",
-        "pip install gTTS",
-        lambda s, _: {"timeout": s.tts_timeout_seconds},
+# TTS_BACKEND name → where the class lives and its keyword arguments from Settings. What a
+# backend needs (a client, a binary, a package, its languages) it declares itself; see
+# bot.backends.
+BACKENDS: dict[str, Backend] = {
+    "gtts": Backend("bot.tts.gtts:GTTSSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}),
+    "openai": Backend(
+        "bot.tts.openai:OpenAISynthesizer", lambda s: {"model": s.tts_model, "voice": s.tts_voice}
     ),
-    "openai": _Backend(
-        "bot.tts.openai",
-        "OpenAISynthesizer",
-        "pip install openai",
-        lambda s, c: {"client": c, "model": s.tts_model, "voice": s.tts_voice},
+    "espeak": Backend(
+        "bot.tts.espeak:EspeakSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}
     ),
-    "espeak": _Backend(
-        "bot.tts.espeak",
-        "EspeakSynthesizer",
-        "apt-get install espeak-ng",
-        lambda s, _: {"timeout": s.tts_timeout_seconds},
-    ),
+    "piper": Backend("bot.tts.piper:PiperSynthesizer"),
 }
+DEFAULT_BACKEND = "gtts"  # TTS_BACKEND's default
+# TTS_FALLBACKS' default: tried in this order after TTS_BACKEND, each where it can run.
+DEFAULT_FALLBACKS = ("gtts", "openai", "espeak")
 
 
 def make_synthesizer(
-    settings: Settings, *, openai_client: openai.AsyncOpenAI | None
-) -> Synthesizer:
-    """TTS_BACKEND first, then the usable TTS_FALLBACKS, wrapped in a FallbackSynthesizer."""
+    settings: Settings,
+    *,
+    openai_client: openai.AsyncOpenAI | None,
+    on_fallback: FallbackHook | None = None,
+) -> FallbackSynthesizer:
+    """TTS_BACKEND first, then the usable TTS_FALLBACKS, wrapped in a FallbackSynthesizer.
+
+    `on_fallback` hears of each backend failure (see FallbackSynthesizer).
+
+    Raises:
+        BotError: TTS_BACKEND cannot be built here (a key, binary or package is missing).
+    """
     chosen = settings.tts_backend
-    _require_usable(chosen, openai_client)
     # TTS_FALLBACKS lets an operator drop a fallback (gTTS on a server without internet, say).
     order = [chosen] + [name for name in settings.tts_fallbacks if name != chosen]
-    synthesizers = []
+    synthesizers: list[Synthesizer] = []
     for name in order:
-        if not _usable(name, openai_client):
-            continue
+        variable = "TTS_BACKEND" if name == chosen else "TTS_FALLBACKS"
         try:
-            synthesizers.append(_build(name, settings, openai_client))
-        except BotError:
+            synthesizers.append(build(variable, name, BACKENDS, settings, openai_client))
+        except BotError as error:
             if name == chosen:
                 raise
-            logger.info("tts fallback %s is not installed; skipping it", name)
-    return FallbackSynthesizer(synthesizers, cooldown=FALLBACK_COOLDOWN_SECONDS)
-
-
-def _usable(name: str, openai_client: openai.AsyncOpenAI | None) -> bool:
-    if name == "openai":
-        return openai_client is not None
-    if name == "espeak":
-        return shutil.which("espeak-ng") is not None
-    return True
-
-
-def _require_usable(name: str, openai_client: openai.AsyncOpenAI | None) -> None:
-    if name == "openai" and openai_client is None:
-        raise BotError("TTS_BACKEND=openai needs OPENAI_API_KEY")
-    if name == "espeak" and not _usable(name, openai_client):
-        raise BotError(f"TTS_BACKEND=espeak needs espeak-ng: {_BACKENDS[name].package}")
-
-
-def _build(name: str, settings: Settings, openai_client: openai.AsyncOpenAI | None) -> Synthesizer:
-    backend = _BACKENDS[name]
-    try:
-        module = importlib.import_module(backend.module)
-    except ImportError as error:
-        raise BotError(f"TTS backend {name!r} needs a package: {backend.package}") from error
-    cls: Any = getattr(module, backend.cls)
-    synthesizer: Synthesizer = cls(**backend.keywords(settings, openai_client))
-    return synthesizer
+            logger.info("tts fallback %s is not usable here: %s", name, error)
+    return FallbackSynthesizer(
+        synthesizers, cooldown=FALLBACK_COOLDOWN_SECONDS, on_fallback=on_fallback
+    )

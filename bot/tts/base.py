@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.backends import Pluggable
 
 
 @dataclass(frozen=True)
@@ -21,18 +24,31 @@ class Speech:
     backend: str
 
 
-class Synthesizer(ABC):
-    """Speaks text in a language."""
+def base_language(language: str) -> str:
+    """The lower-case primary subtag: "en-US" → "en", "ZH" → "zh"."""
+    return language.strip().replace("_", "-").split("-")[0].lower()
+
+
+class Synthesizer(Pluggable, ABC):
+    """Speaks text in a language.
+
+    A backend declares `name`, `needs` and `offline` (see bot.backends.Pluggable), the
+    ISO 639-1 `languages` it has voices for (None: whatever language the text is written in),
+    and the `errors` of its own library that mean "the service failed" beyond ServiceError,
+    OSError and subprocess errors (FallbackSynthesizer then tries the next backend).
+    """
 
     name: str = "synthesizer"
+    languages: ClassVar[frozenset[str] | None] = None
+    errors: ClassVar[tuple[type[Exception], ...]] = ()
 
-    @abstractmethod
     def can_speak(self, language: str) -> bool:
         """Whether this backend has a voice for the ISO 639-1 `language`."""
+        return self.languages is None or base_language(language) in self.languages
 
     @abstractmethod
     async def synthesize(self, text: str, *, language: str) -> Speech:
         """Speak `text` in `language`; raise on failure."""
 
-    async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing
+    async def aclose(self) -> None:
         """Release resources; most backends hold none."""

@@ -7,15 +7,41 @@ import contextlib
 import shutil
 import struct
 
+from bot.backends import Needs
 from bot.errors import ServiceError
-from bot.tts.base import Speech, Synthesizer
-from bot.tts.voices import espeak_voice
+from bot.tts.base import Speech, Synthesizer, base_language
+
+# espeak-ng voices (Debian's espeak-ng-data). Codes whose voice is named differently are spelled
+# out; the rest are voices named exactly like the language.
+_RENAMED: dict[str, str] = {
+    "en": "en-us",
+    # `cmn` reads Chinese characters as English-spoken pinyin; `cmn-latn-pinyin` speaks Mandarin.
+    "zh": "cmn-latn-pinyin",
+    "fr": "fr-fr",
+    "pt": "pt-br",  # Brazil has most Portuguese speakers
+    "no": "nb",
+    "iw": "he",
+}
+_SAME = (
+    "af am ar bg bn bs ca cs cy da de el eo es et eu fa fi ga gd gu he hi hr hu hy id is it ja ka "
+    "kk kn ko ky la lb lt lv mk ml mr ms mt my nb ne nl pa pl ro ru si sk sl sq sr sv sw ta te th "
+    "tr tt ug uk ur uz vi"
+).split()
+VOICES: dict[str, str] = {code: code for code in _SAME} | _RENAMED
+
+
+def espeak_voice(language: str) -> str | None:
+    """The espeak-ng voice for `language`, or None when the table has none."""
+    return VOICES.get(base_language(language))
 
 
 class EspeakSynthesizer(Synthesizer):
     """Speaks with Debian's espeak-ng; returns WAV (22.05 kHz mono)."""
 
     name = "espeak"
+    needs = Needs(binaries=("espeak-ng",), install="apt-get install espeak-ng")
+    offline = True
+    languages = frozenset(VOICES)
 
     def __init__(self, *, binary: str | None = None, timeout: float = 10.0) -> None:
         """Use `binary` (default: espeak-ng on PATH) and kill a run after `timeout` seconds."""
@@ -29,7 +55,7 @@ class EspeakSynthesizer(Synthesizer):
 
     def can_speak(self, language: str) -> bool:
         """Whether the voice table has `language` and the binary is installed."""
-        return espeak_voice(language) is not None and self.available
+        return super().can_speak(language) and self.available
 
     async def synthesize(self, text: str, *, language: str) -> Speech:
         """Speak `text` as WAV; raise ServiceError when espeak-ng is missing, fails or hangs."""

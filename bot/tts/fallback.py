@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import collections
 import logging
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 
-from bot.errors import SpeechUnavailable
+from bot.errors import ServiceError, SpeechUnavailable
 from bot.tts.base import Speech, Synthesizer
 
 logger = logging.getLogger(__name__)
+
+# What any backend may raise when its service or program fails (TimeoutError is an OSError).
+# Anything else (TypeError, KeyError, ...) is a bug and must surface, not read as a flaky voice.
+SERVICE_ERRORS: tuple[type[Exception], ...] = (
+    ServiceError,
+    SpeechUnavailable,
+    OSError,
+    subprocess.SubprocessError,
+)
+# (failed backend, the backend tried next or "none") for the Prometheus counter.
+FallbackHook = Callable[[str, str], None]
 
 
 class FallbackSynthesizer(Synthesizer):
@@ -21,6 +33,7 @@ class FallbackSynthesizer(Synthesizer):
         cooldown: seconds a backend that just failed is tried only after the others
             (so gTTS without a network is not waited on for every sentence); 0 disables it.
         clock: monotonic seconds; injectable for tests.
+        on_fallback: called with (failed backend, next backend or "none") for each failure.
     """
 
     def __init__(
@@ -29,6 +42,7 @@ class FallbackSynthesizer(Synthesizer):
         *,
         cooldown: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
+        on_fallback: FallbackHook | None = None,
     ) -> None:
         """Keep the backends in order of preference."""
         self.synthesizers = tuple(synthesizers)
@@ -37,6 +51,7 @@ class FallbackSynthesizer(Synthesizer):
         self._cooldown = cooldown
         self._clock = clock
         self._failed_at: dict[str, float] = {}
+        self._on_fallback = on_fallback
 
     @property
     def preferred(self) -> str:
@@ -53,11 +68,12 @@ class FallbackSynthesizer(Synthesizer):
         if not candidates:
             raise SpeechUnavailable(f"no synthesizer speaks {language!r}")
         last_error: Exception | None = None
-        for synthesizer in candidates:
+        followers = [s.name for s in candidates[1:]] + ["none"]
+        for synthesizer, following in zip(candidates, followers, strict=True):
             try:
                 return await synthesizer.synthesize(text, language=language)
-            except Exception as error:  # any backend failure means: try the next one
-                self._record_failure(synthesizer, error)
+            except SERVICE_ERRORS + synthesizer.errors as error:
+                self._record_failure(synthesizer, error, following)
                 last_error = error
         raise SpeechUnavailable("every synthesizer failed") from last_error
 
@@ -71,10 +87,19 @@ class FallbackSynthesizer(Synthesizer):
         failed_at = self._failed_at.get(name)
         return failed_at is not None and self._clock() - failed_at < self._cooldown
 
-    def _record_failure(self, synthesizer: Synthesizer, error: Exception) -> None:
+    def _record_failure(self, synthesizer: Synthesizer, error: Exception, following: str) -> None:
         self.failures[synthesizer.name] += 1
         self._failed_at[synthesizer.name] = self._clock()
-        logger.warning("tts backend %s failed: %s", synthesizer.name, type(error).__name__)
+        # The reason, never the text: no backend puts what it was asked to say in its errors.
+        logger.warning(
+            "tts backend %s failed (next: %s): %s: %s",
+            synthesizer.name,
+            following,
+            type(error).__name__,
+            error,
+        )
+        if self._on_fallback is not None:
+            self._on_fallback(synthesizer.name, following)
 
     async def aclose(self) -> None:
         """Close every backend."""

@@ -5,34 +5,49 @@ from __future__ import annotations
 import asyncio
 import io
 
-from gtts import gTTS, gTTSError
-from gtts.lang import tts_langs
-
+from bot.backends import requires_package
 from bot.errors import ServiceError, is_retryable_status
-from bot.tts.base import Speech, Synthesizer
-from bot.tts.voices import gtts_language
+from bot.tts.base import Speech, Synthesizer, base_language
+
+with requires_package("gTTS"):
+    from gtts import gTTS, gTTSError
+    from gtts.lang import tts_langs
 
 # tts_langs() is a table shipped inside the package: no network is needed to read it.
 _SUPPORTED = frozenset(tts_langs())
+# gTTS speaks IETF tags; these ISO 639-1 codes are spelled differently there.
+_RENAMED: dict[str, str] = {
+    "zh": "zh-CN",
+    "he": "iw",
+    "jv": "jw",
+    "nb": "no",
+    "fil": "tl",
+}
+
+
+def gtts_language(language: str) -> str | None:
+    """The gTTS language tag for `language`, or None when gTTS has no voice for it."""
+    code = base_language(language)
+    tag = _RENAMED.get(code, code)
+    return tag if tag in _SUPPORTED else None
 
 
 class GTTSSynthesizer(Synthesizer):
     """Speaks through Google Translate's voice; returns MP3."""
 
     name = "gtts"
+    languages = frozenset(
+        code for code in _SUPPORTED | set(_RENAMED) if _RENAMED.get(code, code) in _SUPPORTED
+    )
 
     def __init__(self, *, timeout: float = 10.0, tld: str = "com") -> None:
         """Keep the request timeout (gTTS waits forever by default) and the Google domain."""
         self._timeout = timeout
         self._tld = tld
 
-    def can_speak(self, language: str) -> bool:
-        """Whether gTTS lists a voice for `language`."""
-        return gtts_language(language, _SUPPORTED) is not None
-
     async def synthesize(self, text: str, *, language: str) -> Speech:
         """Speak `text` as MP3; raise ServiceError when Google cannot be reached or refuses."""
-        tag = gtts_language(language, _SUPPORTED)
+        tag = gtts_language(language)
         if tag is None or not text.strip():
             raise ServiceError("synthesis", "gtts cannot speak this language or empty text")
         mp3 = await asyncio.to_thread(self._speak, text, tag)

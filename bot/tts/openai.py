@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 
-from bot.errors import ServiceError, is_retryable_status
+from bot.backends import Needs
+from bot.errors import ServiceError
+from bot.openai_errors import translate_openai_error
 from bot.tts.base import Speech, Synthesizer
 
 
 class OpenAISynthesizer(Synthesizer):
-    """Speaks through `audio.speech.create` with one model and voice."""
+    """Speaks through `audio.speech.create` with one model and voice, in any language."""
 
     name = "openai"
+    needs = Needs(openai_client=True)
+    # Reading the audio body can break after the SDK has returned the response.
+    errors = (httpx.HTTPError,)
 
     def __init__(self, client: openai.AsyncOpenAI, *, model: str, voice: str) -> None:
         """Use `client` (its own timeout and retries apply) with `model` and `voice`."""
         self._client = client
         self._model = model
         self._voice = voice
-
-    def can_speak(self, language: str) -> bool:
-        """OpenAI voices speak whatever language the text is written in."""
-        return True
 
     async def synthesize(self, text: str, *, language: str) -> Speech:
         """Speak `text` as OGG/Opus; SDK errors become ServiceError."""
@@ -30,28 +32,8 @@ class OpenAISynthesizer(Synthesizer):
                 model=self._model, voice=self._voice, input=text, response_format="opus"
             )
             audio = await response.aread()
-        except openai.APIStatusError as error:
-            raise _status_error(error) from error
-        except openai.APIConnectionError as error:  # includes APITimeoutError
-            raise ServiceError("synthesis", type(error).__name__, retryable=True) from error
+        except openai.OpenAIError as error:
+            raise translate_openai_error("synthesis", error) from error
         if not audio:
             raise ServiceError("synthesis", "openai returned no audio", retryable=True)
         return Speech(audio, "ogg", self.name)
-
-
-def _status_error(error: openai.APIStatusError) -> ServiceError:
-    status = error.status_code
-    return ServiceError(
-        "synthesis",
-        f"openai speech returned {status}",
-        status=status,
-        retryable=is_retryable_status(status),
-        retry_after=_retry_after(error.response.headers.get("retry-after")),
-    )
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:  # an HTTP date: the shared retry policy's own backoff is good enough
-        return None

@@ -97,6 +97,24 @@ async def test_updates_are_counted_by_type_and_cache_lookups_by_outcome(
     assert value(samples, "cache_misses_total", cache="answer") >= 1
 
 
+async def test_a_voice_that_fails_is_counted_with_the_voice_that_spoke_instead(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    openai_api.reply_with("Sunny and warm.")
+    openai_api.fail_next("/audio/speech", status=400, times=10)
+    services = await start_bot(
+        make_settings(metrics_port=0, tts_backend="openai", tts_fallbacks=("espeak",))
+    )
+    file_id, _ = fresh_voice_file(bot_api)
+    bot_api.send_voice(USER, file_id, duration=6)
+    await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=30)
+    samples = await scrape(services.metrics.exporter_port)
+    fallbacks = {
+        labels: count for (name, labels), count in samples.items() if name == "tts_fallbacks_total"
+    }
+    assert fallbacks == {(("from_backend", "openai"), ("to_backend", "espeak")): 1}
+
+
 async def test_stopping_the_bot_closes_the_metrics_port(
     bot_api: BotApiEmulator, make_settings
 ) -> None:

@@ -24,6 +24,7 @@ from tests.emulators.bot_state import BotMessage
 from tests.emulators.openai_api import OpenAIEmulator
 from tests.postgres import POSTGRES_URL, TcpProxy, fresh_postgres_database
 from tests.processes import bot_env
+from tests.turns import turns_ended
 
 ADMIN = 9009
 USER = 5005
@@ -148,11 +149,11 @@ async def test_admins_are_exempt_from_quotas(
 async def test_five_messages_at_once_over_a_one_message_quota_get_exactly_one_answer(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
-    await start_bot(make_settings(daily_token_limit=1))
+    services = await start_bot(make_settings(daily_token_limit=1))
     for number in range(5):
         bot_api.send_text(USER, f"question {number}")
     messages = await bot_api.wait_for_messages(USER, 5, timeout=15)
-    await asyncio.sleep(0.3)
+    await turns_ended(bot_api, services)
     assert len(bot_api.chat_messages(USER)) == 5
     assert answered(messages[0])
     refusal = over_daily_tokens("en", next_midnight_utc())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from bot.i18n import t
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
 from tests.processes import bot_env
+from tests.turns import turns_ended
 
 USER = 1001
 OTHER = 2002
@@ -77,10 +77,10 @@ async def test_a_5000_character_answer_arrives_whole_in_two_messages(
     long_answer = " ".join(f"Sentence number {i} is here." for i in range(200))
     assert len(long_answer) > 5000
     openai_api.reply_with(long_answer)
-    await start_bot(make_settings())
+    services = await start_bot(make_settings())
     bot_api.send_text(USER, "Tell me a long story")
     messages = await bot_api.wait_for_messages(USER, 2)
-    await asyncio.sleep(0.3)
+    await turns_ended(bot_api, services)
     messages = bot_api.chat_messages(USER)
     assert len(messages) == 2
     assert all(len(m.text) <= 4096 for m in messages)
@@ -171,14 +171,14 @@ async def test_cancel_stops_the_answer_in_progress(
 ) -> None:
     openai_api.chunk_delay = 0.5
     openai_api.reply_with("A very slow answer that will never finish. " * 5)
-    await start_bot(make_settings())
+    services = await start_bot(make_settings())
     bot_api.send_text(USER, "Say something slowly")
     await openai_api.wait_for(lambda: len(openai_api.chat_requests()) == 1)
-    await asyncio.sleep(0.5)
+    await bot_api.wait_for(lambda: bool(bot_api.drafts(USER)))  # the answer is streaming
     bot_api.send_text(USER, "/cancel")
     [message] = await bot_api.wait_for_messages(USER, 1)
     assert message.text == t("cancel_done", "en")
-    await asyncio.sleep(1.0)
+    await turns_ended(bot_api, services)
     assert len(bot_api.chat_messages(USER)) == 1, "the cancelled answer must not be sent"
 
 
@@ -281,11 +281,11 @@ async def test_memory_expires_after_the_idle_time_and_keeps_the_newest_turns(
 async def test_two_group_members_writing_at_once_lose_no_turn(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, redis_keyspace
 ) -> None:
-    await start_bot(make_settings())
+    services = await start_bot(make_settings())
     group = {"chat_id": -700, "chat_type": "group"}
     bot_api.send_text(USER, "@voice_test_bot first", **group)
     bot_api.send_text(OTHER, "@voice_test_bot second", **group)
     key = redis_keyspace.key("conv:chat:-700")
     await bot_api.wait_for(lambda: redis_keyspace.client.llen(key) >= 2, timeout=20)
-    await asyncio.sleep(0.5)
+    await turns_ended(bot_api, services)
     assert redis_keyspace.client.llen(key) == 2

@@ -1,6 +1,8 @@
 """Speech synthesis with the real backends: espeak-ng offline, gTTS with no route to Google."""
 
 import asyncio
+import logging
+from pathlib import Path
 
 import openai
 import pytest
@@ -13,6 +15,7 @@ from bot.tts import FallbackSynthesizer, make_synthesizer
 from bot.tts.base import Speech, Synthesizer
 from bot.tts.espeak import EspeakSynthesizer
 from bot.tts.gtts import GTTSSynthesizer
+from bot.tts.piper import PiperSynthesizer
 
 SENTENCES = {
     "en": "Hello, this is your assistant speaking.",
@@ -101,6 +104,22 @@ def test_gtts_knows_its_languages_without_the_network(language: str, speaks: boo
     assert offline_gtts().can_speak(language) is speaks
 
 
+@pytest.mark.parametrize(("language", "speaks"), [("en", True), ("en-GB", True), ("de", False)])
+def test_piper_speaks_only_english_with_its_packaged_voice(language: str, speaks: bool) -> None:
+    assert PiperSynthesizer().can_speak(language) is speaks
+
+
+@pytest.mark.model
+async def test_piper_speaks_an_answer_as_an_ogg_opus_voice_note() -> None:
+    synthesizer = PiperSynthesizer()
+    note = await speak_answer(
+        SENTENCES["en"], language="en", synthesizer=synthesizer, max_seconds=60
+    )
+    await synthesizer.aclose()
+    assert note.ogg.startswith(b"OggS") and b"OpusHead" in note.ogg[:200]
+    assert 1.5 < note.duration < 6.0
+
+
 async def test_gtts_without_network_fails_within_its_timeout_and_is_not_retryable() -> None:
     with pytest.raises(ServiceError) as caught:
         async with asyncio.timeout(GTTS_TIMEOUT):
@@ -113,6 +132,38 @@ async def test_fallback_speaks_with_espeak_when_gtts_fails_and_counts_the_failur
     speech = await fallback.synthesize("Hello there.", language="en")
     assert speech.backend == "espeak"
     assert fallback.failures == {"gtts": 1}
+
+
+async def test_fallback_logs_why_a_backend_failed_and_which_one_is_tried_next(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fallback = FallbackSynthesizer([offline_gtts(), EspeakSynthesizer()])
+    with caplog.at_level(logging.WARNING, logger="bot.tts.fallback"):
+        await fallback.synthesize("Hello there.", language="en")
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "tts backend gtts failed (next: espeak): ServiceError: synthesis: gtts could not connect"
+    )
+
+
+async def test_a_bug_surfaces_instead_of_passing_for_a_failed_voice() -> None:
+    fallback = FallbackSynthesizer([offline_gtts(), EspeakSynthesizer()])
+    with pytest.raises(AttributeError):
+        await fallback.synthesize(42, language="en")  # type: ignore[arg-type]
+    assert fallback.failures == {}
+
+
+async def test_a_program_that_cannot_start_falls_back_like_a_failed_service(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "espeak-ng"
+    broken.write_bytes(b"\x00not a program")
+    broken.chmod(0o755)  # executable, so the system refuses it only when it starts: OSError
+    fallback = FallbackSynthesizer([EspeakSynthesizer(binary=str(broken)), offline_gtts()])
+    with pytest.raises(SpeechUnavailable) as caught:
+        await fallback.synthesize("Hello there.", language="en")
+    assert isinstance(caught.value.__cause__, ServiceError), "gtts was tried after espeak"
+    assert fallback.failures == {"espeak": 1, "gtts": 1}
 
 
 async def test_fallback_asks_a_failed_backend_last_until_its_cooldown_ends() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 
@@ -14,6 +13,7 @@ from tests.conftest import manifest, sample
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
 from tests.emulators.openai_replies import CANNED, LANGUAGE_NAMES
+from tests.turns import turns_ended
 
 USER = 3003
 OTHER = 4004
@@ -211,7 +211,7 @@ async def test_one_slow_voice_note_does_not_delay_another_users_text(
     openai_api.delay_next("/audio/transcriptions", 4.0)
     await start_bot(make_settings())
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
-    await asyncio.sleep(0.5)
+    await openai_api.wait_for(lambda: len(openai_api.transcription_requests()) == 1)
     bot_api.send_text(OTHER, "quick question")
     await bot_api.wait_for_messages(OTHER, 1, timeout=3.5)
     assert not bot_api.chat_messages(USER), "the slow voice note is still being transcribed"
@@ -221,24 +221,24 @@ async def test_transcribe_mode_returns_only_the_transcript(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     openai_api.transcribe_with("Note to self: buy milk", "english")
-    await start_bot(make_settings())
+    services = await start_bot(make_settings())
     bot_api.send_text(USER, "/mode transcribe")
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     confirmation, transcript = await bot_api.wait_for_messages(USER, 2)
     assert confirmation.text == t("mode_transcribe", "en")
     assert transcript.text == t("heard", "en", text="Note to self: buy milk")
-    await asyncio.sleep(0.5)
+    await turns_ended(bot_api, services)
     assert not openai_api.chat_requests()
 
 
 async def test_text_mode_answers_voice_notes_without_a_voice(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
-    await start_bot(make_settings())
+    services = await start_bot(make_settings())
     bot_api.send_text(USER, "/mode text")
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     await bot_api.wait_for_messages(USER, 2)
-    await asyncio.sleep(1.0)
+    await turns_ended(bot_api, services)
     assert [m.kind for m in bot_api.chat_messages(USER)] == ["text", "text"]
 
 

@@ -1,0 +1,44 @@
+"""The one translation of openai SDK errors into ServiceError, used by every OpenAI adapter."""
+
+from __future__ import annotations
+
+import openai
+
+from bot.errors import CredentialsRejected, ServiceError, is_retryable_status
+
+
+def translate_openai_error(stage: str, error: Exception) -> ServiceError:
+    """Our ServiceError for an openai SDK exception, with `retryable` and Retry-After set.
+
+    An HTTP error answer keeps its status (429 and 5xx are retryable); a timeout or a broken
+    connection is retryable; anything else the SDK raises (a malformed response) is not. A
+    rejected key (401) is CredentialsRejected: the operator's to fix, never retried.
+    """
+    if isinstance(error, openai.AuthenticationError):
+        return CredentialsRejected(stage)
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        return ServiceError(
+            stage,
+            f"HTTP {status}",
+            status=status,
+            retryable=is_retryable_status(status),
+            retry_after=retry_after_seconds(error.response.headers.get("retry-after")),
+        )
+    if isinstance(error, openai.APIConnectionError):  # APITimeoutError is one too
+        return ServiceError(stage, type(error).__name__, retryable=True)
+    return ServiceError(stage, type(error).__name__)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; None when absent or an HTTP date.
+
+    A date gets None because the shared retry policy's own backoff is good enough; ServiceError
+    clamps the number to what the policy is willing to wait.
+    """
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None

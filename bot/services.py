@@ -1,0 +1,36 @@
+"""What the Telegram handlers share: the services built once per process by bot.app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.assistant import Assistant
+from bot.config import Settings
+from bot.db.accounts import Accounts
+from bot.metrics import Metrics
+from bot.stores.caches import CacheCounters
+from bot.stores.prefs import PreferenceStore
+from bot.stores.redis import RedisHandle
+from bot.tg.ordering import UserTurns
+
+
+@dataclass
+class Services:
+    """Everything the handlers need, built once per process."""
+
+    settings: Settings
+    redis: RedisHandle
+    assistant: Assistant
+    accounts: Accounts
+    prefs: PreferenceStore
+    counters: CacheCounters
+    metrics: Metrics
+    turns: UserTurns = field(default_factory=UserTurns)
+    closers: list[Any] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Release connections, models and the embedded Redis."""
+        for closer in reversed(self.closers):
+            await closer()
+        await self.redis.aclose()

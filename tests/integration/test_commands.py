@@ -1,0 +1,33 @@
+"""The one command table drives both the handlers and the command menu Telegram shows."""
+
+from __future__ import annotations
+
+from bot.i18n import TABLES, t
+from bot.tg.commands import COMMANDS
+from tests.emulators.bot_api import BotApiEmulator
+
+USER = 8008
+ADMIN = 9009
+
+
+async def test_the_menu_is_the_tables_menu_commands_described_in_each_language(
+    bot_api: BotApiEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    shown = [c.name for c in COMMANDS if c.in_menu]
+    for language, messages in TABLES.items():
+        code = "" if language == "en" else language
+        assert bot_api.my_commands(code) == [
+            {"command": name, "description": messages[f"cmd_{name}"]} for name in shown
+        ], language
+
+
+async def test_every_admin_only_command_is_unknown_to_everyone_else(
+    bot_api: BotApiEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings(admin_user_ids=frozenset({ADMIN})))
+    guarded = [c.name for c in COMMANDS if c.admin_only]
+    for name in guarded:
+        bot_api.send_text(USER, f"/{name} {USER}")
+    replies = await bot_api.wait_for_messages(USER, len(guarded))
+    assert [m.text for m in replies] == [t("unknown_command", "en")] * len(guarded)

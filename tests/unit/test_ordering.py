@@ -1,0 +1,60 @@
+"""UserTurns: one update at a time per user, in order, remembering only users being answered."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.tg.ordering import UserTurns
+
+
+async def test_a_users_lock_is_kept_while_an_update_waits_and_dropped_after_the_last() -> None:
+    turns = UserTurns()
+    started, release = asyncio.Event(), asyncio.Event()
+    answered: list[int] = []
+
+    async def answer(number: int) -> None:
+        started.set()
+        await release.wait()
+        answered.append(number)
+
+    first = asyncio.create_task(turns.run(1, answer(1)))
+    second = asyncio.create_task(turns.run(1, answer(2)))
+    await started.wait()
+    assert turns.busy_users == 1, "the second update waits on the first one's lock"
+    release.set()
+    await asyncio.gather(first, second)
+    assert answered == [1, 2]
+    assert turns.busy_users == 0
+
+
+async def test_many_users_answered_one_after_another_leave_no_lock_behind() -> None:
+    turns = UserTurns()
+
+    async def answer() -> None:
+        return None
+
+    for user_id in range(1000):
+        await turns.run(user_id, answer())
+    assert turns.busy_users == 0
+
+
+async def test_an_update_that_fails_or_is_cancelled_leaves_no_lock_behind() -> None:
+    turns = UserTurns()
+    started = asyncio.Event()
+
+    async def fail() -> None:
+        raise ValueError("the handler failed")
+
+    async def hang() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    with pytest.raises(ValueError, match="the handler failed"):
+        await turns.run(1, fail())
+    hanging = asyncio.create_task(turns.run(2, hang()))
+    await started.wait()
+    assert turns.cancel(2)
+    await hanging
+    assert turns.busy_users == 0
