@@ -64,10 +64,11 @@ _OGG_CODECS = ((b"OpusHead", "opus"), (b"\x01vorbis", "vorbis"), (b"\x7fFLAC", "
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    """16 kHz mono 16-bit WAV bytes and their length in seconds."""
+    """16 kHz mono 16-bit WAV bytes, their length in seconds, and the container they came in."""
 
     wav: bytes
     duration: float
+    container: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,10 @@ def decode_to_wav(data: bytes, *, container: str | None = None) -> DecodedAudio:
     duration = len(segment.raw_data) / (2 * ASR_RATE)
     if duration < MIN_DECODED_SECONDS:
         raise AudioError("no audio in file")
-    return DecodedAudio(wav=_to_wav(segment), duration=duration)
+    sniffed = sniff_format(data)
+    return DecodedAudio(
+        wav=_to_wav(segment), duration=duration, container=sniffed[0] if sniffed else None
+    )
 
 
 def wav_duration(wav: bytes) -> float:

@@ -104,7 +104,12 @@ class Listener:
             decoded = await asyncio.to_thread(decode_to_wav, data)
         if decoded.duration > self._max_seconds:
             raise AudioTooLong(decoded.duration, self._max_seconds)
-        first = await self._transcribe(decoded.wav, prefs.pinned_language)
+        # Decoded even for a remote backend: the real length is checked and bad audio refused
+        # before anything is paid for; the upload is then the file as sent, when accepted.
+        audio, container = decoded.wav, "wav"
+        if decoded.container in self._transcriber.accepts:
+            audio, container = data, decoded.container
+        first = await self._transcribe(audio, container, prefs.pinned_language)
         text_language, text_probability = detect_text_language(first.text)
         choice = choose_language(
             asr_language=first.language,
@@ -121,7 +126,7 @@ class Listener:
         # local model drop its no-speech test for voiced audio (robotic Spanish came back empty).
         if choice.retranscribe or (not first.text and prefs.pinned_language is None):
             log.info("re-transcribing with the %s language (%s)", choice.language, choice.source)
-            final = await self._transcribe(decoded.wav, choice.language)
+            final = await self._transcribe(audio, container, choice.language)
         return HeardNote(
             text=final.text.strip(),
             language=choice.language,
@@ -130,12 +135,14 @@ class Listener:
             from_cache=False,
         )
 
-    async def _transcribe(self, wav: bytes, language: str | None) -> Transcript:
+    async def _transcribe(self, audio: bytes, container: str, language: str | None) -> Transcript:
         with self._metrics.time_stage("transcription"):
             if self._transcriber.offline:
-                return await self._transcriber.transcribe(wav, language=language)
+                return await self._transcriber.transcribe(
+                    audio, language=language, container=container
+                )
             return await call_with_retries(
-                lambda: self._transcriber.transcribe(wav, language=language),
+                lambda: self._transcriber.transcribe(audio, language=language, container=container),
                 stage="transcription",
                 budget_seconds=self._budget,
                 max_attempts=self._attempts,

@@ -83,7 +83,9 @@ class FasterWhisperTranscriber(Transcriber):
                 )
             return self._model
 
-    async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
+    async def transcribe(
+        self, wav: bytes, *, language: str | None = None, container: str = "wav"
+    ) -> Transcript:
         """Recognise 16 kHz mono WAV; a forced `language` skips detection (~0.45 s) and helps a lot.
 
         On accented or synthetic non-English speech the detector often picks a neighbour

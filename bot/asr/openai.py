@@ -12,6 +12,14 @@ from bot.backends import Needs
 from bot.openai_errors import translate_openai_error
 
 STAGE = "transcription"
+# What the API takes as it is (file name and type by bot.audio.sniff_format's container name).
+_UPLOADS = {
+    "ogg": ("voice.ogg", "audio/ogg"),
+    "wav": ("voice.wav", "audio/wav"),
+    "flac": ("audio.flac", "audio/flac"),
+    "mp3": ("audio.mp3", "audio/mpeg"),
+    "mp4": ("audio.m4a", "audio/mp4"),
+}
 # The API names the language in English ("russian"); Whisper's own table, code → name.
 _WHISPER_LANGUAGES = (
     "en english|zh chinese|de german|es spanish|ru russian|ko korean|fr french|ja japanese|"
@@ -60,15 +68,20 @@ class OpenAITranscriber(Transcriber):
         self._client = client
         self._model = model
 
-    async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
-        """Send the WAV to the API; a forced `language` is passed through as a hint."""
+    accepts = frozenset(_UPLOADS)
+
+    async def transcribe(
+        self, audio: bytes, *, language: str | None = None, container: str = "wav"
+    ) -> Transcript:
+        """Send the audio to the API; a forced `language` is passed through as a hint."""
+        name, mime = _UPLOADS.get(container, _UPLOADS["wav"])
         # Only whisper-1 returns verbose_json (with language and duration); the gpt-4o
         # transcription models accept json alone and then report no language.
         verbose = self._model == "whisper-1"
         response_format: Literal["verbose_json", "json"] = "verbose_json" if verbose else "json"
         try:
             response = await self._client.audio.transcriptions.create(
-                file=("voice.wav", wav, "audio/wav"),
+                file=(name, audio, mime),
                 model=self._model,
                 response_format=response_format,
                 language=language or openai.omit,
@@ -82,5 +95,10 @@ class OpenAITranscriber(Transcriber):
             text=(text or "").strip(),
             language=language or detected,
             language_probability=1.0 if language else (DETECTED_PROBABILITY if detected else 0.0),
-            duration=float(duration) if duration else wav_duration(wav),
+            duration=float(duration) if duration else _duration(audio, container),
         )
+
+
+def _duration(audio: bytes, container: str) -> float:
+    """Seconds of audio when the API did not say (json format): known for WAV, else 0."""
+    return wav_duration(audio) if container == "wav" else 0.0

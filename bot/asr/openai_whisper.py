@@ -61,7 +61,9 @@ class OpenAIWhisperTranscriber(Transcriber):
                 )
             return self._model
 
-    async def transcribe(self, wav: bytes, *, language: str | None = None) -> Transcript:
+    async def transcribe(
+        self, wav: bytes, *, language: str | None = None, container: str = "wav"
+    ) -> Transcript:
         """Recognise 16 kHz mono WAV; a forced `language` skips detection and helps accuracy."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, self._transcribe_sync, wav, language)

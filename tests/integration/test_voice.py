@@ -272,3 +272,15 @@ async def test_chat_actions_show_recording_while_working(
     await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=20)
     actions = bot_api.chat_actions(USER)
     assert "record_voice" in actions and "upload_voice" in actions
+
+
+async def test_remote_transcription_uploads_the_voice_note_as_telegram_sent_it(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    note = sample("en_1.ogg")
+    await start_bot(make_settings())
+    bot_api.send_voice(USER, note, duration=5)
+    await bot_api.wait_for_messages(USER, 2, timeout=30)
+    [upload] = openai_api.transcription_requests()
+    assert upload.filenames["file"] == "voice.ogg"
+    assert upload.files["file"] == note, "OGG/Opus as sent, not a WAV eight times its size"
