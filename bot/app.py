@@ -211,7 +211,8 @@ async def run_bot(
             if settings.metrics_port is not None:
                 services.metrics.start_exporter(settings.metrics_port)
             await application.start()
-            assert application.updater is not None
+            if application.updater is None:
+                raise RuntimeError("the application was built without an updater")
             await application.updater.start_polling(
                 poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
             )

@@ -12,7 +12,7 @@ import struct
 import tempfile
 import warnings
 import wave
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import av
@@ -145,12 +145,16 @@ def _wav_codec(data: bytes) -> str:
             tag, bits = struct.unpack_from("<H", data, offset + 8)[0], data[offset + 22]
             if tag == 0xFFFE and offset + 34 <= len(data):  # WAVE_FORMAT_EXTENSIBLE: see SubFormat
                 tag = struct.unpack_from("<H", data, offset + 32)[0]
-            return _WAV_TAGS.get(tag, lambda b: "pcm_s16le")(bits)
+            return _WAV_TAGS.get(tag, _pcm_s16le)(bits)
         offset += 8 + size + (size & 1)
     return "pcm_s16le"
 
 
-_WAV_TAGS = {
+def _pcm_s16le(_bits: int) -> str:
+    return "pcm_s16le"
+
+
+_WAV_TAGS: dict[int, Callable[[int], str]] = {
     1: lambda bits: "pcm_u8" if bits == 8 else f"pcm_s{bits}le",
     3: lambda bits: f"pcm_f{bits}le",
     6: lambda bits: "pcm_alaw",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import openai
 
 from bot.openai_errors import translate_openai_error
 from bot.retry import call_with_retries
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionChunk
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,15 @@ class ChatModel:
         finally:
             await stream.close()
 
-    async def _open(self, messages: Sequence[dict[str, str]]) -> openai.AsyncStream:  # type: ignore[type-arg]
+    async def _open(
+        self, messages: Sequence[dict[str, str]]
+    ) -> openai.AsyncStream[ChatCompletionChunk]:
+        # Our messages are plain role/content dicts, which the SDK's TypedDicts accept as is.
+        params: Any = list(messages)
         try:
-            return await self._client.chat.completions.create(  # type: ignore[call-overload, no-any-return]
+            return await self._client.chat.completions.create(
                 model=self.model,
-                messages=list(messages),  # type: ignore[arg-type]
+                messages=params,
                 stream=True,
                 stream_options={"include_usage": True},
             )

@@ -120,7 +120,7 @@ class Metrics:
         return generate_latest(self.registry)
 
     # All interfaces by default: Prometheus scrapes from outside the container.
-    def start_exporter(self, port: int, addr: str = "0.0.0.0") -> int:
+    def start_exporter(self, port: int, addr: str = "0.0.0.0") -> int:  # noqa: S104
         """Serve /metrics on a daemon thread; returns the bound port (useful with port 0)."""
         if self._server is not None:
             raise RuntimeError("the metrics exporter is already running")

@@ -230,8 +230,10 @@ _IBAN_SEPARATORS = " .-\n"
 
 
 def _take_alnum(text: str, pos: int, count: int) -> int | None:
-    """Return the end of `count` ASCII alphanumerics from pos, with single separators between
-    (a space, dot, dash or line break: people write IBANs in groups of four)."""
+    """Return the end of `count` ASCII alphanumerics from pos, with single separators between.
+
+    A separator is a space, dot, dash or line break: people write IBANs in groups of four.
+    """
     taken = 0
     while pos < len(text) and taken < count:
         if (
@@ -375,8 +377,11 @@ def phone_readable(value: str) -> str:
 
 
 def find_phones(text: str, regions: Sequence[str]) -> Iterator[PersonalItem]:
-    """Yield valid phone numbers: '+'-prefixed, national ones of the regions, Chinese mobiles,
-    and numbers said as words next to a word like "phone"."""
+    """Yield valid phone numbers.
+
+    Those are '+'-prefixed, national ones of the regions, Chinese mobiles, and numbers said as
+    words next to a word like "phone".
+    """
     seen: set[tuple[int, int]] = set()
     if sum(c.isdigit() for c in text) >= 7:  # no phone number is shorter; skips most messages
         scan = text.translate(_ODD_SEPARATORS)  # same length, so spans fit `text`
@@ -424,8 +429,11 @@ def _plausible_phone(text: str, start: int, end: int) -> bool:
 
 
 def _looks_like_version(raw: str) -> bool:
-    """Dotted numbers with a one-digit group inside ("124.0.6367.118") are versions or builds,
-    while dotted phone numbers group their digits in twos to fours ("415.555.0132")."""
+    """Tell a version or build number from a dotted phone number.
+
+    Dotted numbers with a one-digit group inside ("124.0.6367.118") are versions or builds,
+    while dotted phone numbers group their digits in twos to fours ("415.555.0132").
+    """
     groups = raw.lstrip("+").split(".")
     return (
         len(groups) > 2

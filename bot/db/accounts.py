@@ -114,7 +114,7 @@ class Accounts:
             return users.to_record(user)
 
     async def access(self, user_id: int) -> Access:
-        """ "ok", "blocked", or "not_allowed" when ALLOWED_USER_IDS is set and /allow was not used.
+        """Return "ok", "blocked", or "not_allowed" (an allowlist is set and /allow was not used).
 
         Admins are always "ok". The allowlist is on only when ALLOWED_USER_IDS is non-empty;
         /allow adds users to it in the database.

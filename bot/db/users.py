@@ -81,7 +81,8 @@ async def upsert_seen(
                 setattr(user, key, value)
         await session.flush()
     user = await session.get(User, user_id, populate_existing=True)
-    assert user is not None  # just written in this transaction
+    if user is None:  # just written in this transaction: only a broken database gets here
+        raise LookupError(f"user {user_id} vanished within its own transaction")
     return user
 
 

@@ -22,7 +22,7 @@ from bot.db.users import UserRecord
 from bot.errors import ServiceError
 from bot.i18n import Key, t
 from bot.tg.context import BotContext
-from bot.tg.say import reply, user_language
+from bot.tg.say import message_of, reply, user_language, user_of
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -177,13 +177,11 @@ async def _target(update: Update, context: BotContext, usage_text: str) -> UserR
 
 
 def _admin_id(update: Update) -> int:
-    assert update.effective_user is not None  # admin_only let it through
-    return update.effective_user.id
+    return user_of(update).id  # the command table let only admins through
 
 
 async def _send(update: Update, text: str) -> None:
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -220,9 +218,8 @@ async def stats(update: Update, context: BotContext) -> None:
     series = await accounts.daily_series(days=30)
     chart = await asyncio.to_thread(render_daily_usage, series)
     caches = format_cache_counts(await context.services.counters.totals())
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(f"{format_stats(report)}\n\n{caches}")
-    await update.effective_message.reply_photo(chart, caption=CHART_CAPTION)
+    await message_of(update).reply_text(f"{format_stats(report)}\n\n{caches}")
+    await message_of(update).reply_photo(chart, caption=CHART_CAPTION)
 
 
 @database_errors

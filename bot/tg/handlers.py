@@ -22,7 +22,7 @@ from bot.tg.incoming import (
     topic_of,
 )
 from bot.tg.replies import ReplyRenderer
-from bot.tg.say import reply
+from bot.tg.say import message_of, reply
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,7 @@ def _language(update: Update) -> str | None:
 
 
 def _renderer(update: Update, context: BotContext, **kwargs: object) -> ReplyRenderer:
-    message = update.effective_message
-    assert message is not None
+    message = message_of(update)
     return ReplyRenderer(
         context.bot,
         message.chat_id,

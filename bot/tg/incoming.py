@@ -13,6 +13,7 @@ from bot.core.prompt import estimate_tokens
 from bot.core.text import is_blank, mentions_bot, strip_mention
 from bot.errors import ServiceError
 from bot.events import Refused
+from bot.tg.say import chat_of, message_of
 
 AUDIO_EXTENSIONS = (
     ".ogg",
@@ -39,8 +40,7 @@ class Limits:
 def describe_sender(update: Update) -> Sender:
     """The user, chat and language of an update (a chat writing without `from` is the sender)."""
     user = update.effective_user
-    chat = update.effective_chat
-    assert chat is not None  # handlers are registered for messages only
+    chat = chat_of(update)
     if user is None:
         # An anonymous group admin or a linked channel writes with `sender_chat` and no `from`:
         # the chat that speaks is the sender, for memory, quotas and the ledger alike.
@@ -80,8 +80,7 @@ def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
 
 def describe_text(update: Update, bot_username: str, *, max_tokens: int) -> TextRequest | Refused:
     """A typed message without the @mention; or why it is refused (blank, or too long)."""
-    message = update.effective_message
-    assert message is not None
+    message = message_of(update)
     text = strip_mention(message.text or "", bot_username)
     if is_blank(text):
         return Refused("empty_text")
@@ -94,8 +93,7 @@ def describe_text(update: Update, bot_username: str, *, max_tokens: int) -> Text
 
 def describe_audio(update: Update, bot: Bot, limits: Limits) -> AudioRequest | Refused:
     """A voice note, audio file, video note or audio document; or why it is refused."""
-    message = update.effective_message
-    assert message is not None
+    message = message_of(update)
     media = message.voice or message.audio or message.video_note or message.document
     if media is None or (media is message.document and not _is_audio_document(message)):
         return Refused("unsupported_file")

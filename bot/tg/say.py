@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Chat, Message, Update, User
 
 from bot.i18n import t
+
+
+def message_of(update: Update) -> Message:
+    """The update's message; the handlers that call this are registered for messages only."""
+    if update.effective_message is None:
+        raise ValueError("a message handler got an update without a message")
+    return update.effective_message
+
+
+def chat_of(update: Update) -> Chat:
+    """The update's chat; every message has one."""
+    if update.effective_chat is None:
+        raise ValueError("a message handler got an update without a chat")
+    return update.effective_chat
+
+
+def user_of(update: Update) -> User:
+    """The update's sender, for handlers (admin commands) that only run for a known user."""
+    if update.effective_user is None:
+        raise ValueError("an admin command without a sender")
+    return update.effective_user
 
 
 def user_language(update: Update) -> str | None:

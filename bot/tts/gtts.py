@@ -65,8 +65,11 @@ class GTTSSynthesizer(Synthesizer):
 
 
 def _service_error(error: gTTSError) -> ServiceError:
-    """A response carries an HTTP status; no response means no route to Google, which
-    retrying within one answer will not fix."""
+    """Our ServiceError for a gTTS failure.
+
+    A response carries an HTTP status; no response means no route to Google, which retrying
+    within one answer will not fix.
+    """
     response = error.rsp
     if response is None:
         return ServiceError("synthesis", "gtts could not connect", retryable=False)
