@@ -25,7 +25,7 @@ from bot.errors import (
     SpeechUnavailable,
     refusal_key,
 )
-from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
+from bot.events import AnswerDelta, Answered, AssistantEvent, Notice, Refused, Spoken
 from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
@@ -189,7 +189,7 @@ class Assistant:
         if not heard.text:
             yield Refused("no_speech")
             return
-        yield Heard(text=heard.text, language=heard.language)
+        yield heard
         if heard.language_source in ("speech", "text"):
             await self.prefs.update(sender.user_id, last_language=heard.language)
         if prefs.mode == "transcribe":

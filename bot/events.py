@@ -7,10 +7,24 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Heard:
-    """The transcript of a voice note, as shown to the user who sent it."""
+    """What the bot understood from a voice note, and shows to the user who sent it.
+
+    A backend's single recognition pass is a `bot.asr.base.Transcript`; a Heard is the outcome
+    of one voice note (possibly two passes), with the language chosen for the answer.
+
+    Args:
+        text: the transcript, stripped; empty when no speech was heard.
+        language: the language the answer will use.
+        language_source: where that language came from ("speech", "text", "pinned", ...).
+        audio_seconds: the decoded length, which is what the ledger charges.
+        from_cache: whether it came from the transcript cache (or another user's job).
+    """
 
     text: str
     language: str
+    language_source: str = "speech"
+    audio_seconds: float = 0.0
+    from_cache: bool = False
 
 
 @dataclass(frozen=True)

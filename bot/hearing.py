@@ -5,29 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from bot.asr.base import Transcriber, Transcript
 from bot.audio import decode_to_wav
 from bot.core.language import choose_language, detect_text_language
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
+from bot.events import Heard
 from bot.metrics import Metrics
 from bot.retry import call_with_retries
 from bot.stores.caches import TranscriptCache
 from bot.stores.prefs import Preferences
-
-
-@dataclass(frozen=True)
-class HeardNote:
-    """What was understood from one voice note."""
-
-    text: str
-    language: str
-    language_source: str
-    audio_seconds: float
-    from_cache: bool
-
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +53,7 @@ class Listener:
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
         telegram_language: str | None,
-    ) -> HeardNote:
+    ) -> Heard:
         """Transcribe (or reuse a transcript of) a voice note; raises AudioError or ServiceError.
 
         AudioTooLong (an AudioError) when the decoded audio exceeds the limit: Telegram's
@@ -84,7 +72,7 @@ class Listener:
             return value, bool(heard.text) and not contains_personal_data(heard.text)
 
         value, computed = await self._cache.get_or_compute(file_unique_id, compute)
-        return HeardNote(
+        return Heard(
             text=value["text"],
             language=value["language"],
             language_source=value["source"],
@@ -97,7 +85,7 @@ class Listener:
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
         telegram_language: str | None,
-    ) -> HeardNote:
+    ) -> Heard:
         with self._metrics.time_stage("download"):
             data = await fetch()
         with self._metrics.time_stage("decode"):
@@ -127,7 +115,7 @@ class Listener:
         if choice.retranscribe or (not first.text and prefs.pinned_language is None):
             log.info("re-transcribing with the %s language (%s)", choice.language, choice.source)
             final = await self._transcribe(audio, container, choice.language)
-        return HeardNote(
+        return Heard(
             text=final.text.strip(),
             language=choice.language,
             language_source=choice.source,
@@ -150,4 +138,4 @@ class Listener:
             )
 
 
-__all__ = ["HeardNote", "Listener"]
+__all__ = ["Listener"]

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, get_args
 
 QuotaKind = Literal["tokens", "voice_seconds", "tts_chars", "cost"]
+# What a usage event records: a model answer, a transcription or a synthesis.
+UsageKind = Literal["chat", "transcription", "synthesis"]
 Period = Literal["day", "month"]
 
 KINDS: tuple[QuotaKind, ...] = get_args(QuotaKind)

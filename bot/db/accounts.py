@@ -27,7 +27,7 @@ from sqlalchemy import exc, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import quota
-from bot.core.quota import Limits, Prices, QuotaDecision, QuotaKind, Usage
+from bot.core.quota import Limits, Prices, QuotaDecision, QuotaKind, Usage, UsageKind
 from bot.db import audit, ledger, users
 from bot.db.backlog import Row, UsageBacklog
 from bot.db.engine import CONNECTION_ERRORS, error_reason, make_write_session_factory
@@ -37,7 +37,6 @@ from bot.db.users import UserRecord
 from bot.errors import ServiceError
 
 Access = Literal["ok", "blocked", "not_allowed"]
-UsageKind = Literal["chat", "transcription", "synthesis"]
 STATS_PERIODS_DAYS = (1, 7, 30)
 
 

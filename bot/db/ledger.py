@@ -15,8 +15,6 @@ from sqlalchemy.sql.functions import FunctionElement
 from bot.core.quota import Usage
 from bot.db.models import UsageEvent, User
 
-UsageKind = str  # "chat", "transcription" or "synthesis"
-
 
 @dataclass(frozen=True)
 class DayUsage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.core.language import normalize_language
 from bot.i18n import de, en, es, ru, zh
 
 TABLES: Mapping[str, Mapping[str, str]] = {
@@ -13,13 +14,6 @@ TABLES: Mapping[str, Mapping[str, str]] = {
     "es": es.MESSAGES,
     "de": de.MESSAGES,
 }
-
-
-def normalize_language(code: str | None) -> str | None:
-    """'ru-RU' → 'ru', 'zh-hans' → 'zh'; None stays None."""
-    if not code:
-        return None
-    return code.replace("_", "-").split("-")[0].lower() or None
 
 
 def ui_language(code: str | None) -> str:

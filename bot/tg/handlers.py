@@ -7,14 +7,14 @@ import logging
 from telegram import Update
 from telegram.constants import ChatAction
 
+from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
-from bot.i18n import normalize_language
 from bot.stores.prefs import MODES
 from bot.tg.actions import chat_action
 from bot.tg.context import BotContext
 from bot.tg.incoming import (
-    Limits,
+    DownloadLimits,
     addressed_to_bot,
     describe_audio,
     describe_sender,
@@ -134,7 +134,9 @@ async def audio_message(update: Update, context: BotContext) -> None:
     if message is None or not addressed_to_bot(message, bot.username, bot.id):
         return
     settings = context.services.settings
-    limits = Limits(max_seconds=settings.max_voice_seconds, max_bytes=settings.max_download_bytes)
+    limits = DownloadLimits(
+        max_seconds=settings.max_voice_seconds, max_bytes=settings.max_download_bytes
+    )
     request = describe_audio(update, bot, limits)
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)

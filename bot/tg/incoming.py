@@ -30,7 +30,7 @@ AUDIO_EXTENSIONS = (
 
 
 @dataclass(frozen=True)
-class Limits:
+class DownloadLimits:
     """What the bot accepts before downloading."""
 
     max_seconds: int
@@ -91,7 +91,7 @@ def describe_text(update: Update, bot_username: str, *, max_tokens: int) -> Text
     return TextRequest(describe_sender(update), text)
 
 
-def describe_audio(update: Update, bot: Bot, limits: Limits) -> AudioRequest | Refused:
+def describe_audio(update: Update, bot: Bot, limits: DownloadLimits) -> AudioRequest | Refused:
     """A voice note, audio file, video note or audio document; or why it is refused."""
     message = message_of(update)
     media = message.voice or message.audio or message.video_note or message.document

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.backends import Pluggable
+from bot.core.language import normalize_language
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Speech:
 
 def base_language(language: str) -> str:
     """The lower-case primary subtag: "en-US" → "en", "ZH" → "zh"."""
-    return language.strip().replace("_", "-").split("-")[0].lower()
+    return normalize_language(language) or ""
 
 
 class Synthesizer(Pluggable, ABC):

@@ -154,15 +154,19 @@ async def test_a_forwarded_voice_note_is_not_transcribed_again(
 
 
 async def test_two_requests_for_the_same_voice_note_at_once_share_one_transcription(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, redis_keyspace
 ) -> None:
-    openai_api.delay_next("/audio/transcriptions", 1.0)
+    openai_api.hold("/audio/transcriptions")
     await start_bot(make_settings())
     _, unique = bot_api.add_file(sample("en_2.ogg"))
     one, _ = bot_api.add_file(sample("en_2.ogg"), file_unique_id=unique)
     two, _ = bot_api.add_file(sample("en_2.ogg"), file_unique_id=unique)
     bot_api.send_voice(ALICE, one, duration=8)
+    await openai_api.wait_for(lambda: openai_api.held == 1)
     bot_api.send_voice(BOB, two, duration=8)
+    stats = redis_keyspace.key("cache:stats")
+    await bot_api.wait_for(lambda: redis_keyspace.client.hget(stats, "transcript:hit") == b"1")
+    openai_api.release("/audio/transcriptions")
     await bot_api.wait_for_messages(ALICE, 2, timeout=20)
     await bot_api.wait_for_messages(BOB, 2, timeout=20)
     assert len(openai_api.transcription_requests()) == 1
