@@ -201,7 +201,7 @@ class UpdateQueue:
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for this consumer (waits up to `block_ms` for the first)."""
         try:
-            reply = await self._client.xreadgroup(
+            reply: Any = await self._client.xreadgroup(
                 GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
             )
         except ResponseError as error:
@@ -216,7 +216,7 @@ class UpdateQueue:
         entries: list[Entry] = []
         start = "0-0"
         while True:
-            reply = await self._client.xautoclaim(
+            reply: Any = await self._client.xautoclaim(
                 self.stream, GROUP, consumer, int(min_idle_seconds * 1000), start, count=count
             )
             start, items = as_text(reply[0]), reply[1]

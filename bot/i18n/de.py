@@ -61,4 +61,5 @@ MESSAGES = {
     "admin_done": "Erledigt: {what}",
     "db_down": "Entschuldigung, ich erreiche meine Datenbank gerade nicht. Bitte versuch es in einer Minute.",
     "private_value": "die private Angabe",
+    "stale_update": "Entschuldigung, ich war weg und sehe diese Nachricht erst jetzt. Wenn sie noch wichtig ist, schick sie bitte noch einmal.",
 }

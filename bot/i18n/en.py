@@ -61,4 +61,5 @@ MESSAGES = {
     "admin_done": "Done: {what}",
     "db_down": "Sorry, I can't reach my database right now. Please try again in a minute.",
     "private_value": "the private value",
+    "stale_update": "Sorry, I was away and saw this message only now. If it still matters, please send it again.",
 }

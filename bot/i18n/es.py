@@ -61,4 +61,5 @@ MESSAGES = {
     "admin_done": "Hecho: {what}",
     "db_down": "Lo siento, ahora no puedo acceder a mi base de datos. Inténtalo dentro de un minuto.",
     "private_value": "el dato privado",
+    "stale_update": "Perdona, no estaba disponible y acabo de ver este mensaje. Si aún importa, envíalo de nuevo.",
 }

@@ -60,4 +60,5 @@ MESSAGES = {
     "admin_done": "完成：{what}",
     "db_down": "抱歉，我暂时无法连接数据库。请一分钟后再试。",
     "private_value": "隐私信息",
+    "stale_update": "抱歉，我刚才不在，现在才看到这条消息。如果还需要，请再发一次。",
 }

@@ -1,0 +1,189 @@
+"""The webhook modes: `web` (receive only), `worker` (answer only), and both in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from telegram import Bot, Update
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.app import _register_commands as register_commands
+from bot.app import build_application, build_services
+from bot.config import Settings
+from bot.db.engine import make_engine
+from bot.durable.health import Readiness
+from bot.durable.queue import UpdateQueue
+from bot.durable.receiver import Receiver, build_web_app, serve, webhook_path
+from bot.durable.worker import REPORT_SECONDS, Worker
+from bot.errors import ServiceError
+from bot.metrics import Metrics
+from bot.stores.redis import RedisHandle, connect_redis
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8080
+
+
+def mode_problem(settings: Settings, mode: str) -> str | None:
+    """The one line that stops a webhook mode before it starts, or None when all is set.
+
+    `mode` is "web", "worker" or "single" (`python -m bot` with WEBHOOK_URL).
+    """
+    if mode == "web" and not settings.webhook_url:
+        return "error: WEBHOOK_URL is not set; `python -m bot web` receives updates there"
+    if mode in ("web", "single") and settings.webhook_secret is None:
+        return (
+            "error: WEBHOOK_SECRET is not set; webhook mode needs it "
+            "(1-256 characters: letters, digits, _ and -)"
+        )
+    if mode in ("web", "worker") and not settings.redis_url:
+        return f"error: REDIS_URL is not set; `python -m bot {mode}` processes share one Redis"
+    return None
+
+
+async def run_web(settings: Settings, stop: asyncio.Event) -> None:
+    """Receive updates at WEBHOOK_URL and store them; answer nothing (workers do)."""
+    assert settings.webhook_url and settings.webhook_secret
+    handle = await connect_redis(settings.redis_url, data_dir=settings.data_dir)
+    engine = make_engine(settings.database_url, pool_size=1, max_overflow=1)
+    metrics = Metrics()
+    try:
+        readiness = Readiness(handle.client, engine, settings.database_url)
+        await readiness.require_database()
+        queue = UpdateQueue(handle.client, prefix=settings.redis_prefix)
+        await queue.ensure_group()
+        receiver = Receiver(
+            queue, secret=settings.webhook_secret.get_secret_value(), metrics=metrics
+        )
+        path = webhook_path(settings.webhook_url)
+        app = build_web_app(readiness=readiness, metrics=metrics, receiver=receiver, path=path)
+        async with _served(app, settings), _reporting(queue, metrics):
+            telegram = _telegram_only(settings)
+            async with telegram:
+                await _set_webhook(telegram.bot, settings)
+                await register_commands(telegram)
+            await stop.wait()
+    finally:
+        await engine.dispose()
+        await handle.aclose()
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Answer stored updates until `stop`; never touches the webhook."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        log.warning(
+            "DATABASE_URL is SQLite: workers on several machines need PostgreSQL "
+            "(docker-compose.yml and fly.toml use it); on one machine SQLite works but contends"
+        )
+    services = await build_services(settings)
+    application = build_application(settings, services)
+    await _answer_and_maybe_receive(settings, stop, services.redis, application, receive=False)
+
+
+async def run_single(settings: Settings, stop: asyncio.Event) -> None:
+    """`python -m bot` with WEBHOOK_URL: receive and answer in one process."""
+    services = await build_services(settings)
+    application = build_application(settings, services)
+    await _answer_and_maybe_receive(settings, stop, services.redis, application, receive=True)
+
+
+async def _answer_and_maybe_receive(
+    settings: Settings,
+    stop: asyncio.Event,
+    redis: RedisHandle,
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    receive: bool,
+) -> None:
+    services = application.bot_data["services"]
+    engine = make_engine(settings.database_url, pool_size=1, max_overflow=1)
+    try:
+        readiness = Readiness(redis.client, engine, settings.database_url)
+        queue = UpdateQueue(redis.client, prefix=settings.redis_prefix)
+        await queue.ensure_group()
+        receiver, path = None, None
+        if receive:
+            assert settings.webhook_url and settings.webhook_secret
+            secret = settings.webhook_secret.get_secret_value()
+            receiver = Receiver(queue, secret=secret, metrics=services.metrics)
+            path = webhook_path(settings.webhook_url)
+        app = build_web_app(
+            readiness=readiness, metrics=services.metrics, receiver=receiver, path=path
+        )
+        async with application, _served(app, settings):
+            if settings.metrics_port is not None:
+                services.metrics.start_exporter(settings.metrics_port)
+            if receive:
+                await _set_webhook(application.bot, settings)
+                await register_commands(application)
+            worker = Worker(application, queue, settings)
+            await worker.run(stop)
+    finally:
+        services.metrics.stop_exporter()
+        await engine.dispose()
+        await services.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _served(app: Any, settings: Settings) -> AsyncIterator[None]:
+    port = settings.port or DEFAULT_PORT
+    try:
+        runner = await serve(app, port)
+    except OSError as error:
+        raise ServiceError("http", f"cannot listen on port {port}: {error}") from error
+    log.info("listening on port %d (/healthz)", port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _reporting(queue: UpdateQueue, metrics: Metrics) -> AsyncIterator[None]:
+    async def report() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                stats = await queue.stats()
+                metrics.set_queue(
+                    length=stats.length,
+                    in_progress=stats.pending,
+                    oldest=stats.oldest_seconds,
+                    parked=stats.parked,
+                )
+            await asyncio.sleep(REPORT_SECONDS)
+
+    task = asyncio.create_task(report())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _telegram_only(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:
+    # The receiver needs no handlers, only a bot for setWebhook and the command menu.
+    root = settings.telegram_api_url
+    return (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .updater(None)
+        .build()
+    )
+
+
+async def _set_webhook(bot: Bot, settings: Settings) -> None:
+    assert settings.webhook_url and settings.webhook_secret
+    await bot.set_webhook(
+        url=settings.webhook_url,
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=Update.ALL_TYPES,
+    )
+    log.info("webhook set; Telegram delivers to %s", webhook_path(settings.webhook_url))
