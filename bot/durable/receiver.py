@@ -66,7 +66,12 @@ class Receiver:
 
 
 def build_web_app(
-    *, readiness: Readiness, metrics: Metrics, receiver: Receiver | None, path: str | None
+    *,
+    readiness: Readiness,
+    metrics: Metrics,
+    queue: UpdateQueue,
+    receiver: Receiver | None,
+    path: str | None,
 ) -> web.Application:
     """The routes: the webhook path (when this process receives), /healthz and /metrics."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
@@ -76,6 +81,7 @@ def build_web_app(
         return web.json_response(status, status=200 if all(status.values()) else 503)
 
     async def metrics_page(request: web.Request) -> web.Response:
+        await report_queue(queue, metrics)  # a scrape sees the queue as it is now
         return web.Response(body=metrics.render(), content_type="text/plain")
 
     app.router.add_get("/healthz", healthz)
@@ -83,6 +89,20 @@ def build_web_app(
     if receiver is not None and path is not None:
         app.router.add_post(path, receiver.handle)
     return app
+
+
+async def report_queue(queue: UpdateQueue, metrics: Metrics) -> None:
+    """Copy a snapshot of the queue into the gauges (skipped while Redis is away)."""
+    try:
+        stats = await queue.stats()
+    except (RedisError, OSError):
+        return
+    metrics.set_queue(
+        length=stats.length,
+        in_progress=stats.pending,
+        oldest=stats.oldest_seconds,
+        parked=stats.parked,
+    )
 
 
 async def serve(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:

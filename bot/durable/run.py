@@ -19,7 +19,7 @@ from bot.db.engine import make_engine
 from bot.durable.health import Readiness
 from bot.durable.queue import UpdateQueue
 from bot.durable.receiver import Receiver, build_web_app, serve, webhook_path
-from bot.durable.worker import REPORT_SECONDS, Worker
+from bot.durable.worker import Worker
 from bot.errors import ServiceError
 from bot.metrics import Metrics
 from bot.stores.redis import RedisHandle, connect_redis
@@ -61,8 +61,10 @@ async def run_web(settings: Settings, stop: asyncio.Event) -> None:
             queue, secret=settings.webhook_secret.get_secret_value(), metrics=metrics
         )
         path = webhook_path(settings.webhook_url)
-        app = build_web_app(readiness=readiness, metrics=metrics, receiver=receiver, path=path)
-        async with _served(app, settings), _reporting(queue, metrics):
+        app = build_web_app(
+            readiness=readiness, metrics=metrics, queue=queue, receiver=receiver, path=path
+        )
+        async with _served(app, settings):
             telegram = _telegram_only(settings)
             async with telegram:
                 await _set_webhook(telegram.bot, settings)
@@ -113,7 +115,11 @@ async def _answer_and_maybe_receive(
             receiver = Receiver(queue, secret=secret, metrics=services.metrics)
             path = webhook_path(settings.webhook_url)
         app = build_web_app(
-            readiness=readiness, metrics=services.metrics, receiver=receiver, path=path
+            readiness=readiness,
+            metrics=services.metrics,
+            queue=queue,
+            receiver=receiver,
+            path=path,
         )
         async with application, _served(app, settings):
             if settings.metrics_port is not None:
@@ -141,29 +147,6 @@ async def _served(app: Any, settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         await runner.cleanup()
-
-
-@contextlib.asynccontextmanager
-async def _reporting(queue: UpdateQueue, metrics: Metrics) -> AsyncIterator[None]:
-    async def report() -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                stats = await queue.stats()
-                metrics.set_queue(
-                    length=stats.length,
-                    in_progress=stats.pending,
-                    oldest=stats.oldest_seconds,
-                    parked=stats.parked,
-                )
-            await asyncio.sleep(REPORT_SECONDS)
-
-    task = asyncio.create_task(report())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _telegram_only(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:

@@ -26,6 +26,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 from bot.config import Settings
 from bot.durable import progress
 from bot.durable.queue import Entry, UpdateQueue, consumer_name
+from bot.durable.receiver import report_queue
 from bot.i18n import t
 from bot.tg.context import BotContext
 
@@ -197,15 +198,9 @@ class Worker:
                     self._start(entry)
 
     async def _report_forever(self) -> None:
+        # For the METRICS_PORT exporter, which cannot ask Redis when it is scraped.
         while True:
-            with contextlib.suppress(*_QUEUE_ERRORS):
-                stats = await self._queue.stats()
-                self._metrics.set_queue(
-                    length=stats.length,
-                    in_progress=stats.pending,
-                    oldest=stats.oldest_seconds,
-                    parked=stats.parked,
-                )
+            await report_queue(self._queue, self._metrics)
             await asyncio.sleep(REPORT_SECONDS)
 
     # ---- one update ------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class WebhookMethods(BotState):
     def webhook_state(self) -> None:
         """Start with no webhook (called by the emulator's constructor)."""
         self.deliveries: list[Delivery] = []
+        self.delivered_bodies: list[dict[str, Any]] = []
         self.last_webhook_error: tuple[float, str] | None = None
         self._delivering: dict[object, asyncio.Task[None]] = {}
         self._delivery_loop: asyncio.Task[None] | None = None
@@ -183,6 +184,7 @@ class WebhookMethods(BotState):
         if self._session is None:
             self._session = aiohttp.ClientSession()
         headers = {SECRET_HEADER: secret} if secret else {}
+        self.delivered_bodies.append(update)
         status = 0
         try:
             async with self._session.post(
