@@ -150,3 +150,46 @@ async def test_forged_and_repeated_deliveries(
     assert len(answers(bot_api, USERS[0], message_id, "text")) == 1, "the repeat is answered once"
     page = await metrics_of(web)
     assert metric(page, "queue_length") == 0
+
+
+def last_update_id(bot_api: BotApiEmulator) -> int:
+    """The update_id of the update just pushed (read before anything awaits)."""
+    return int(bot_api.updates[-1]["update_id"])
+
+
+async def test_a_worker_killed_mid_answer_leaves_it_to_another_exactly_once(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    openai_api.chunk_delay = 0.3  # the answer streams for several seconds
+    openai_api.reply_with(" ".join(f"word{n}" for n in range(25)) + ".")
+    _web, *workers = await cluster.start_all("web", "worker", "worker")
+    message_id = bot_api.send_text(USERS[0], "a question answered slowly")
+    update_id = last_update_id(bot_api)
+    other = bot_api.send_text(USERS[1], "meanwhile, another user")
+    await bot_api.wait_for(lambda: len(bot_api.drafts(USERS[0])) >= 2, timeout=30)
+    victim = cluster.by_pid(queue.holders()[update_id])
+    cluster.kill(victim)  # kill -9 in the middle of the stream
+    survivor = next(w for w in workers if w is not victim)
+
+    await drained(bot_api, queue)
+    assert len(answers(bot_api, USERS[0], message_id, "text")) == 1, "one complete answer"
+    assert "word24" in (answers(bot_api, USERS[0], message_id, "text")[0].text or "")
+    assert len(answers(bot_api, USERS[1], other, "text")) == 1
+    assert metric(await metrics_of(survivor), "queue_claims_total") >= 1
+
+
+async def test_a_takeover_after_the_text_was_sent_sends_only_the_voice(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    cluster.extra = {"TTS_BACKEND": "openai", "TTS_FALLBACKS": "", "TTS_TIMEOUT_SECONDS": "60"}
+    openai_api.reply_with("A short spoken answer.")
+    openai_api.delay_next("/audio/speech", 120)  # the first worker dies waiting for its voice
+    _web, *_workers = await cluster.start_all("web", "worker", "worker")
+    message_id = bot_api.send_voice(USERS[2], sample("en_1.ogg"), duration=3)
+    update_id = last_update_id(bot_api)
+    await bot_api.wait_for(lambda: answers(bot_api, USERS[2], message_id, "text"), timeout=30)
+    cluster.kill(cluster.by_pid(queue.holders()[update_id]))
+
+    await drained(bot_api, queue)
+    assert len(answers(bot_api, USERS[2], message_id, "text")) == 1, "the text is not repeated"
+    assert len(answers(bot_api, USERS[2], message_id, "voice")) == 1, "the voice note comes once"
