@@ -86,7 +86,7 @@ def _webhook_mode(command: str | None, settings: Settings) -> str | None:
 
 
 def _require_webhook_settings(settings: Settings, mode: str) -> None:
-    from bot.durable.run import mode_problem
+    from bot.durable.modes import mode_problem
 
     problem = mode_problem(settings, mode)
     if problem:

@@ -141,9 +141,11 @@ class Cluster:
         try:
             return await asyncio.to_thread(process.process.wait, timeout)
         except subprocess.TimeoutExpired:
+            process.process.send_signal(signal.SIGUSR2)
+            await asyncio.sleep(2)
             process.process.kill()
             raise AssertionError(
-                f"{process.name} ignored SIGTERM:\n{process.logs()[-3000:]}"
+                f"{process.name} ignored SIGTERM:\n{process.logs()[-12000:]}"
             ) from None
 
     def kill(self, process: BotProcess) -> None:
@@ -249,3 +251,49 @@ def metric_sum(text: str, name: str) -> float:
         for line in text.splitlines()
         if line.startswith((name + " ", name + "{"))
     )
+
+
+@dataclass
+class OwnRedis:
+    """A redis-server of the test's own, with the append-only file on, that it can restart."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Its URL."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        """Start it (again, on the same port and files) and wait until it answers."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # appendfsync always: an update is on disk before the receiver answers 200.
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - starts at once, waited for below
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--dir", str(self.directory), "--appendonly", "yes"),
+                *("--appendfsync", "always", "--save", ""),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.05)
+        client.close()
+
+    async def stop(self) -> None:
+        """SIGTERM: Redis writes what it has and exits."""
+        if self.process is not None:
+            self.process.terminate()
+            await asyncio.to_thread(self.process.wait, 20)
+            self.process = None

@@ -328,7 +328,7 @@ class Worker:
             token = progress.current.set(record)
             try:
                 if not await progress.already_sent("stale"):
-                    await message.reply_text(t("stale_update", language))
+                    await message.reply_text(t("stale_update", language), do_quote=True)
                     await progress.record_sent("stale")
             finally:
                 progress.current.reset(token)

@@ -14,9 +14,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.i18n import t
 from tests.cluster import (
     SECRET,
     Cluster,
+    OwnRedis,
     QueueView,
     metric,
     metric_sum,
@@ -193,3 +195,124 @@ async def test_a_takeover_after_the_text_was_sent_sends_only_the_voice(
     await drained(bot_api, queue)
     assert len(answers(bot_api, USERS[2], message_id, "text")) == 1, "the text is not repeated"
     assert len(answers(bot_api, USERS[2], message_id, "voice")) == 1, "the voice note comes once"
+
+
+def long_or_short(body: dict[str, object]) -> str:
+    """A long streamed answer to a message that asks for one, else a short one."""
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    if "long" in str(messages[-1]["content"]):
+        return " ".join(f"part{n}" for n in range(30)) + " end."
+    return "Short answer."
+
+
+async def test_sigterm_finishes_the_answer_in_hand_then_exits_0(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    openai_api.chunk_delay = 0.1  # about 3 s of streaming
+    openai_api.reply_with(long_or_short)
+    _web, worker = await cluster.start_all("web", "worker")
+    message_id = bot_api.send_text(USERS[0], "a long answer please")
+    await bot_api.wait_for(lambda: len(bot_api.drafts(USERS[0])) >= 2, timeout=30)
+    assert await cluster.stop(worker) == 0
+    # No worker is left: the queue is drained only if the stopped one finished its answer.
+    await drained(bot_api, queue, timeout=5)
+    assert len(answers(bot_api, USERS[0], message_id, "text")) == 1
+
+
+async def test_sigterm_past_the_grace_period_hands_the_answer_back(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    openai_api.chunk_delay = 0.25  # about 8 s of streaming, longer than the grace period
+    openai_api.reply_with(long_or_short)
+    cluster.extra = {"SHUTDOWN_GRACE_SECONDS": "1"}
+    _web, *_workers = await cluster.start_all("web", "worker", "worker")
+    long_id = bot_api.send_text(USERS[0], "a long answer please")
+    update_id = last_update_id(bot_api)
+    short_id = bot_api.send_text(USERS[1], "a short one")
+    await bot_api.wait_for(lambda: len(bot_api.drafts(USERS[0])) >= 2, timeout=30)
+    holder = cluster.by_pid(queue.holders()[update_id])
+    assert await cluster.stop(holder) == 0
+    assert "handed back" in holder.logs()
+
+    await drained(bot_api, queue)
+    assert len(answers(bot_api, USERS[0], long_id, "text")) == 1
+    assert "end." in (answers(bot_api, USERS[0], long_id, "text")[0].text or "")
+    assert len(answers(bot_api, USERS[1], short_id, "text")) == 1
+
+
+async def test_a_poison_update_is_parked_with_an_apology_and_the_queue_moves_on(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    openai_api.reply_with("An answer Telegram refuses three times.")
+    _web, worker = await cluster.start_all("web", "worker")
+    bot_api.fail_next("sendMessage", status=500, times=3)  # every attempt's answer fails
+    poison = bot_api.send_text(USERS[0], "this one fails")
+    update_id = last_update_id(bot_api)
+    after = bot_api.send_text(USERS[0], "this one works")
+    await drained(bot_api, queue)
+
+    parked = queue.parked()
+    assert [int(p["id"]) for p in parked] == [update_id]
+    assert "failed 3 times" in parked[0]["reason"]
+    assert f"update {update_id} parked" in worker.logs()
+    texts = [m.text for m in bot_api.chat_messages(USERS[0]) if m.kind == "text"]
+    assert texts[0] == "Sorry, something went wrong on my side. Please try again in a moment."
+    assert not answers(bot_api, USERS[0], poison, "text")
+    assert len(answers(bot_api, USERS[0], after, "text")) == 1, "the next message is answered"
+    page = await metrics_of(worker)
+    assert metric(page, "queue_parked_total") == 1
+    assert metric(page, "queue_redeliveries_total") == 2
+
+
+async def test_updates_older_than_the_limit_get_a_short_note(
+    bot_api: BotApiEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    cluster.extra = {"MAX_UPDATE_AGE_SECONDS": "60"}
+    await cluster.start_all("web", "worker")
+    old = bot_api.send_text(USERS[0], "sent while the bot was down")
+    bot_api.updates[-1]["message"]["date"] -= 3600  # an hour ago
+    fresh = bot_api.send_text(USERS[0], "sent just now")
+    await drained(bot_api, queue)
+    notes = answers(bot_api, USERS[0], old, "text")
+    assert [n.text for n in notes] == [t("stale_update", "en")]
+    assert len(answers(bot_api, USERS[0], fresh, "text")) == 1
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
+    """A Redis of this test's own, to restart in the middle of the run."""
+    server = OwnRedis(tmp_path / "redis")
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_a_redis_restart_loses_nothing_that_was_answered_200(
+    bot_api: BotApiEmulator, cluster: Cluster, own_redis: OwnRedis
+) -> None:
+    cluster.redis_url = own_redis.url
+    queue = QueueView(own_redis.url, cluster.prefix)
+    web, _worker = await cluster.start_all("web", "worker")
+    before = {user: bot_api.send_text(user, f"before the restart, {user}") for user in USERS}
+    await bot_api.wait_for(lambda: len(bot_api.accepted()) == len(USERS), timeout=30)
+
+    await own_redis.stop()
+    refused_before = len([d for d in bot_api.deliveries if d.status >= 500])
+    during = {user: bot_api.send_text(user, f"while Redis is down, {user}") for user in USERS}
+    await bot_api.wait_for(
+        lambda: len([d for d in bot_api.deliveries if d.status >= 500]) > refused_before,
+        timeout=30,
+    )
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{web.port}/healthz") as response,
+    ):
+        assert response.status == 503, "not ready without Redis"
+    await own_redis.start()
+
+    await drained(bot_api, queue)
+    for sent in (before, during):
+        for user, message_id in sent.items():
+            assert len(answers(bot_api, user, message_id, "text")) == 1, (user, message_id)
+    queue.close()
