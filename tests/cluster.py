@@ -141,8 +141,6 @@ class Cluster:
         try:
             return await asyncio.to_thread(process.process.wait, timeout)
         except subprocess.TimeoutExpired:
-            process.process.send_signal(signal.SIGUSR2)
-            await asyncio.sleep(2)
             process.process.kill()
             raise AssertionError(
                 f"{process.name} ignored SIGTERM:\n{process.logs()[-12000:]}"
