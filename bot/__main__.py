@@ -103,8 +103,13 @@ async def _run(settings: Settings, mode: str | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
+    if mode is None:
+        await run_bot(settings, stop)
+        return 0
+    deadline = run.exit_within(stop)
     modes = {"web": run.run_web, "worker": run.run_worker, "single": run.run_single}
-    await (modes[mode] if mode else run_bot)(settings, stop)
+    await modes[mode](settings, stop)
+    deadline.cancel()
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,6 +29,29 @@ from bot.stores.redis import RedisHandle, connect_redis
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
+EXIT_DEADLINE_SECONDS = 28.0  # the contract says 30 s; leave a little for the interpreter
+
+
+def exit_within(stop: asyncio.Event, seconds: float = EXIT_DEADLINE_SECONDS) -> asyncio.Task[None]:
+    """Once `stop` is set, make sure the process is gone `seconds` later, whatever hangs.
+
+    What a worker still holds then stays pending in Redis and is taken over by another worker
+    after WORKER_CLAIM_SECONDS, so ending here loses nothing; hence exit code 0.
+    """
+
+    async def watch() -> None:
+        await stop.wait()
+        timer = threading.Timer(seconds, _exit_now)
+        timer.daemon = True
+        timer.start()
+
+    return asyncio.create_task(watch())
+
+
+def _exit_now() -> None:
+    log.warning("still running %.0f s after SIGTERM; exiting now", EXIT_DEADLINE_SECONDS)
+    logging.shutdown()
+    os._exit(0)
 
 
 async def run_web(settings: Settings, stop: asyncio.Event) -> None:

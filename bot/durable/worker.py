@@ -33,6 +33,7 @@ from bot.tg.context import BotContext
 log = logging.getLogger(__name__)
 
 READ_BLOCK_MS = 500
+HAND_BACK_TIMEOUT_SECONDS = 2.0
 REPORT_SECONDS = 2.0
 _QUEUE_ERRORS = (RedisError, OSError)
 
@@ -104,7 +105,7 @@ class Worker:
                     await self._wait(stop, 1.0, self._changed)
                     continue
                 try:
-                    entries = await self._queue.read(self.consumer, free, READ_BLOCK_MS)
+                    entries = await self._read_unless_stopped(free, stop)
                 except _QUEUE_ERRORS as error:
                     log.warning("queue unreachable: %s", error)
                     await self._wait(stop, 1.0)
@@ -116,6 +117,20 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await self._shut_down()
+
+    async def _read_unless_stopped(self, count: int, stop: asyncio.Event) -> list[Entry]:
+        # A Redis that hangs (paused, overloaded) must not keep SIGTERM from being seen. An
+        # entry read just as we stop stays pending and is claimed by another worker.
+        read = asyncio.ensure_future(self._queue.read(self.consumer, count, READ_BLOCK_MS))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not read.done():
+            read.cancel()
+            return []
+        return read.result()
 
     def _start(self, entry: Entry) -> None:
         if entry.entry_id in self._held:
@@ -154,10 +169,11 @@ class Worker:
                 await held.task
         self._held.pop(held.entry.entry_id, None)
         try:
-            if await self._queue.hand_back(self.consumer, held.entry, started=held.started):
+            hand_back = self._queue.hand_back(self.consumer, held.entry, started=held.started)
+            if await asyncio.wait_for(hand_back, HAND_BACK_TIMEOUT_SECONDS):
                 log.info("update %s handed back to the other workers", held.entry.update_id)
-        except _QUEUE_ERRORS as error:  # still pending: claimed after WORKER_CLAIM_SECONDS
-            log.warning("update %s left pending: %s", held.entry.update_id, error)
+        except (*_QUEUE_ERRORS, TimeoutError) as error:  # claimed after WORKER_CLAIM_SECONDS
+            log.warning("update %s left pending: %r", held.entry.update_id, error)
 
     # ---- background duties -----------------------------------------------------------------
 

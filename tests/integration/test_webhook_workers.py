@@ -8,11 +8,13 @@ and acknowledged), then counts what the users received.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import redis
 
 from bot.i18n import t
 from tests.cluster import (
@@ -190,6 +192,8 @@ async def test_a_takeover_after_the_text_was_sent_sends_only_the_voice(
     message_id = bot_api.send_voice(USERS[2], sample("en_1.ogg"), duration=3)
     update_id = last_update_id(bot_api)
     await bot_api.wait_for(lambda: answers(bot_api, USERS[2], message_id, "text"), timeout=30)
+    # The worker has sent the text and is waiting for its (delayed) voice: now it dies.
+    await bot_api.wait_for(lambda: len(openai_api.speech_requests()) == 1, timeout=30)
     cluster.kill(cluster.by_pid(queue.holders()[update_id]))
 
     await drained(bot_api, queue)
@@ -316,3 +320,21 @@ async def test_a_redis_restart_loses_nothing_that_was_answered_200(
         for user, message_id in sent.items():
             assert len(answers(bot_api, user, message_id, "text")) == 1, (user, message_id)
     queue.close()
+
+
+async def test_sigterm_while_redis_hangs_still_exits_0_within_30_s(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, own_redis: OwnRedis
+) -> None:
+    openai_api.chunk_delay = 0.25
+    openai_api.reply_with(long_or_short)
+    cluster.redis_url = own_redis.url
+    cluster.extra = {"SHUTDOWN_GRACE_SECONDS": "1"}
+    _web, worker = await cluster.start_all("web", "worker")
+    bot_api.send_text(USERS[0], "a long answer please")
+    await bot_api.wait_for(lambda: len(bot_api.drafts(USERS[0])) >= 2, timeout=30)
+    pauser = redis.Redis.from_url(own_redis.url)
+    pauser.execute_command("CLIENT", "PAUSE", "45000", "ALL")  # every command now hangs
+    pauser.close()
+    started = time.monotonic()
+    assert await cluster.stop(worker, timeout=30) == 0, "an answer in hand, Redis hanging"
+    assert time.monotonic() - started < 30
