@@ -8,9 +8,11 @@ and acknowledged), then counts what the users received.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -85,6 +87,14 @@ async def drained(bot_api: BotApiEmulator, queue: QueueView, timeout: float = 60
     await bot_api.wait_for(lambda: bot_api.pending_updates() == 0 and queue.drained(), timeout)
 
 
+def shorter_for_later_messages(body: dict[str, Any]) -> str:
+    """Earlier messages get longer answers, so answering out of order would show."""
+    question = str(body["messages"][-1]["content"])
+    match = re.search(r"message (\d)", question)
+    padding = " and so on" * (4 - int(match[1])) * 4 if match else ""
+    return f"Answer to: {question}{padding}."
+
+
 async def test_a_burst_from_several_users_is_answered_once_each_in_order(
     bot_api: BotApiEmulator,
     openai_api: OpenAIEmulator,
@@ -93,7 +103,7 @@ async def test_a_burst_from_several_users_is_answered_once_each_in_order(
     postgres_url: str,
 ) -> None:
     cluster.database_url = postgres_url  # several machines share PostgreSQL
-    openai_api.reply_with(lambda body: f"Answer to: {body['messages'][-1]['content']}")
+    openai_api.reply_with(shorter_for_later_messages)
     _web, *workers = await cluster.start_all("web", "worker", "worker")
     calls = bot_api.calls_to("setWebhook")
     assert len(calls) == 1, "only the web process sets the webhook"
