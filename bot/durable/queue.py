@@ -138,8 +138,16 @@ def consumer_name() -> str:
 
 
 def describe_update(data: dict[str, Any]) -> tuple[int | None, bool]:
-    """(the user whose turn this is, whether it is /cancel, which must not wait its turn)."""
-    update = Update.de_json(data)
+    """(the user whose turn this is, whether it is /cancel, which must not wait its turn).
+
+    An update python-telegram-bot cannot read has no turn; it is stored all the same (a 5xx
+    would make Telegram send it forever) and the worker parks it.
+    """
+    try:
+        update = Update.de_json(data)
+    except Exception:  # whatever the parser raises on a shape it does not know
+        log.warning("update %s is not readable; stored without a turn", data.get("update_id"))
+        return None, False
     user = update.effective_user.id if update.effective_user else None
     message = update.effective_message
     text = (message.text or "") if message else ""

@@ -245,7 +245,14 @@ class Worker:
             return
         await queue.wait_turn(entry)
         held.started = True
-        update = Update.de_json(json.loads(entry.payload), self._app.bot)
+        try:
+            update = Update.de_json(json.loads(entry.payload), self._app.bot)
+        except Exception as error:  # retrying cannot make it readable
+            log.error("update %s parked: unreadable (%s)", entry.update_id, type(error).__name__)
+            await self._queue.park(entry, f"unreadable: {type(error).__name__}")
+            self._metrics.count_queue("parked")
+            await self._finish(entry)
+            return
         if self._is_stale(update):
             await self._answer_stale(update, entry)
             return
