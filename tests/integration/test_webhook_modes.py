@@ -144,6 +144,7 @@ async def test_one_process_with_webhook_url_receives_and_answers(
     assert not bot_api.calls_to("deleteWebhook"), "not even on shutdown"
 
 
+@pytest.mark.postgres
 async def test_healthz_says_503_while_the_database_is_away(
     bot_api: BotApiEmulator, cluster: Cluster
 ) -> None:
@@ -187,6 +188,7 @@ async def exit_codes(processes: list[subprocess.Popen[bytes]]) -> list[int]:
     return [await asyncio.to_thread(p.wait, 60) for p in processes]
 
 
+@pytest.mark.postgres
 async def test_processes_migrating_postgresql_at_once_take_turns() -> None:
     async with fresh_postgres_database(POSTGRES_URL) as url:
         engine = make_engine(url)

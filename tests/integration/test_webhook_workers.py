@@ -95,6 +95,7 @@ def shorter_for_later_messages(body: dict[str, Any]) -> str:
     return f"Answer to: {question}{padding}."
 
 
+@pytest.mark.postgres
 async def test_a_burst_from_several_users_is_answered_once_each_in_order(
     bot_api: BotApiEmulator,
     openai_api: OpenAIEmulator,
