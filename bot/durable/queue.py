@@ -38,8 +38,8 @@ TURNS_TTL_SECONDS = 30 * 24 * 3600
 # user forever; this is far longer than any answer plus its takeovers.
 MAX_TURN_WAIT_SECONDS = 900.0
 
-# KEYS: seen, stream, turns. ARGV: seen ttl, update json, update id, user ('' = none),
-# turns ttl, received-at (ms).
+# KEYS: seen, stream, turns. ARGV: seen ttl, update json, update id, user taking a turn
+# ('' = none: no user, or /cancel), turns ttl, received-at (ms), user ('' = none).
 _STORE = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local turn = 0
@@ -47,7 +47,7 @@ if ARGV[4] ~= '' then
   turn = redis.call('HINCRBY', KEYS[3], 'next', 1)
   redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
-redis.call('XADD', KEYS[2], '*', 'update', ARGV[2], 'id', ARGV[3], 'user', ARGV[4],
+redis.call('XADD', KEYS[2], '*', 'update', ARGV[2], 'id', ARGV[3], 'user', ARGV[7],
   'turn', turn, 'at', ARGV[6])
 return 1
 """
@@ -149,10 +149,14 @@ def describe_update(data: dict[str, Any]) -> tuple[int | None, bool]:
         log.warning("update %s is not readable; stored without a turn", data.get("update_id"))
         return None, False
     user = update.effective_user.id if update.effective_user else None
+    return user, is_cancel(update)
+
+
+def is_cancel(update: Update) -> bool:
+    """Whether the update is /cancel (also /cancel@bot and /cancel with words after it)."""
     message = update.effective_message
     text = (message.text or "") if message else ""
-    cancel = text.split("@")[0].split(" ")[0].lower() == "/cancel"
-    return user, cancel
+    return text.split("@")[0].split(" ")[0].lower() == "/cancel"
 
 
 class UpdateQueue:
@@ -200,6 +204,7 @@ class UpdateQueue:
                 "" if turn_user is None else turn_user,
                 TURNS_TTL_SECONDS,
                 int(time.time() * 1000),
+                "" if user is None else user,
             ],
         )
         return bool(stored)

@@ -25,7 +25,8 @@ from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.config import Settings
 from bot.durable import progress
-from bot.durable.queue import Entry, UpdateQueue, consumer_name
+from bot.durable.cancel import CancelBus, SharedTurns
+from bot.durable.queue import Entry, UpdateQueue, consumer_name, is_cancel
 from bot.durable.receiver import report_queue
 from bot.i18n import t
 from bot.tg.context import BotContext
@@ -77,6 +78,10 @@ class Worker:
         self.consumer = consumer_name()
         self._held: dict[str, _Held] = {}
         self._changed = asyncio.Event()
+        # /cancel must reach the answer wherever it runs; handlers keep calling turns.cancel.
+        turns = SharedTurns()
+        self._services.turns = turns
+        self._cancels = CancelBus(self._client, turns, prefix=settings.redis_prefix)
         self._install_error_handler()
 
     def _install_error_handler(self) -> None:
@@ -97,6 +102,7 @@ class Worker:
             asyncio.create_task(self._keep_alive()),
             asyncio.create_task(self._claim_forever()),
             asyncio.create_task(self._report_forever()),
+            asyncio.create_task(self._cancels.listen()),
         ]
         try:
             while not stop.is_set():
@@ -280,6 +286,8 @@ class Worker:
         record = progress.Progress(self._client, self._queue.progress_key(entry.update_id))
         progress_token = progress.current.set(record)
         try:
+            if entry.user is not None and not entry.turn and is_cancel(update):
+                await self._cancels.stop_elsewhere(entry.user)
             coroutine = self._app.process_update(update)
             if entry.user is not None and entry.turn:
                 # Through the per-user turns of bot.tg.ordering, so /cancel can stop it here.

@@ -349,3 +349,22 @@ async def test_sigterm_while_redis_hangs_still_exits_0_within_30_s(
     started = time.monotonic()
     assert await cluster.stop(worker, timeout=30) == 0, "an answer in hand, Redis hanging"
     assert time.monotonic() - started < 30
+
+
+async def test_cancel_stops_an_answer_running_on_another_worker(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    openai_api.chunk_delay = 0.4  # about 12 s of streaming
+    openai_api.reply_with(long_or_short)
+    # A worker that holds one update at a time: the /cancel must go to the other one.
+    _web, _busy = await cluster.start_all("web", "worker", WORKER_CONCURRENCY="1")
+    long_id = bot_api.send_text(USERS[0], "a long answer please")
+    await bot_api.wait_for(lambda: len(bot_api.drafts(USERS[0])) >= 2, timeout=30)
+    (other,) = await cluster.start_all("worker")
+    cancel_id = bot_api.send_text(USERS[0], "/cancel")
+    await drained(bot_api, queue)
+    texts = [m.text for m in bot_api.chat_messages(USERS[0]) if m.kind == "text"]
+    assert texts == [t("cancel_done", "en")], "stopped, and said so"
+    assert not answers(bot_api, USERS[0], long_id, "text"), "the long answer never completed"
+    assert metric_sum(await metrics_of(other), "updates_total") == 1, "the other one took /cancel"
+    assert cancel_id
