@@ -137,12 +137,14 @@ async def test_a_burst_from_several_users_is_answered_once_each_in_order(
     assert not bot_api.calls_to("deleteWebhook"), "nothing deletes the webhook"
     for worker in workers:
         assert metric_sum(await metrics_of(worker), "updates_total") > 0, "both workers answered"
+        assert "DATABASE_URL is SQLite" not in worker.logs(), "PostgreSQL: no warning"
 
 
 async def test_forged_and_repeated_deliveries(
     bot_api: BotApiEmulator, cluster: Cluster, queue: QueueView
 ) -> None:
-    web, _worker = await cluster.start_all("web", "worker")
+    web, worker = await cluster.start_all("web", "worker")
+    assert "DATABASE_URL is SQLite: workers on several machines need PostgreSQL" in worker.logs()
     message_id = bot_api.send_text(USERS[0], "hello once")
     await drained(bot_api, queue)
     first = update_json(bot_api, bot_api.deliveries[-1].update_id)
