@@ -167,6 +167,8 @@ async def test_forged_and_repeated_deliveries(
     assert len(answers(bot_api, USERS[0], message_id, "text")) == 1, "the repeat is answered once"
     page = await metrics_of(web)
     assert metric(page, "queue_length") == 0
+    assert await cluster.stop(web) == 0, "the receiver stops cleanly on SIGTERM"
+    assert not bot_api.calls_to("deleteWebhook")
 
 
 def last_update_id(bot_api: BotApiEmulator) -> int:
@@ -306,14 +308,19 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
 
 
 async def test_a_redis_restart_loses_nothing_that_was_answered_200(
-    bot_api: BotApiEmulator, cluster: Cluster, own_redis: OwnRedis
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, own_redis: OwnRedis
 ) -> None:
+    openai_api.chunk_delay = 0.1  # answers take a few seconds: Redis goes while they run
+    openai_api.reply_with(long_or_short)
     cluster.redis_url = own_redis.url
     queue = QueueView(own_redis.url, cluster.prefix)
     web, _worker = await cluster.start_all("web", "worker")
-    before = {user: bot_api.send_text(user, f"before the restart, {user}") for user in USERS}
+    before = {
+        user: bot_api.send_text(user, f"a long answer before the restart, {user}") for user in USERS
+    }
     await bot_api.wait_for(lambda: len(bot_api.accepted()) == len(USERS), timeout=30)
 
+    assert not any(answers(bot_api, u, m, "text") for u, m in before.items()), "none answered yet"
     await own_redis.stop()
     refused_before = len([d for d in bot_api.deliveries if d.status >= 500])
     during = {user: bot_api.send_text(user, f"while Redis is down, {user}") for user in USERS}
