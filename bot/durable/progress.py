@@ -9,14 +9,18 @@ so handlers stay as they are; in polling mode nothing is set and every check say
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from bot.stores.redis import as_text
 
 PROGRESS_TTL_SECONDS = 2 * 24 * 3600
+MARK_PATIENCE_SECONDS = 20.0
 
 
 @dataclass
@@ -36,12 +40,22 @@ class Progress:
         return self.sent
 
     async def mark(self, part: str) -> None:
-        """Record that `part` reached Telegram."""
+        """Record that `part` reached Telegram, waiting a little for a Redis that restarts
+        (the part was sent: forgetting it would send it twice after a takeover)."""
         self.sent.add(part)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.sadd(self.key, part)
-            pipe.expire(self.key, PROGRESS_TTL_SECONDS)
-            await pipe.execute()
+        delay, deadline = 0.1, time.monotonic() + MARK_PATIENCE_SECONDS
+        while True:
+            try:
+                async with self.client.pipeline(transaction=True) as pipe:
+                    pipe.sadd(self.key, part)
+                    pipe.expire(self.key, PROGRESS_TTL_SECONDS)
+                    await pipe.execute()
+                return
+            except (RedisError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
 
 current: contextvars.ContextVar[Progress | None] = contextvars.ContextVar(
