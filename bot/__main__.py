@@ -79,7 +79,7 @@ def _require_openai_key(settings: Settings) -> None:
 
 
 def _webhook_mode(command: str | None, settings: Settings) -> str | None:
-    """ "web", "worker", "single" (webhook in one process) or None (polling)."""
+    """The webhook mode to run (web, worker, or single: both in one process); None: polling."""
     if command in ("web", "worker"):
         return command
     return "single" if settings.webhook_url else None
