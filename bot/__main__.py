@@ -106,10 +106,9 @@ async def _run(settings: Settings, mode: str | None = None) -> int:
     if mode is None:
         await run_bot(settings, stop)
         return 0
-    deadline = run.exit_within(stop)
+    run.exit_within(stop)
     modes = {"web": run.run_web, "worker": run.run_worker, "single": run.run_single}
     await modes[mode](settings, stop)
-    deadline.cancel()
     return 0
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,20 +33,27 @@ DEFAULT_PORT = 8080
 EXIT_DEADLINE_SECONDS = 28.0  # the contract says 30 s; leave a little for the interpreter
 
 
-def exit_within(stop: asyncio.Event, seconds: float = EXIT_DEADLINE_SECONDS) -> asyncio.Task[None]:
-    """Once `stop` is set, make sure the process is gone `seconds` later, whatever hangs.
+def exit_within(stop: asyncio.Event, seconds: float = EXIT_DEADLINE_SECONDS) -> None:
+    """On SIGTERM or SIGINT: set `stop`, and make sure the process is gone `seconds` later,
+    whatever hangs.
 
-    What a worker still holds then stays pending in Redis and is taken over by another worker
-    after WORKER_CLAIM_SECONDS, so ending here loses nothing; hence exit code 0.
+    A plain Python signal handler, beside asyncio's: it runs even while the event loop is stuck
+    in a call that never returns. What a worker still holds when the deadline strikes stays
+    pending in Redis and another worker takes it over after WORKER_CLAIM_SECONDS, so ending
+    there loses nothing; hence exit code 0.
     """
+    loop = asyncio.get_running_loop()
+    armed: list[threading.Timer] = []
 
-    async def watch() -> None:
-        await stop.wait()
-        timer = threading.Timer(seconds, _exit_now)
-        timer.daemon = True
-        timer.start()
+    def on_signal(signum: int, frame: object) -> None:
+        if not armed:
+            armed.append(threading.Timer(seconds, _exit_now))
+            armed[0].daemon = True
+            armed[0].start()
+        loop.call_soon_threadsafe(stop.set)
 
-    return asyncio.create_task(watch())
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
 
 
 def _exit_now() -> None:
