@@ -19,5 +19,5 @@ COPY alembic.ini ./
 RUN useradd --create-home --uid 10001 bot && mkdir -p /app/data && chown bot:bot /app/data
 USER bot
 VOLUME ["/app/data"]
-EXPOSE 9100
+EXPOSE 8080 9100
 CMD ["python", "-m", "bot"]

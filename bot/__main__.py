@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("web", help="webhook mode: only receive updates and store them")
+    commands.add_parser("worker", help="webhook mode: only answer stored updates")
     commands.add_parser("migrate", help="apply database migrations and exit")
     talk = commands.add_parser(
         "talk", help="run the voice pipeline on a local file, without Telegram"
@@ -41,19 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, secrets=secrets)
     try:
         if args.command == "migrate":
-            from bot.db.engine import run_migrations
+            from bot.durable.migrations import migrate_exclusively_blocking
 
-            run_migrations(settings.database_url)
+            migrate_exclusively_blocking(settings.database_url)
             print("database is at the latest migration")
             return 0
-        _require_openai_key(settings)
+        mode = _webhook_mode(args.command, settings)
+        if mode is not None:
+            _require_webhook_settings(settings, mode)
+        if mode != "web":  # the receiver never calls OpenAI
+            _require_openai_key(settings)
         if args.command == "talk":
             from bot.talk import talk as run_talk
 
             if not args.file and not args.text:
                 parser.error("talk needs a FILE or --text")
             return asyncio.run(run_talk(settings, args.file, args.text, args.out, args.language))
-        return asyncio.run(_run(settings))
+        return asyncio.run(_run(settings, mode))
     except BotError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -74,10 +80,27 @@ def _require_openai_key(settings: Settings) -> None:
         raise SystemExit(2)
 
 
-async def _run(settings: Settings) -> int:
+def _webhook_mode(command: str | None, settings: Settings) -> str | None:
+    """The webhook mode to run (web, worker, or single: both in one process); None: polling."""
+    if command in ("web", "worker"):
+        return command
+    return "single" if settings.webhook_url else None
+
+
+def _require_webhook_settings(settings: Settings, mode: str) -> None:
+    from bot.durable.modes import mode_problem
+
+    problem = mode_problem(settings, mode)
+    if problem:
+        print(problem, file=sys.stderr)
+        raise SystemExit(2)
+
+
+async def _run(settings: Settings, mode: str | None = None) -> int:
     from telegram.error import InvalidToken
 
     from bot.app import run_bot
+    from bot.durable import run
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,7 +108,12 @@ async def _run(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        await run_bot(settings, stop)
+        if mode is None:
+            await run_bot(settings, stop)
+            return 0
+        run.exit_within(stop)
+        modes = {"web": run.run_web, "worker": run.run_worker, "single": run.run_single}
+        await modes[mode](settings, stop)
     except InvalidToken:
         # The library's own message quotes the token: name the variable instead.
         print(

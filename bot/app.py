@@ -22,7 +22,8 @@ from bot.assistant import Assistant
 from bot.config import Settings
 from bot.core.quota import Limits, Prices
 from bot.db.accounts import Accounts
-from bot.db.engine import make_engine, make_session_factory, migrate
+from bot.db.engine import make_engine, make_session_factory
+from bot.durable.migrations import migrate_exclusively
 from bot.hearing import Listener
 from bot.i18n import TABLES
 from bot.llm import ChatModel
@@ -61,7 +62,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     """Connect Redis and the database (migrating it), and build the pipeline stages."""
     metrics = metrics or Metrics()
     engine = make_engine(settings.database_url)
-    await migrate(settings.database_url)
+    await migrate_exclusively(settings.database_url)  # several processes may start at once
     accounts = Accounts(
         make_session_factory(engine),
         limits=Limits.from_settings(settings),

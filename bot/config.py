@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -107,6 +108,17 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     log_level: str = "INFO"
 
+    # Webhook mode and workers on several machines (bot/durable)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    worker_claim_seconds: float = Field(default=60.0, gt=0)
+    worker_concurrency: int = Field(default=32, ge=1)
+    worker_max_attempts: int = Field(default=3, ge=1)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=25)
+    max_update_age_seconds: int | None = Field(default=None, ge=1)
+    stale_updates: Literal["note", "skip"] = "note"
+
     @field_validator("admin_user_ids", "allowed_user_ids", mode="before")
     @classmethod
     def _parse_id_list(cls, value: object) -> object:
@@ -138,6 +150,16 @@ class Settings(BaseSettings):
     @classmethod
     def _known_asr_backend(cls, value: str | None) -> str | None:
         return value if value is None else check_names((value,), asr.BACKENDS)[0]
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _check_secret(cls, value: object) -> object:
+        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - in a secret token.
+        if value == "":
+            return None
+        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("use 1-256 characters: letters, digits, _ and -")
+        return value
 
     @field_validator("telegram_api_url")
     @classmethod

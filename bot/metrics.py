@@ -67,6 +67,7 @@ class Metrics:
         self.ledger_lost = Counter(
             "ledger_rows_lost", "Usage rows that could not be written", registry=self.registry
         )
+        self._add_queue_metrics()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -101,6 +102,38 @@ class Metrics:
     def count_tts_fallback(self, failed: str, following: str) -> None:
         """Count one speech backend failure; `following` is the next one tried, or "none"."""
         self.tts_fallbacks.labels(from_backend=failed, to_backend=following).inc()
+
+    def _add_queue_metrics(self) -> None:
+        """The durable queue of webhook mode (bot/durable): its size, age and faults."""
+        r = self.registry
+        self.queue_length = Gauge("queue_length", "Updates stored, not yet finished", registry=r)
+        self.queue_in_progress = Gauge(
+            "queue_in_progress", "Updates held by a worker right now", registry=r
+        )
+        self.queue_oldest_seconds = Gauge(
+            "queue_oldest_pending_seconds", "Age of the oldest unfinished update", registry=r
+        )
+        self.queue_parked_stored = Gauge(
+            "queue_parked_stored", "Poison updates kept in the parked stream", registry=r
+        )
+        self.redeliveries = Counter(
+            "queue_redeliveries", "Updates attempted again after a failure or a crash", registry=r
+        )
+        self.claims = Counter(
+            "queue_claims", "Updates taken over from a worker that went silent", registry=r
+        )
+        self.parked = Counter("queue_parked", "Poison updates parked by this process", registry=r)
+
+    def set_queue(self, *, length: int, in_progress: int, oldest: float, parked: int) -> None:
+        """Record a snapshot of the update queue."""
+        self.queue_length.set(length)
+        self.queue_in_progress.set(in_progress)
+        self.queue_oldest_seconds.set(oldest)
+        self.queue_parked_stored.set(parked)
+
+    def count_queue(self, event: str) -> None:
+        """Count one queue event: "redelivery", "claim" or "parked"."""
+        {"redelivery": self.redeliveries, "claim": self.claims, "parked": self.parked}[event].inc()
 
     def observe(self, stage: str, seconds: float) -> None:
         """Record how long one stage took."""

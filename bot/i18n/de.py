@@ -66,4 +66,5 @@ MESSAGES = {
     "file_gone": "Telegram hat diese Datei nicht mehr. Bitte schick sie noch einmal.",
     "text_too_long": "Diese Nachricht ist mir zu lang: etwa {tokens} Tokens, ich lese höchstens {limit}. Bitte schick eine kürzere.",
     "service_rejected": "Entschuldigung, ich kann gerade nicht antworten: mein KI-Dienst ist nicht richtig eingerichtet. Bitte sag es dem Betreiber des Bots.",
+    "stale_update": "Entschuldigung, ich war weg und sehe diese Nachricht erst jetzt. Wenn sie noch wichtig ist, schick sie bitte noch einmal.",
 }

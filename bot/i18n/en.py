@@ -66,4 +66,5 @@ MESSAGES = {
     "file_gone": "Telegram no longer has that file. Please send it again.",
     "text_too_long": "That message is too long for me: about {tokens} tokens, and I read at most {limit}. Please send a shorter one.",
     "service_rejected": "Sorry, I can't answer right now: my AI service is not set up correctly. Please tell the bot's operator.",
+    "stale_update": "Sorry, I was away and saw this message only now. If it still matters, please send it again.",
 }

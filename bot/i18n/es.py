@@ -66,4 +66,5 @@ MESSAGES = {
     "file_gone": "Telegram ya no tiene ese archivo. Por favor, envíalo otra vez.",
     "text_too_long": "Ese mensaje es demasiado largo para mí: unos {tokens} tokens, y leo como máximo {limit}. Por favor, envía uno más corto.",
     "service_rejected": "Lo siento, ahora no puedo responder: mi servicio de IA no está bien configurado. Avisa, por favor, a quien gestiona el bot.",
+    "stale_update": "Perdona, no estaba disponible y acabo de ver este mensaje. Si aún importa, envíalo de nuevo.",
 }

@@ -65,4 +65,5 @@ MESSAGES = {
     "file_gone": "Telegram 上已经没有这个文件了。请重新发送。",
     "text_too_long": "这条消息太长了：约 {tokens} 个 token，我最多只能读 {limit} 个。请发送短一些的消息。",
     "service_rejected": "抱歉，我现在无法回答：我的 AI 服务配置不正确。请告诉机器人的管理员。",
+    "stale_update": "抱歉，我刚才不在，现在才看到这条消息。如果还需要，请再发一次。",
 }

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from telegram import Bot, Message
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
+from bot.durable import progress
 from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.i18n import t
 from bot.metrics import Metrics
@@ -63,7 +64,14 @@ class ReplyRenderer:
         async for event in events:
             await self._show(event)
         if self._header and not self._header_sent:
-            await self.send_text(self._header)
+            await self._once("text:0", lambda: self.send_text(self._header))
+
+    async def _once(self, part: str, send: Callable[[], Awaitable[object]]) -> None:
+        """Send a part that must arrive once, also when another worker resumes this update."""
+        if await progress.already_sent(part):
+            return
+        await send()
+        await progress.record_sent(part)
 
     async def _show(self, event: AssistantEvent) -> None:
         if isinstance(event, Heard):
@@ -75,9 +83,11 @@ class ReplyRenderer:
         elif isinstance(event, Answered):
             await self._finish(self._compose(event.text))
         elif isinstance(event, Spoken):
-            await self._send_voice(event)
+            await self._once("voice", lambda: self._send_voice(event))
         elif isinstance(event, Notice | Refused):
-            await self._finish_refusal(t(event.key, self._language, **event.params))
+            note = t(event.key, self._language, **event.params)
+            await self._once(f"note:{event.key}", lambda: self._finish_refusal(note))
+            self._header_sent = True  # the note carried the header (also when sent before)
 
     def _compose(self, answer: str) -> str:
         return f"{self._header}\n\n{answer}" if self._header else answer
@@ -86,6 +96,8 @@ class ReplyRenderer:
         now = time.monotonic()
         if now - self._last_update < self._interval or text == self._shown:
             return
+        if await progress.already_sent("text:0"):
+            return  # resumed after the final text was sent: a new preview would repeat it
         self._last_update = now
         self._shown = text
         preview = text[:TELEGRAM_MAX_TEXT]
@@ -109,11 +121,12 @@ class ReplyRenderer:
         parts = split_message(text, _PART_LIMIT)
         first, rest = parts[0], parts[1:]
         if self._preview is not None:
-            await self._edit_formatted(self._preview, first)
+            preview = self._preview
+            await self._once("text:0", lambda: self._edit_formatted(preview, first))
         else:
-            await self.send_text(first)
-        for part in rest:
-            await self.send_text(part)
+            await self._once("text:0", lambda: self.send_text(first))
+        for number, part in enumerate(rest, start=1):
+            await self._once(f"text:{number}", lambda part=part: self.send_text(part))  # type: ignore[misc]
 
     async def _finish_refusal(self, note: str) -> None:
         if self._preview is not None and not self._header_sent:

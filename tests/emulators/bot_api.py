@@ -22,22 +22,25 @@ from tests.emulators.bot_http import (
 )
 from tests.emulators.bot_media import MediaMethods
 from tests.emulators.bot_state import BOT_USER, Call
+from tests.emulators.bot_webhook import WebhookMethods
 
 Handler = Callable[[dict[str, Any], dict[str, Upload]], Awaitable[Any]]
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 
 
-class BotApiEmulator(MediaMethods, LoopbackServer):
+class BotApiEmulator(MediaMethods, WebhookMethods, LoopbackServer):
     """Speaks the Bot API at {base_url}/bot{token}/{method}; files at {base_url}/file/bot{token}/.
 
     Point python-telegram-bot at it with base_url=f"{emu.base_url}/bot" and
-    base_file_url=f"{emu.base_url}/file/bot".
+    base_file_url=f"{emu.base_url}/file/bot". After setWebhook it POSTs updates instead
+    (tests/emulators/bot_webhook.py).
     """
 
     def __init__(self, token: str = DEFAULT_TOKEN) -> None:
         """Prepare an emulator that accepts only `token`."""
         MediaMethods.__init__(self)
         LoopbackServer.__init__(self)
+        self.webhook_state()
         self.token = token
         self._faults = FaultQueue()
         self._allowed_updates: set[str] | None = None
@@ -63,6 +66,7 @@ class BotApiEmulator(MediaMethods, LoopbackServer):
         """Release pending long polls, then stop serving."""
         self._closing = True
         self.update_arrived.set()
+        await self.stop_delivering()
         await super().stop()
 
     # ---- fault injection -------------------------------------------------------------------
@@ -136,8 +140,6 @@ class BotApiEmulator(MediaMethods, LoopbackServer):
         return {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
-            "deleteWebhook": self._delete_webhook,
-            "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -148,6 +150,7 @@ class BotApiEmulator(MediaMethods, LoopbackServer):
             "setMyShortDescription": _true,
             "answerCallbackQuery": _true,
             **self.message_methods(),
+            **self.webhook_methods(),
         }
 
     async def _get_me(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
@@ -159,6 +162,7 @@ class BotApiEmulator(MediaMethods, LoopbackServer):
         }
 
     async def _get_updates(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        self.refuse_polling_while_webhook()
         self._poll_generation += 1
         generation = self._poll_generation
         self.update_arrived.set()  # an older long poll wakes up and learns it was terminated
@@ -197,18 +201,6 @@ class BotApiEmulator(MediaMethods, LoopbackServer):
             # Telegram never creates updates of types the bot did not ask for.
             self.updates[:] = [u for u in self.updates if allowed & (u.keys() - {"update_id"})]
         return list(self.updates)
-
-    async def _delete_webhook(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
-        if params.get("drop_pending_updates"):
-            self.updates.clear()
-        return True
-
-    async def _get_webhook_info(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.updates),
-        }
 
     async def _set_my_commands(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
         commands = params.get("commands")
