@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -101,12 +101,12 @@ class Assistant:
     locks: Locks
     clock: Clock = lambda: datetime.now(UTC)
 
-    async def answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
+    async def answer_text(self, request: TextRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
         async for event in self._turn(request.sender, self._answer_text(request)):
             yield event
 
-    async def answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
+    async def answer_voice(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a voice note: show what was heard, answer it, and speak the answer."""
         async for event in self._turn(request.sender, self._answer_voice(request)):
             yield event

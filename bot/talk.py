@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -33,21 +34,22 @@ async def talk(
             events = services.assistant.answer_text(TextRequest(sender, text or ""))
             default_out = Path("answer.ogg")
         status = 0
-        async for event in events:
-            if isinstance(event, Heard):
-                print(f"transcript ({event.language}): {event.text}")
-            elif isinstance(event, AnswerDelta):
-                continue
-            elif isinstance(event, Answered):
-                cached = " (cached)" if event.from_cache else ""
-                print(f"answer ({event.language}){cached}: {event.text}")
-            elif isinstance(event, Spoken):
-                target = out or default_out
-                await asyncio.to_thread(target.write_bytes, event.ogg)
-                print(f"voice: {target} ({event.duration:.1f} s)")
-            elif isinstance(event, Notice | Refused):
-                print(t(event.key, language, **event.params))
-                status = 1 if isinstance(event, Refused) else status
+        async with contextlib.aclosing(events) as stream:
+            async for event in stream:
+                if isinstance(event, Heard):
+                    print(f"transcript ({event.language}): {event.text}")
+                elif isinstance(event, AnswerDelta):
+                    continue
+                elif isinstance(event, Answered):
+                    cached = " (cached)" if event.from_cache else ""
+                    print(f"answer ({event.language}){cached}: {event.text}")
+                elif isinstance(event, Spoken):
+                    target = out or default_out
+                    await asyncio.to_thread(target.write_bytes, event.ogg)
+                    print(f"voice: {target} ({event.duration:.1f} s)")
+                elif isinstance(event, Notice | Refused):
+                    print(t(event.key, language, **event.params))
+                    status = 1 if isinstance(event, Refused) else status
         return status
     finally:
         await services.aclose()

@@ -15,6 +15,9 @@ from bot.stores.redis import redis_error
 
 log = logging.getLogger(__name__)
 
+# No turn takes this long; past it a lock is no longer renewed and expires by its timeout.
+MAX_HOLD_SECONDS = 900.0
+
 
 class Locks:
     """Named locks (redis-py's Lock: SET NX PX with a token, released only by its holder).
@@ -78,7 +81,9 @@ class Locks:
                     self._unreleased[name] = (lock, token)
 
     async def _renew(self, lock: aioredis.lock.Lock) -> None:
-        while True:
+        # Bounded: a holder that is stuck (or forgotten) lets the lock expire in the end.
+        deadline = asyncio.get_running_loop().time() + MAX_HOLD_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(self._timeout / 3)
             try:
                 await lock.reacquire()

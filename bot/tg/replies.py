@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 from telegram import Bot, Message
 from telegram.constants import ChatAction, ParseMode
@@ -59,10 +60,15 @@ class ReplyRenderer:
         self._shown = ""
         self._last_update = 0.0
 
-    async def render(self, events: AsyncIterator[AssistantEvent]) -> None:
-        """Consume the assistant's events and show each one."""
-        async for event in events:
-            await self._show(event)
+    async def render(self, events: AsyncGenerator[AssistantEvent, None]) -> None:
+        """Consume the assistant's events and show each one.
+
+        The generator is closed on every path: a send that fails mid-answer must not leave the
+        turn suspended with its locks held.
+        """
+        async with contextlib.aclosing(events) as stream:
+            async for event in stream:
+                await self._show(event)
         if self._header and not self._header_sent:
             await self._once("text:0", lambda: self.send_text(self._header))
 
