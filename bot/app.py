@@ -10,7 +10,6 @@ from typing import Any
 import openai
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CommandHandler,
@@ -33,9 +32,11 @@ from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import RedisHandle, connect_redis
 from bot.tg import admin, handlers
+from bot.tg.actions import ChatActions
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
 from bot.tg.ordering import PerUserUpdateProcessor, UserTurns
+from bot.tg.ratelimit import PriorityRateLimiter
 from bot.tts import make_synthesizer
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Services:
     counters: CacheCounters
     metrics: Metrics
     turns: UserTurns = field(default_factory=UserTurns)
+    actions: ChatActions = field(default_factory=ChatActions)
     closers: list[Any] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -156,7 +158,7 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .local_mode(settings.telegram_local_mode)
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .rate_limiter(PriorityRateLimiter(on_call=services.metrics.count_telegram_call))
         .concurrent_updates(PerUserUpdateProcessor(services.turns))
         .context_types(CONTEXT_TYPES)
         .build()
@@ -239,8 +241,10 @@ async def run_bot(
             log.info("bot @%s is polling", application.bot.username)
             # Warm the local speech model in the background: the first voice note need not wait.
             warm_up = asyncio.create_task(services.assistant.listener.load_model())
+            watch = asyncio.create_task(services.metrics.watch_event_loop())
             await stop.wait()
             warm_up.cancel()
+            watch.cancel()
             await application.updater.stop()
             await application.stop()
     finally:

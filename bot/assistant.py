@@ -28,7 +28,7 @@ from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
-_SENTENCE_END = re.compile(r"[.!?。！？…]\s|\n")
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s|[。！？]|\n")  # CJK marks need no space
 Clock = Callable[[], datetime]
 
 

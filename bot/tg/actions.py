@@ -1,42 +1,90 @@
-"""Chat actions (typing, recording a voice note) refreshed until the work is done."""
+"""Chat actions (typing, recording a voice note): one per chat, renewed only when it lapses."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
 
-from telegram import Bot
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
+from telegram.ext import ExtBot
 
-REFRESH_SECONDS = 4.5  # Telegram shows an action for about 5 s
+from bot.tg.ratelimit import Priority
+
+LAPSE_SECONDS = 5.0  # Telegram shows an action for about 5 s
 
 
 class ActionKeepalive:
-    """Holds the current action; change `action` to switch what the user sees."""
+    """One answer's wish; change `action` (or call `show`) to switch what the chat sees."""
 
-    def __init__(self, action: str) -> None:
+    def __init__(self, action: str, chat: _ChatAction) -> None:
         self.action = action
+        self._chat = chat
+
+    def show(self, action: str) -> None:
+        """Show `action` now instead of at the next renewal (an ephemeral call)."""
+        self.action = action
+        self._chat.wake.set()
 
 
-@contextlib.asynccontextmanager
-async def chat_action(
-    bot: Bot, chat_id: int, action: str = ChatAction.TYPING
-) -> AsyncIterator[ActionKeepalive]:
-    """Show `action` in the chat until the block ends."""
-    keepalive = ActionKeepalive(action)
+@dataclass
+class _ChatAction:
+    """The one action shown in a chat, for everyone waiting there; the newest wish wins."""
 
-    async def refresh() -> None:
-        while True:
+    holders: list[ActionKeepalive] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+class ChatActions:
+    """Every chat's action in this process: five people waiting in a group cost one action.
+
+    The first action of a chat is kept (the first sign of life must arrive, even under load);
+    renewals every `lapse` seconds are ephemeral, so the rate limiter drops them when the budget
+    is short.
+    """
+
+    def __init__(self, lapse: float = LAPSE_SECONDS) -> None:
+        """Renew each chat's action every `lapse` seconds while someone waits there."""
+        self.lapse = lapse
+        self._chats: dict[int, _ChatAction] = {}
+
+    def holders(self, chat_id: int) -> int:
+        """How many answers are waiting in `chat_id` right now."""
+        chat = self._chats.get(chat_id)
+        return len(chat.holders) if chat else 0
+
+    @contextlib.asynccontextmanager
+    async def hold(
+        self, bot: ExtBot[Any], chat_id: int, action: str = ChatAction.TYPING
+    ) -> AsyncIterator[ActionKeepalive]:
+        """Show `action` in the chat until the block ends (and everyone else's there ends)."""
+        chat = self._chats.setdefault(chat_id, _ChatAction())
+        keepalive = ActionKeepalive(action, chat)
+        chat.holders.append(keepalive)
+        if chat.task is None:
+            chat.task = asyncio.create_task(self._renew(bot, chat_id, chat))
+        try:
+            yield keepalive
+        finally:
+            chat.holders.remove(keepalive)
+            if not chat.holders:
+                del self._chats[chat_id]
+                chat.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chat.task
+
+    async def _renew(self, bot: ExtBot[Any], chat_id: int, chat: _ChatAction) -> None:
+        priority = Priority.KEEP
+        while chat.holders:
+            chat.wake.clear()
             with contextlib.suppress(TelegramError):
-                await bot.send_chat_action(chat_id, keepalive.action)
-            await asyncio.sleep(REFRESH_SECONDS)
-
-    task = asyncio.create_task(refresh())
-    try:
-        yield keepalive
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+                await bot.send_chat_action(
+                    chat_id, chat.holders[-1].action, rate_limit_args=priority
+                )
+            priority = Priority.EPHEMERAL
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(chat.wake.wait(), self.lapse)

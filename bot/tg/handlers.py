@@ -11,7 +11,6 @@ from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
 from bot.i18n import normalize_language, t
 from bot.stores.prefs import MODES
-from bot.tg.actions import chat_action
 from bot.tg.context import BotContext
 from bot.tg.incoming import Limits, addressed_to_bot, describe_audio, describe_sender, describe_text
 from bot.tg.replies import ReplyRenderer
@@ -116,7 +115,7 @@ async def text_message(update: Update, context: BotContext) -> None:
     if not request.text.strip():
         await reply(update, "empty_text")
         return
-    async with chat_action(bot, message.chat_id, ChatAction.TYPING) as action:
+    async with context.services.actions.hold(bot, message.chat_id, ChatAction.TYPING) as action:
         events = context.services.assistant.answer_text(request)
         await _renderer(update, context, action=action).render(events)
 
@@ -133,7 +132,8 @@ async def audio_message(update: Update, context: BotContext) -> None:
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)
         return
-    async with chat_action(bot, message.chat_id, ChatAction.RECORD_VOICE) as action:
+    actions = context.services.actions
+    async with actions.hold(bot, message.chat_id, ChatAction.RECORD_VOICE) as action:
         events = context.services.assistant.answer_voice(request)
         await _renderer(update, context, action=action).render(events)
 

@@ -5,33 +5,40 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
-from telegram import Bot, Message
+from telegram import Message
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
+from telegram.ext import ExtBot
 
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
 from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.i18n import t
 from bot.metrics import Metrics
 from bot.tg.actions import ActionKeepalive
+from bot.tg.ratelimit import Dropped, Priority
 
 log = logging.getLogger(__name__)
 
 # Leave room for the tags that Markdown → HTML adds to each part.
 _PART_LIMIT = TELEGRAM_MAX_TEXT - 400
+# A group may get about 20 messages a minute, edits included: one preview edit per 3 s at most.
+GROUP_INTERVAL = 3.0
 
 
 class ReplyRenderer:
     """Shows one answer in one chat.
 
     Private chats stream with sendMessageDraft (Bot API 9.3) and then send the final message;
-    groups send a message and edit it. Either way, at most one update per `interval` seconds.
+    groups send a message and edit it. The transcript and the answer's first words show at once;
+    later updates come at most once per `interval` seconds (GROUP_INTERVAL in groups). Previews
+    are ephemeral: the rate limiter drops them when the budget is short, never the final text.
     """
 
     def __init__(
         self,
-        bot: Bot,
+        bot: ExtBot[Any],
         chat_id: int,
         *,
         language: str | None,
@@ -46,7 +53,7 @@ class ReplyRenderer:
         self._language = language
         self._private = private
         self._reply_to = reply_to
-        self._interval = interval
+        self._interval = interval if private else max(interval, GROUP_INTERVAL)
         self._metrics = metrics
         self._action = action
         self._draft_id = reply_to or 1
@@ -55,6 +62,7 @@ class ReplyRenderer:
         self._preview: Message | None = None
         self._shown = ""
         self._last_update = 0.0
+        self._answer_shown = False
 
     async def render(self, events: AsyncIterator[AssistantEvent]) -> None:
         """Consume the assistant's events and show each one."""
@@ -67,9 +75,12 @@ class ReplyRenderer:
         if isinstance(event, Heard):
             self._language = event.language
             self._header = t("heard", event.language, text=event.text)
-            await self._update_preview(self._header)
+            await self._update_preview(self._header, at_once=True)
         elif isinstance(event, AnswerDelta):
-            await self._update_preview(self._compose(event.text))
+            # The first words go out at once: waiting for the interval would hold them back.
+            first = not self._answer_shown and bool(event.text.strip())
+            await self._update_preview(self._compose(event.text), at_once=first)
+            self._answer_shown = self._answer_shown or first
         elif isinstance(event, Answered):
             await self._finish(self._compose(event.text))
         elif isinstance(event, Spoken):
@@ -80,22 +91,33 @@ class ReplyRenderer:
     def _compose(self, answer: str) -> str:
         return f"{self._header}\n\n{answer}" if self._header else answer
 
-    async def _update_preview(self, text: str) -> None:
+    async def _update_preview(self, text: str, *, at_once: bool = False) -> None:
         now = time.monotonic()
-        if now - self._last_update < self._interval or text == self._shown:
+        if text == self._shown or (not at_once and now - self._last_update < self._interval):
             return
         self._last_update = now
         self._shown = text
         preview = text[:TELEGRAM_MAX_TEXT]
+        ephemeral = Priority.EPHEMERAL
         try:
             if self._private:
                 await self._bot.send_message_draft(self._chat_id, self._draft_id, preview)
             elif self._preview is None:
                 self._preview = await self._bot.send_message(
-                    self._chat_id, preview, reply_to_message_id=self._reply_to
+                    self._chat_id,
+                    preview,
+                    reply_to_message_id=self._reply_to,
+                    rate_limit_args=ephemeral,
                 )
             else:
-                await self._preview.edit_text(preview)
+                await self._bot.edit_message_text(
+                    preview,
+                    chat_id=self._chat_id,
+                    message_id=self._preview.message_id,
+                    rate_limit_args=ephemeral,
+                )
+        except Dropped:  # the budget is short: the next update (or the final text) shows it
+            self._shown = ""
         except BadRequest as error:  # a draft or edit is a nicety; the final message matters
             log.info("preview not shown: %s", error.message)
 
@@ -150,8 +172,7 @@ class ReplyRenderer:
 
     async def _send_voice(self, event: Spoken) -> None:
         if self._action is not None:
-            self._action.action = ChatAction.UPLOAD_VOICE
-        await self._bot.send_chat_action(self._chat_id, ChatAction.UPLOAD_VOICE)
+            self._action.show(ChatAction.UPLOAD_VOICE)
         with self._metrics.time_stage("upload"):
             await self._bot.send_voice(
                 self._chat_id,
