@@ -166,7 +166,7 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Make the call when its priority and the budget allow; see the class docstring."""
         default = Priority.EPHEMERAL if endpoint in EPHEMERAL_METHODS else Priority.KEEP
-        priority = rate_limit_args or default
+        priority = Priority(rate_limit_args) if rate_limit_args else default
         chat_id = data.get("chat_id")
         chat = None if chat_id is None else self.limits.chat_claim(chat_id)
         per_chat = chat if endpoint not in EPHEMERAL_METHODS else None
