@@ -58,6 +58,7 @@ class BotProcess:
     process: asyncio.subprocess.Process | None = None
     metrics_port: int = 0
     startup_seconds: float = 0.0
+    wrapper: list[str] = field(default_factory=list)  # e.g. a profiler: ["py-spy", "record", ...]
 
     def env(self) -> dict[str, str]:
         """The bot's settings: emulators, a fresh key prefix, SQLite in the data dir."""
@@ -88,7 +89,7 @@ class BotProcess:
         started = time.time()
         with self.log_path.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=ROOT, env=self.env(), stderr=log
+                *self.wrapper, sys.executable, "-m", "bot", cwd=ROOT, env=self.env(), stderr=log
             )
         await self.bot_api.wait_for(
             lambda: (
