@@ -73,8 +73,9 @@ class Row:
 class Loop:
     """The emulators, the people and the bot under test."""
 
-    def __init__(self, latencies: Latencies, data_dir: Path) -> None:
+    def __init__(self, latencies: Latencies, data_dir: Path, database_url: str | None = None):
         self.latencies = latencies
+        self.database_url = database_url
         self.bot_api = BotApiEmulator()
         self.openai_api = OpenAIEmulator(latencies=latencies)
         self.data_dir = data_dir
@@ -107,6 +108,8 @@ class Loop:
 
     def bot(self, **env: str) -> BotProcess:
         """A bot process on these emulators (not started)."""
+        if self.database_url:
+            env = {"DATABASE_URL": self.database_url, **env}
         bot = BotProcess(self.bot_api, self.openai_api, self.data_dir, extra_env=env)
         self.bots.append(bot)
         return bot
@@ -119,7 +122,7 @@ class Loop:
         for person in people:
             person.sent_at = time.time()
             person.message_id = self.bot_api.send_voice(person.user_id, SAMPLE, duration=6)
-        await self._wait_for_voices(people, start, within)
+        await self.wait_for_voices(people, start, within)
         calls = self.bot_api.calls[start:]
         # Transcriptions are numbered in the order they arrive, so who got which question is
         # read from what each chat was sent.
@@ -141,7 +144,7 @@ class Loop:
             person.question = question.format(n=number)
             person.answer = answer.format(n=number)
 
-    async def _wait_for_voices(self, people: list[Person], start: int, within: float) -> None:
+    async def wait_for_voices(self, people: list[Person], start: int, within: float) -> None:
         chats = {p.chat_id for p in people}
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -192,11 +195,11 @@ class Loop:
         file_id, unique_id = self.bot_api.add_file(SAMPLE)
         calls = len(self.bot_api.calls)
         self.bot_api.send_voice(speaker.user_id, file_id, duration=6)
-        await self._wait_for_voices([speaker], calls, 60)
+        await self.wait_for_voices([speaker], calls, 60)
         copy_id, _ = self.bot_api.add_file(SAMPLE, file_unique_id=unique_id)  # a forwarded copy
         before, calls, start = len(requests), len(self.bot_api.calls), time.time()
         self.bot_api.send_voice(forwarder.user_id, copy_id, duration=6)
-        await self._wait_for_voices([forwarder], calls, 60)
+        await self.wait_for_voices([forwarder], calls, 60)
         voice_seconds = self._first(calls, "sendVoice", forwarder.chat_id) - start
         return text_seconds, text_calls, voice_seconds, len(requests) - before
 
@@ -222,8 +225,13 @@ class Crowd:
 
     @property
     def lost(self) -> int:
-        """People who never got their voice note."""
-        return sum(1 for t in self.traces if t.voice is None)
+        """People who never got their answer."""
+        return sum(1 for t in self.traces if t.whole is None)
+
+    @property
+    def voiceless(self) -> int:
+        """People who got the answer but no voice note."""
+        return sum(1 for t in self.traces if t.whole is not None and t.voice is None)
 
     def stage(self, name: str) -> list[float]:
         """One stage's times over everyone who saw it."""
@@ -232,6 +240,11 @@ class Crowd:
     def calls_per_answer(self) -> float:
         """Calls naming one of the chats, per answer."""
         return sum(self.calls.values()) / max(1, self.size)
+
+
+def progress(what: str) -> None:
+    """Say on stderr what runs now (a run takes minutes)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
 
 
 def limits(latencies: Latencies) -> dict[str, float]:
@@ -249,6 +262,7 @@ def limits(latencies: Latencies) -> dict[str, float]:
 
 async def crowd(loop: Loop, size: int, *, within: float) -> Crowd:
     """`size` people at once on a freshly started bot (so memory and stalls are this round's)."""
+    progress(f"{size} people at once")
     bot = loop.bot()
     await bot.start()
     try:
@@ -270,10 +284,12 @@ async def crowd(loop: Loop, size: int, *, within: float) -> Crowd:
 
 async def one_person(loop: Loop, language: str, runs: int) -> dict[str, float]:
     """Median over `runs` of each stage for one person alone."""
+    progress(f"one person ({language})")
     loop.language = language
     bot = loop.bot()
     await bot.start()
     try:
+        await loop.voice_round(loop.people(1), 60)  # not counted: a serving bot is warm
         traces = [(await loop.voice_round(loop.people(1), 60))[0] for _ in range(runs)]
     finally:
         await bot.stop()
@@ -389,22 +405,23 @@ async def local_whisper(loop: Loop, samples: list[str]) -> Local:
 
 
 async def _heard(loop: Loop, samples: list[str]) -> list[float]:
-    """Send each sample from a new person at once; seconds until each transcript showed."""
+    """Send each sample from a new person at once; seconds until each transcript showed.
+
+    Returns after every answer is complete, so the next call measures on a quiet bot.
+    """
     people = loop.people(len(samples))
+    chats = {p.chat_id for p in people}
     start = len(loop.bot_api.calls)
     for person, name in zip(people, samples, strict=True):
         person.sent_at = time.time()
-        loop.bot_api.send_voice(
-            person.user_id, (ROOT / "tests/fixtures" / name).read_bytes(), duration=10
-        )
+        audio = (ROOT / "tests/fixtures" / name).read_bytes()
+        loop.bot_api.send_voice(person.user_id, audio, duration=10)
+    await loop.wait_for_voices(people, start, 240)
     times: dict[int, float] = {}
-    deadline = time.monotonic() + 120
-    while len(times) < len(people) and time.monotonic() < deadline:
-        for call in loop.bot_api.calls[start:]:
-            chat = int(call.params.get("chat_id") or 0)
-            if call.method in ("sendMessageDraft", "sendMessage") and chat not in times:
-                times[chat] = call.time
-        await asyncio.sleep(0.05)
+    for call in loop.bot_api.calls[start:]:
+        chat = int(call.params.get("chat_id") or 0)
+        if call.method in ("sendMessageDraft", "sendMessage") and chat in chats:
+            times.setdefault(chat, call.time)
     return [times.get(p.chat_id, float("inf")) - p.sent_at for p in people]
 
 
@@ -436,8 +453,8 @@ def person_table(results: dict[str, dict[str, float]], bounds: dict[str, float])
 def crowd_table(crowds: list[Crowd]) -> list[str]:
     """Many people at once: p50 / p95 / max per stage, losses, calls, memory, stalls."""
     lines = [
-        "| people | first sign | transcript | first words | whole answer | voice note | lost "
-        "| Telegram calls per answer | peak MB | longest stall ms |",
+        "| people | first sign | transcript | first words | whole answer | voice note "
+        "| lost (no voice) | Telegram calls per answer | peak MB | longest stall ms |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in crowds:
@@ -445,7 +462,7 @@ def crowd_table(crowds: list[Crowd]) -> list[str]:
         lines.append(
             f"| {c.size} | {_p(c.stage('first_sign'))} | {_p(c.stage('transcript'))} "
             f"| {_p(c.stage('first_words'))} | {_p(c.stage('whole'))} | {_p(c.stage('voice'))} "
-            f"| {c.lost} | {per} | {c.peak_mb:.0f} | {c.stall_ms:.0f} |"
+            f"| {c.lost} ({c.voiceless}) | {per} | {c.peak_mb:.0f} | {c.stall_ms:.0f} |"
         )
     return lines
 
@@ -591,7 +608,7 @@ async def main(args: argparse.Namespace) -> None:
     bounds = limits(latencies)
     runs = 1 if args.quick else 3
     with tempfile.TemporaryDirectory(prefix="voice-loop-") as tmp:
-        loop = Loop(latencies, Path(tmp))
+        loop = Loop(latencies, Path(tmp), database_url=args.database_url)
         async with loop.bot_api, loop.openai_api:
             people = {}
             for language in ("en", "zh"):
@@ -648,6 +665,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speech", type=float, default=0.3)
     parser.add_argument("--crowd", type=lambda v: [int(x) for x in v.split(",")], default=[50, 200])
     parser.add_argument("--no-local", action="store_true", help="skip faster-whisper")
+    parser.add_argument(
+        "--database-url", help="the bot's DATABASE_URL (default: a new SQLite file, as deployed)"
+    )
     return parser.parse_args(argv)
 
 

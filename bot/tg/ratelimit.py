@@ -56,6 +56,10 @@ class Limits:
     group_burst: float = 4.0
     global_keep: float = 5.0  # tokens an ephemeral call leaves to kept ones
     chat_keep: float = 2.0  # the final text and the voice note of an answer
+    # Ephemeral calls of all active chats together may use this share of the global rate, so
+    # with 200 people waiting each chat gets a draft or an action every ~13 s, not every second.
+    ephemeral_share: float = 0.5
+    active_seconds: float = 10.0  # a chat with a call this recent counts as active
 
     def global_claim(self, keep: float = 0.0) -> Claim:
         """One call from the bot's global budget."""
@@ -141,8 +145,12 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
         self._budget = budget or LocalBudget(clock)
         self._max_retries = max_retries
         self._sleep = sleep
+        self._clock = clock
         self._on_call = on_call or (lambda method, outcome: None)
         self._lines: dict[str, _Line] = {}
+        self._active: dict[str, float] = {}  # chat -> its latest call
+        self._last_ephemeral: dict[str, float] = {}  # chat -> its latest ephemeral call
+        self._pruned = 0.0
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -170,6 +178,8 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
         chat_id = data.get("chat_id")
         chat = None if chat_id is None else self.limits.chat_claim(chat_id)
         per_chat = chat if endpoint not in EPHEMERAL_METHODS else None
+        if chat is not None:
+            self._mark_active(chat.key)
         for attempt in range(self._max_retries + 1):
             if priority is Priority.KEEP:
                 await self._wait_for(per_chat)
@@ -189,19 +199,47 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
                     raise
                 continue
             self._on_call(endpoint, "sent")
+            if chat is not None and endpoint in EPHEMERAL_METHODS:
+                # A kept first chat action is this chat's sign of life: drafts take turns after it.
+                self._last_ephemeral[chat.key] = self._clock()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def active_chats(self) -> int:
+        """Chats with a call in the last `active_seconds`."""
+        return len(self._active)
+
+    def _mark_active(self, key: str) -> None:
+        now = self._clock()
+        if now - self._pruned >= 1.0:
+            horizon = now - self.limits.active_seconds
+            self._active = {k: t for k, t in self._active.items() if t >= horizon}
+            self._last_ephemeral = {k: t for k, t in self._last_ephemeral.items() if t >= horizon}
+            self._pruned = now
+        self._active[key] = now
+
+    def _fair_turn(self, key: str) -> bool:
+        """Whether this chat's share of the ephemeral budget allows one more call now."""
+        share = self.limits.global_rate * self.limits.ephemeral_share
+        interval = len(self._active) / share
+        return self._clock() - self._last_ephemeral.get(key, -float("inf")) >= interval
 
     async def _spare(self, chat: Claim | None, per_chat: Claim | None) -> bool:
         """Take tokens for an ephemeral call only when nothing kept waits and a reserve stays."""
         if self.waiting(GLOBAL) or (chat and self.waiting(chat.key)):
+            return False
+        if chat is not None and not self._fair_turn(chat.key):
             return False
         claims = [self.limits.global_claim(keep=self.limits.global_keep)]
         if per_chat is not None:
             claims.append(Claim(per_chat.key, per_chat.rate, per_chat.burst, self.limits.chat_keep))
         elif chat is not None:  # a closed chat (flood control) takes no drafts either
             claims.append(Claim(chat.key, chat.rate, chat.burst, cost=0.0))
-        return await self._budget.take(claims) == 0.0
+        if await self._budget.take(claims) > 0.0:
+            return False
+        if chat is not None:
+            self._last_ephemeral[chat.key] = self._clock()
+        return True
 
     async def _wait_for(self, per_chat: Claim | None) -> None:
         """Wait in the chat's line (when the call counts there), then in the global line."""

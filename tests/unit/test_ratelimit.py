@@ -95,7 +95,7 @@ async def test_kept_messages_wait_their_turn_and_all_arrive(clock: ManualClock) 
 
 async def test_drafts_are_dropped_not_queued_when_the_budget_is_short(clock: ManualClock) -> None:
     rate_limiter, api, outcomes = limiter(clock, global_rate=1, global_burst=4, global_keep=2)
-    results = [await send(rate_limiter, api, "sendMessageDraft", PRIVATE) for _ in range(4)]
+    results = [await send(rate_limiter, api, "sendMessageDraft", chat) for chat in range(21, 25)]
     # Every call answers at once (True, as Telegram would); only two reached the API, and the
     # reserve of two is left for the messages people keep.
     assert results == [True] * 4
@@ -189,3 +189,17 @@ def test_taking_from_several_buckets_is_all_or_nothing() -> None:
     assert buckets["global"].tokens == 10.0
     assert take_all(buckets, claims, now=1.0) == 0.0
     assert (buckets["global"].tokens, buckets["chat:1"].tokens) == (9.0, 0.0)
+
+
+async def test_with_many_chats_active_each_gets_a_fair_turn_at_drafts(clock: ManualClock) -> None:
+    # Three active chats share half of 3 calls/s: one ephemeral call per chat every 2 s.
+    rate_limiter, api, _ = limiter(clock, global_rate=3, global_burst=100, global_keep=0)
+    for chat in (PRIVATE, OTHER, 13):
+        await send(rate_limiter, api, "sendMessage", chat)
+    assert rate_limiter.active_chats() == 3
+    assert await send(rate_limiter, api, "sendMessageDraft", PRIVATE) is True
+    assert await send(rate_limiter, api, "sendMessageDraft", PRIVATE) is True
+    clock.now = 2.0
+    assert await send(rate_limiter, api, "sendMessageDraft", PRIVATE) is True
+    drafts = [time for time, method, _ in api.made if method == "sendMessageDraft"]
+    assert drafts == [0.0, 2.0]
