@@ -121,6 +121,12 @@ class BotProcess:
         match = re.search(r"VmHWM:\s+(\d+) kB", status)
         return int(match.group(1)) / 1024 if match else float("nan")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the bot and its finished children (ffmpeg) used so far."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
     def metric(self, name: str) -> float:
         """One unlabelled value from the bot's /metrics."""
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"

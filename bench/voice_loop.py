@@ -222,6 +222,7 @@ class Crowd:
     calls: Counter[str]
     peak_mb: float
     stall_ms: float
+    cpu_ms: float  # the bot's CPU time per answer
 
     @property
     def lost(self) -> int:
@@ -267,8 +268,9 @@ async def crowd(loop: Loop, size: int, *, within: float) -> Crowd:
     await bot.start()
     try:
         people = loop.people(size)
-        start = len(loop.bot_api.calls)
+        start, cpu = len(loop.bot_api.calls), bot.cpu_seconds()
         traces = await loop.voice_round(people, within)
+        cpu = bot.cpu_seconds() - cpu
         calls = calls_by_method(loop.bot_api.calls[start:], {p.chat_id for p in people})
         calls["getFile"] = sum(1 for c in loop.bot_api.calls[start:] if c.method == "getFile")
         return Crowd(
@@ -277,6 +279,7 @@ async def crowd(loop: Loop, size: int, *, within: float) -> Crowd:
             calls,
             bot.peak_memory_mb(),
             1000 * bot.metric("event_loop_lag_max_seconds"),
+            1000 * cpu / size,
         )
     finally:
         await bot.stop()
@@ -454,15 +457,17 @@ def crowd_table(crowds: list[Crowd]) -> list[str]:
     """Many people at once: p50 / p95 / max per stage, losses, calls, memory, stalls."""
     lines = [
         "| people | first sign | transcript | first words | whole answer | voice note "
-        "| lost (no voice) | Telegram calls per answer | peak MB | longest stall ms |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| lost (no voice) | Telegram calls per answer | peak MB | longest stall ms "
+        "| bot CPU ms per answer |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for c in crowds:
         per = ", ".join(f"{m} {n / c.size:.2f}" for m, n in sorted(c.calls.items()))
         lines.append(
             f"| {c.size} | {_p(c.stage('first_sign'))} | {_p(c.stage('transcript'))} "
             f"| {_p(c.stage('first_words'))} | {_p(c.stage('whole'))} | {_p(c.stage('voice'))} "
-            f"| {c.lost} ({c.voiceless}) | {per} | {c.peak_mb:.0f} | {c.stall_ms:.0f} |"
+            f"| {c.lost} ({c.voiceless}) | {per} | {c.peak_mb:.0f} | {c.stall_ms:.0f} "
+            f"| {c.cpu_ms:.0f} |"
         )
     return lines
 

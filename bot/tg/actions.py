@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,10 @@ class ActionKeepalive:
         self.action = action
         self._chat.wake.set()
 
+    def progressed(self) -> None:
+        """The chat just saw the answer grow (a draft or an edit): no action needed for a while."""
+        self._chat.progressed = time.monotonic()
+
 
 @dataclass
 class _ChatAction:
@@ -37,6 +42,7 @@ class _ChatAction:
     holders: list[ActionKeepalive] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    progressed: float = 0.0  # when the chat last saw a draft or an edit
 
 
 class ChatActions:
@@ -86,5 +92,12 @@ class ChatActions:
                     chat_id, chat.holders[-1].action, rate_limit_args=priority
                 )
             priority = Priority.EPHEMERAL
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(chat.wake.wait(), self.lapse)
+            # Renew when the action lapses, unless a draft showed progress meanwhile: then
+            # the action would tell nothing new until `lapse` after that draft.
+            deadline = time.monotonic() + self.lapse
+            while (left := deadline - time.monotonic()) > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(chat.wake.wait(), left)
+                if chat.wake.is_set():
+                    break
+                deadline = max(deadline, chat.progressed + self.lapse)

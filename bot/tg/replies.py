@@ -118,8 +118,12 @@ class ReplyRenderer:
                 )
         except Dropped:  # the budget is short: the next update (or the final text) shows it
             self._shown = ""
+            return
         except BadRequest as error:  # a draft or edit is a nicety; the final message matters
             log.info("preview not shown: %s", error.message)
+            return
+        if self._action is not None:
+            self._action.progressed()
 
     async def _finish(self, text: str) -> None:
         self._header_sent = True

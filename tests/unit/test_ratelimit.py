@@ -58,6 +58,14 @@ class Api:
         return callback
 
 
+async def outcome(rate_limiter: PriorityRateLimiter, api: Api, method: str, chat_id: Any) -> str:
+    try:
+        await send(rate_limiter, api, method, chat_id)
+    except Dropped:
+        return "dropped"
+    return "sent"
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -95,10 +103,10 @@ async def test_kept_messages_wait_their_turn_and_all_arrive(clock: ManualClock) 
 
 async def test_drafts_are_dropped_not_queued_when_the_budget_is_short(clock: ManualClock) -> None:
     rate_limiter, api, outcomes = limiter(clock, global_rate=1, global_burst=4, global_keep=2)
-    results = [await send(rate_limiter, api, "sendMessageDraft", chat) for chat in range(21, 25)]
-    # Every call answers at once (True, as Telegram would); only two reached the API, and the
-    # reserve of two is left for the messages people keep.
-    assert results == [True] * 4
+    results = [await outcome(rate_limiter, api, "sendMessageDraft", c) for c in range(21, 25)]
+    # Every call answers at once; only two reached the API, and the reserve of two is left for
+    # the messages people keep.
+    assert results == ["sent", "sent", "dropped", "dropped"]
     assert [method for _, method, _ in api.made] == ["sendMessageDraft"] * 2
     assert outcomes.count("sendMessageDraft:dropped") == 2
     await send(rate_limiter, api, "sendMessage", PRIVATE)
@@ -113,7 +121,7 @@ async def test_nothing_ephemeral_goes_while_a_kept_message_waits(clock: ManualCl
     waiting = asyncio.create_task(send(rate_limiter, api, "sendVoice", OTHER))
     await clock.slept.wait()
     assert rate_limiter.waiting() == 1
-    assert await send(rate_limiter, api, "sendChatAction", OTHER) is True
+    assert await outcome(rate_limiter, api, "sendChatAction", OTHER) == "dropped"
     clock.wake_next()
     await waiting
     assert [method for _, method, _ in api.made] == ["sendMessage", "sendVoice"]
@@ -148,7 +156,7 @@ async def test_flood_control_is_honoured_for_that_chat_only(clock: ManualClock) 
     await clock.slept.wait()
     assert outcomes == ["sendMessage:flood"]
     await send(rate_limiter, api, "sendMessage", OTHER)  # another chat goes on at once
-    assert await send(rate_limiter, api, "sendMessageDraft", PRIVATE) is True  # dropped
+    assert await outcome(rate_limiter, api, "sendMessageDraft", PRIVATE) == "dropped"
     clock.wake_next()
     await retried
     assert [(time, chat) for time, _, chat in api.made] == [(0.0, OTHER), (7.0, PRIVATE)]
@@ -157,7 +165,7 @@ async def test_flood_control_is_honoured_for_that_chat_only(clock: ManualClock) 
 async def test_an_ephemeral_call_meeting_flood_control_is_not_retried(clock: ManualClock) -> None:
     rate_limiter, api, outcomes = limiter(clock)
     api.floods[PRIVATE] = 3
-    assert await send(rate_limiter, api, "sendChatAction", PRIVATE) is True
+    assert await outcome(rate_limiter, api, "sendChatAction", PRIVATE) == "dropped"
     assert api.made == []
     assert outcomes == ["sendChatAction:flood"]
 
@@ -193,13 +201,15 @@ def test_taking_from_several_buckets_is_all_or_nothing() -> None:
 
 async def test_with_many_chats_active_each_gets_a_fair_turn_at_drafts(clock: ManualClock) -> None:
     # Three active chats share half of 3 calls/s: one ephemeral call per chat every 2 s.
-    rate_limiter, api, _ = limiter(clock, global_rate=3, global_burst=100, global_keep=0)
+    rate_limiter, api, _ = limiter(
+        clock, global_rate=3, global_burst=100, global_keep=0, ephemeral_share=0.5
+    )
     for chat in (PRIVATE, OTHER, 13):
         await send(rate_limiter, api, "sendMessage", chat)
     assert rate_limiter.active_chats() == 3
-    assert await send(rate_limiter, api, "sendMessageDraft", PRIVATE) is True
-    assert await send(rate_limiter, api, "sendMessageDraft", PRIVATE) is True
+    assert await outcome(rate_limiter, api, "sendMessageDraft", PRIVATE) == "sent"
+    assert await outcome(rate_limiter, api, "sendMessageDraft", PRIVATE) == "dropped"
     clock.now = 2.0
-    assert await send(rate_limiter, api, "sendMessageDraft", PRIVATE) is True
+    assert await outcome(rate_limiter, api, "sendMessageDraft", PRIVATE) == "sent"
     drafts = [time for time, method, _ in api.made if method == "sendMessageDraft"]
     assert drafts == [0.0, 2.0]
