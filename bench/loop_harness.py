@@ -114,6 +114,15 @@ class BotProcess:
         """How many lines of the bot's log contain `needle`."""
         return sum(needle in line for line in self.log_path.read_text().splitlines())
 
+    def log_summary(self, top: int = 4) -> list[str]:
+        """The most frequent warning and error messages in the bot's log, with counts."""
+        counts: Counter[str] = Counter()
+        for line in self.log_path.read_text().splitlines():
+            match = re.search(r'"level": "(WARNING|ERROR)".*?"message": "([^"]{0,90})', line)
+            if match:
+                counts[f"{match.group(1)} {match.group(2)}"] += 1
+        return [f"{n} × {message}" for message, n in counts.most_common(top)]
+
     def peak_memory_mb(self) -> float:
         """The bot's peak resident memory so far (VmHWM)."""
         assert self.process is not None

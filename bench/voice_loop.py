@@ -223,6 +223,7 @@ class Crowd:
     peak_mb: float
     stall_ms: float
     cpu_ms: float  # the bot's CPU time per answer
+    log: list[str]  # the bot's most frequent warnings and errors
 
     @property
     def lost(self) -> int:
@@ -280,6 +281,7 @@ async def crowd(loop: Loop, size: int, *, within: float) -> Crowd:
             bot.peak_memory_mb(),
             1000 * bot.metric("event_loop_lag_max_seconds"),
             1000 * cpu / size,
+            bot.log_summary(),
         )
     finally:
         await bot.stop()
@@ -418,7 +420,8 @@ async def _heard(loop: Loop, samples: list[str]) -> list[float]:
     for person, name in zip(people, samples, strict=True):
         person.sent_at = time.time()
         audio = (ROOT / "tests/fixtures" / name).read_bytes()
-        loop.bot_api.send_voice(person.user_id, audio, duration=10)
+        language = name.split("_")[0]  # the speaker's Telegram language, as a real user's
+        loop.bot_api.send_voice(person.user_id, audio, duration=10, language_code=language)
     await loop.wait_for_voices(people, start, 240)
     times: dict[int, float] = {}
     for call in loop.bot_api.calls[start:]:
@@ -649,6 +652,9 @@ async def main(args: argparse.Namespace) -> None:
     print("\n".join(person_table(people, bounds)) + "\n")
     print("\n".join(crowd_table(crowds)) + "\n")
     print("Times in seconds after the message was sent: p50 / p95 / max.\n")
+    for c in crowds:
+        if c.log:
+            print(f"The bot's log at {c.size} people: " + "; ".join(c.log) + "\n")
     if local is not None:
         print("| sample | RTF direct | RTF through the bot |\n| --- | --- | --- |")
         for name in local.direct:
