@@ -81,3 +81,20 @@ async def test_a_draft_under_flood_control_is_dropped_and_the_answer_still_arriv
     assert 'telegram_calls_total{method="sendMessageDraft",outcome="flood"} 1.0' in exported
     assert 'telegram_calls_total{method="sendMessage",outcome="sent"}' in exported
     assert "event_loop_lag_seconds" in exported
+
+
+async def test_a_streamed_group_answer_fits_the_groups_budget(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    answer = " ".join(f"word{n}" for n in range(40)) + "."
+    openai_api.reply_with(answer)  # about 30 deltas
+    await start_bot(make_settings(stream_edit_interval_seconds=0.05))
+    bot_api.send_text(6001, "@voice_test_bot tell me more", chat_id=GROUP, chat_type="supergroup")
+    await bot_api.wait_for(
+        lambda: any(m.text == answer for m in bot_api.chat_messages(GROUP)), timeout=30
+    )
+    # A group gets ~20 messages a minute: the first words, at most an edit every 3 s, and the
+    # final text, never an edit per delta.
+    calls = [c for c in bot_api.calls if c.method in ("sendMessage", "editMessageText")]
+    assert len(calls) <= 3
+    assert len(pieces(answer)) > 20
