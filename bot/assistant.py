@@ -39,7 +39,7 @@ from bot.stores.redis import OUTAGES, redis_error
 from bot.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
-_SENTENCE_END = re.compile(r"[.!?。！？…]\s|\n")
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s|[。！？]|\n")  # CJK marks need no space
 Clock = Callable[[], datetime]
 
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
-from bot.db.ledger import DayUsage
+if TYPE_CHECKING:
+    from bot.db.ledger import DayUsage
 
 _BAR_COLOUR = "#4C72B0"
 _LINE_COLOUR = "#DD8452"
@@ -17,6 +15,11 @@ _LINE_COLOUR = "#DD8452"
 
 def render_daily_usage(series: Sequence[DayUsage], *, title: str = "Usage per day (UTC)") -> bytes:
     """A PNG of the series; call it with asyncio.to_thread from async code."""
+    # matplotlib takes ~0.5 s to import: only an admin's /stats pays for it, not every start.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     # A Figure of its own per call: no pyplot global state, safe from several threads.
     figure = Figure(figsize=(10, 4.5), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ STAGES = (
 )
 # From 10 ms (a cache lookup, a decode) to 60 s (a long transcription on a small CPU).
 STAGE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+# How often the loop-lag monitor wakes up, and over how many wake-ups its gauge takes the worst.
+LOOP_TICK_SECONDS = 0.05
+LOOP_WINDOW_TICKS = 100
 
 
 class Metrics:
@@ -68,6 +72,22 @@ class Metrics:
             "ledger_rows_lost", "Usage rows that could not be written", registry=self.registry
         )
         self._add_queue_metrics()
+        self.telegram_calls = Counter(
+            "telegram_calls",
+            "Bot API calls by method and what the rate limiter did (sent, dropped, flood)",
+            ["method", "outcome"],
+            registry=self.registry,
+        )
+        self.loop_lag = Gauge(
+            "event_loop_lag_seconds",
+            "Longest event-loop stall over the last few seconds (a wake-up's lateness)",
+            registry=self.registry,
+        )
+        self.loop_lag_max = Gauge(
+            "event_loop_lag_max_seconds",
+            "Longest event-loop stall since the bot started",
+            registry=self.registry,
+        )
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -134,6 +154,27 @@ class Metrics:
     def count_queue(self, event: str) -> None:
         """Count one queue event: "redelivery", "claim" or "parked"."""
         {"redelivery": self.redeliveries, "claim": self.claims, "parked": self.parked}[event].inc()
+
+    def count_telegram_call(self, method: str, outcome: str) -> None:
+        """Count one Bot API call the rate limiter sent, dropped or saw flood-controlled."""
+        self.telegram_calls.labels(method=method, outcome=outcome).inc()
+
+    async def watch_event_loop(self, tick: float = LOOP_TICK_SECONDS) -> None:
+        """Measure how late the loop wakes us up; runs until cancelled.
+
+        A blocking call anywhere on the loop (a model call, a big JSON dump) delays every user;
+        this is how operators see it.
+        """
+        window: list[float] = []
+        worst = 0.0
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(tick)
+            lag = max(0.0, time.perf_counter() - started - tick)
+            window = [*window[-(LOOP_WINDOW_TICKS - 1) :], lag]
+            worst = max(worst, lag)
+            self.loop_lag.set(max(window))
+            self.loop_lag_max.set(worst)
 
     def observe(self, stage: str, seconds: float) -> None:
         """Record how long one stage took."""

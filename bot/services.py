@@ -12,6 +12,7 @@ from bot.metrics import Metrics
 from bot.stores.caches import CacheCounters
 from bot.stores.prefs import PreferenceStore
 from bot.stores.redis import RedisHandle
+from bot.tg.actions import ChatActions
 from bot.tg.ordering import UserTurns
 
 
@@ -27,6 +28,7 @@ class Services:
     counters: CacheCounters
     metrics: Metrics
     turns: UserTurns = field(default_factory=UserTurns)
+    actions: ChatActions = field(default_factory=ChatActions)
     closers: list[Any] = field(default_factory=list)
 
     async def aclose(self) -> None:

@@ -31,6 +31,10 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 # A sentence ends at . ! ? … followed by a space, the end or a Spanish opener; CJK marks end it
 # without a space. Closing quotes and brackets stay with their sentence.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s|$|[¿¡])|[。！？；]+[」』”’）\"')]*")
+# The text ends with a finished sentence: a Latin mark needs whitespace after it, CJK does not.
+_FINISHED = re.compile(
+    r"(?:(?P<mark>[.!?…]+)[\"'»”’)\]]*\s+|[。！？；]+[」』”’）\"')]*\s*|\n\s*)\Z"
+)
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs e.g i.e z.b bzw".split())
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])(?=\s)|(?<=[，、；：])")
 _SPACE_BEFORE_MARK = re.compile(r"\s+(?=[.,!?;:…])")
@@ -48,6 +52,23 @@ def split_sentences(text: str, *, max_chars: int = 300) -> list[str]:
         for sentence in _sentences(line):
             chunks.extend(piece.strip() for piece in _fit(sentence, max_chars))
     return [chunk for chunk in chunks if any(ch.isalnum() for ch in chunk)]
+
+
+def finished_sentences(text_so_far: str) -> list[str]:
+    """The chunks of a growing answer that can no longer change.
+
+    The last chunk counts only when the text ends at a sentence end: a mark and a space (or a
+    line break), or a CJK mark, which needs no space. Otherwise it may still grow.
+    """
+    chunks = split_sentences(text_so_far)
+    return chunks if _ends_sentence(text_so_far) else chunks[:-1]
+
+
+def _ends_sentence(text: str) -> bool:
+    match = _FINISHED.search(text)
+    if match is None:
+        return False
+    return not _is_abbreviation(text[: match.start()], match.group("mark") or "")
 
 
 def estimate_seconds(chunk: str) -> float:
@@ -164,7 +185,7 @@ class IncrementalSpeaker:
 
     def feed(self, text_so_far: str) -> None:
         """Start synthesising the complete sentences of `text_so_far` (the last one may grow)."""
-        for chunk in within_budget(split_sentences(text_so_far)[:-1], self._max_seconds):
+        for chunk in within_budget(finished_sentences(text_so_far), self._max_seconds):
             self._start(chunk)
 
     async def finish(self, final_text: str) -> VoiceNote:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -19,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.errors import ServiceError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ def make_write_session_factory(
 
 def alembic_config(url: str) -> Config:
     """An Alembic Config built in code: the repository's migrations, this URL."""
+    from alembic.config import Config  # ~0.3 s of imports, paid in the migration thread
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -98,6 +101,8 @@ def run_migrations(url: str, revision: str = "head") -> None:
     Raises:
         ServiceError: the database cannot be reached, with a one-line reason.
     """
+    from alembic import command
+
     try:
         command.upgrade(alembic_config(url), revision)
     except _STARTUP_ERRORS as error:

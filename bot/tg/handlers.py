@@ -11,7 +11,6 @@ from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
 from bot.stores.prefs import MODES
-from bot.tg.actions import chat_action
 from bot.tg.context import BotContext
 from bot.tg.incoming import (
     DownloadLimits,
@@ -120,9 +119,9 @@ async def text_message(update: Update, context: BotContext) -> None:
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)
         return
-    async with chat_action(
-        bot, message.chat_id, ChatAction.TYPING, thread_id=topic_of(message)
-    ) as action:
+    actions = context.services.actions
+    topic = topic_of(message)
+    async with actions.hold(bot, message.chat_id, ChatAction.TYPING, thread_id=topic) as action:
         events = context.services.assistant.answer_text(request)
         await _renderer(update, context, action=action).render(events)
 
@@ -141,8 +140,10 @@ async def audio_message(update: Update, context: BotContext) -> None:
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)
         return
-    async with chat_action(
-        bot, message.chat_id, ChatAction.RECORD_VOICE, thread_id=topic_of(message)
+    actions = context.services.actions
+    topic = topic_of(message)
+    async with actions.hold(
+        bot, message.chat_id, ChatAction.RECORD_VOICE, thread_id=topic
     ) as action:
         events = context.services.assistant.answer_voice(request)
         await _renderer(update, context, action=action).render(events)

@@ -6,10 +6,12 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
 
-from telegram import Bot, Message
+from telegram import Message
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
+from telegram.ext import ExtBot
 
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
 from bot.durable import progress
@@ -17,23 +19,28 @@ from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Ref
 from bot.i18n import t
 from bot.metrics import Metrics
 from bot.tg.actions import ActionKeepalive
+from bot.tg.ratelimit import Dropped, Priority
 
 log = logging.getLogger(__name__)
 
 # Leave room for the tags that Markdown → HTML adds to each part.
 _PART_LIMIT = TELEGRAM_MAX_TEXT - 400
+# A group may get about 20 messages a minute, edits included: one preview edit per 3 s at most.
+GROUP_INTERVAL = 3.0
 
 
 class ReplyRenderer:
     """Shows one answer in one chat.
 
     Private chats stream with sendMessageDraft (Bot API 9.3) and then send the final message;
-    groups send a message and edit it. Either way, at most one update per `interval` seconds.
+    groups send a message and edit it. The transcript and the answer's first words show at once;
+    later updates come at most once per `interval` seconds (GROUP_INTERVAL in groups). Previews
+    are ephemeral: the rate limiter drops them when the budget is short, never the final text.
     """
 
     def __init__(
         self,
-        bot: Bot,
+        bot: ExtBot[Any],
         chat_id: int,
         *,
         language: str | None,
@@ -49,7 +56,7 @@ class ReplyRenderer:
         self._language = language
         self._private = private
         self._reply_to = reply_to
-        self._interval = interval
+        self._interval = interval if private else max(interval, GROUP_INTERVAL)
         self._metrics = metrics
         self._action = action
         self._thread_id = thread_id  # the forum topic the question came from: answers go there
@@ -59,6 +66,7 @@ class ReplyRenderer:
         self._preview: Message | None = None
         self._shown = ""
         self._last_update = 0.0
+        self._answer_shown = False
 
     async def render(self, events: AsyncGenerator[AssistantEvent, None]) -> None:
         """Consume the assistant's events and show each one.
@@ -83,9 +91,12 @@ class ReplyRenderer:
         if isinstance(event, Heard):
             self._language = event.language
             self._header = t("heard", event.language, text=event.text)
-            await self._update_preview(self._header)
+            await self._update_preview(self._header, at_once=True)
         elif isinstance(event, AnswerDelta):
-            await self._update_preview(self._compose(event.text))
+            # The first words go out at once: waiting for the interval would hold them back.
+            first = not self._answer_shown and bool(event.text.strip())
+            await self._update_preview(self._compose(event.text), at_once=first)
+            self._answer_shown = self._answer_shown or first
         elif isinstance(event, Answered):
             await self._finish(self._compose(event.text))
         elif isinstance(event, Spoken):
@@ -98,15 +109,16 @@ class ReplyRenderer:
     def _compose(self, answer: str) -> str:
         return f"{self._header}\n\n{answer}" if self._header else answer
 
-    async def _update_preview(self, text: str) -> None:
+    async def _update_preview(self, text: str, *, at_once: bool = False) -> None:
         now = time.monotonic()
-        if now - self._last_update < self._interval or text == self._shown:
+        if text == self._shown or (not at_once and now - self._last_update < self._interval):
             return
         if await progress.already_sent("text:0"):
             return  # resumed after the final text was sent: a new preview would repeat it
         self._last_update = now
         self._shown = text
         preview = text[:TELEGRAM_MAX_TEXT]
+        ephemeral = Priority.EPHEMERAL
         try:
             if self._private:
                 await self._bot.send_message_draft(self._chat_id, self._draft_id, preview)
@@ -116,11 +128,23 @@ class ReplyRenderer:
                     preview,
                     reply_to_message_id=self._reply_to,
                     message_thread_id=self._thread_id,
+                    rate_limit_args=ephemeral,
                 )
             else:
-                await self._preview.edit_text(preview)
+                await self._bot.edit_message_text(
+                    preview,
+                    chat_id=self._chat_id,
+                    message_id=self._preview.message_id,
+                    rate_limit_args=ephemeral,
+                )
+        except Dropped:  # the budget is short: the next update (or the final text) shows it
+            self._shown = ""
+            return
         except BadRequest as error:  # a draft or edit is a nicety; the final message matters
             log.info("preview not shown: %s", error.message)
+            return
+        if self._action is not None:
+            self._action.progressed()
 
     async def _finish(self, text: str) -> None:
         self._header_sent = True
@@ -178,10 +202,7 @@ class ReplyRenderer:
 
     async def _send_voice(self, event: Spoken) -> None:
         if self._action is not None:
-            self._action.action = ChatAction.UPLOAD_VOICE
-        await self._bot.send_chat_action(
-            self._chat_id, ChatAction.UPLOAD_VOICE, message_thread_id=self._thread_id
-        )
+            self._action.show(ChatAction.UPLOAD_VOICE)
         with self._metrics.time_stage("upload"):
             await self._bot.send_voice(
                 self._chat_id,

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -38,13 +39,28 @@ _SPEECH_TYPES = {
 }
 
 
+@dataclass
+class Latencies:
+    """How long the emulated service takes, in seconds, as the benchmark sets it.
+
+    `streaming` spreads the rest of an answer after its first token over that time (None: the
+    emulator's `chunk_delay` between chunks).
+    """
+
+    transcription: float = 0.0
+    first_token: float = 0.0
+    streaming: float | None = None
+    speech: float = 0.0
+
+
 class OpenAIEmulator(LoopbackServer):
     """Speaks enough of the OpenAI REST API for the bot; give `base_url` to the SDK."""
 
-    def __init__(self, chunk_delay: float = 0.05) -> None:
+    def __init__(self, chunk_delay: float = 0.05, latencies: Latencies | None = None) -> None:
         """Prepare an emulator whose streamed chunks are `chunk_delay` seconds apart."""
         super().__init__()
         self.chunk_delay = chunk_delay
+        self.latencies = latencies or Latencies()
         self.requests: list[Request] = []
         self._faults = FaultQueue()
         self._down = False
@@ -230,6 +246,7 @@ class OpenAIEmulator(LoopbackServer):
         record.usage = used
         completion_id = f"chatcmpl-emu{next(self._ids):06d}"
         if not body.get("stream"):
+            await asyncio.sleep(self.latencies.first_token + (self.latencies.streaming or 0.0))
             return web.json_response(
                 replies.completion(completion_id, body["model"], answer, finish, used)
             )
@@ -258,14 +275,18 @@ class OpenAIEmulator(LoopbackServer):
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         await response.prepare(request)
         cut_after = self._stream_breaks.pop(0) if self._stream_breaks else None
+        streaming = self.latencies.streaming
+        gap = self.chunk_delay if streaming is None else streaming / max(1, len(events) - 2)
         for number, event in enumerate(events):
             if number == cut_after and request.transport is not None:
                 request.transport.close()  # the client sees the body end without [DONE]
                 return response
             if number == 1:
                 await self._pass_gate(path)
+                if self.latencies.first_token:
+                    await asyncio.sleep(self.latencies.first_token)
             if number > 1:
-                await asyncio.sleep(self.chunk_delay)
+                await asyncio.sleep(gap)
             await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
@@ -279,6 +300,7 @@ class OpenAIEmulator(LoopbackServer):
             raise OpenAIError(400, "Missing required parameter: 'model'.", param="model")
         check_audio(record.filenames.get("file", ""), audio)
         await self._pass_gate(record.path)
+        await asyncio.sleep(self.latencies.transcription)
         duration, forced = audio_duration(audio), fields.get("language")
         if forced and forced not in replies.LANGUAGE_NAMES:
             raise OpenAIError(
@@ -309,6 +331,7 @@ class OpenAIEmulator(LoopbackServer):
             raise OpenAIError(
                 400, f"Invalid value for 'response_format': {fmt!r}.", param="response_format"
             )
+        await asyncio.sleep(self.latencies.speech)
         seconds = round(min(max(0.05 * len(text), 0.2), 10.0), 2)
         data = await asyncio.to_thread(tone, seconds, fmt)
         return web.Response(body=data, content_type=_SPEECH_TYPES[fmt])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.speech import estimate_seconds, split_sentences, within_budget
+from bot.speech import estimate_seconds, finished_sentences, split_sentences, within_budget
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,34 @@ def test_budget_keeps_chunks_until_the_estimate_fills_it(
     chunks: list[str], max_seconds: float, planned: list[str]
 ) -> None:
     assert within_budget(chunks, max_seconds) == planned
+
+
+@pytest.mark.parametrize(
+    ("text_so_far", "finished"),
+    [
+        ("你好。", ["你好。"]),
+        ("你好。今天", ["你好。"]),
+        ("第一句！第二", ["第一句！"]),
+        ("こんにちは。元気", ["こんにちは。"]),
+        ("Hello. ", ["Hello."]),
+        ("Hello.", []),
+        ("Hello. Wor", ["Hello."]),
+        ('He said "Stop." ', ['He said "Stop."']),
+        ("Dr. ", []),
+        ("Line one\n", ["Line one"]),
+    ],
+    ids=[
+        "a CJK mark ends a sentence without a space",
+        "the next CJK sentence is still growing",
+        "a CJK exclamation",
+        "Japanese",
+        "a Latin mark and a space",
+        "a Latin mark alone may be a decimal point or an abbreviation yet",
+        "the next Latin sentence is still growing",
+        "a closing quote after the mark",
+        "an abbreviation is not a sentence end",
+        "a line break",
+    ],
+)
+def test_finished_sentences_of_a_streaming_answer(text_so_far: str, finished: list[str]) -> None:
+    assert finished_sentences(text_so_far) == finished
