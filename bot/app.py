@@ -28,6 +28,7 @@ from bot.i18n import TABLES
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.services import Services
+from bot.stores.budget import RedisBudget
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
@@ -136,7 +137,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
 
 
 def build_application(
-    settings: Settings, services: Services
+    settings: Settings, services: Services, *, shared_budget: bool = False
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The python-telegram-bot Application, pointed at TELEGRAM_API_URL, with every handler."""
     root = settings.telegram_api_url
@@ -146,7 +147,16 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .local_mode(settings.telegram_local_mode)
-        .rate_limiter(PriorityRateLimiter(on_call=services.metrics.count_telegram_call))
+        .rate_limiter(
+            PriorityRateLimiter(
+                # Webhook workers share one token's budget in Redis; polling is one process,
+                # whose own buckets (the default) spare a Redis round trip per call.
+                budget=RedisBudget(services.redis.client, prefix=settings.redis_prefix)
+                if shared_budget
+                else None,
+                on_call=services.metrics.count_telegram_call,
+            )
+        )
         .concurrent_updates(PerUserUpdateProcessor(services.turns))
         .context_types(CONTEXT_TYPES)
         .build()

@@ -96,14 +96,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             "(docker-compose.yml and fly.toml use it); on one machine SQLite works but contends"
         )
     services = await build_services(settings)
-    application = build_application(settings, services)
+    application = build_application(settings, services, shared_budget=True)
     await _answer_and_maybe_receive(settings, stop, services.redis, application, receive=False)
 
 
 async def run_single(settings: Settings, stop: asyncio.Event) -> None:
     """`python -m bot` with WEBHOOK_URL: receive and answer in one process."""
     services = await build_services(settings)
-    application = build_application(settings, services)
+    application = build_application(settings, services, shared_budget=True)
     await _answer_and_maybe_receive(settings, stop, services.redis, application, receive=True)
 
 
