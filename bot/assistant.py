@@ -14,7 +14,14 @@ from redis.exceptions import RedisError
 from bot.config import Settings
 from bot.core.cache_keys import is_cacheable
 from bot.core.language import detect_typed_language
-from bot.core.privacy import PLACEHOLDER_RE, Vault, mask, regions_for, restore
+from bot.core.privacy import (
+    PLACEHOLDER_RE,
+    Vault,
+    contains_personal_data,
+    mask,
+    regions_for,
+    restore,
+)
 from bot.core.prompt import Turn, build_messages
 from bot.db.accounts import Accounts
 from bot.errors import (
@@ -285,6 +292,9 @@ class Assistant:
         if self.settings.privacy_mode != "mask":
             return text, Vault()
         regions = regions_for(language)
+        if known is None and not contains_personal_data(text, regions=regions):
+            # Nothing to add: the vault is only read (to restore the answer), no lock needed.
+            return text, await self.vaults.load(sender.conversation)
         if known is not None:
             masked, extended = mask(text, known, regions=regions, owner=sender.owner)
             if extended == known:

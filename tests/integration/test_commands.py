@@ -14,6 +14,8 @@ async def test_the_menu_is_the_tables_menu_commands_described_in_each_language(
     bot_api: BotApiEmulator, make_settings, start_bot
 ) -> None:
     await start_bot(make_settings())
+    # The menu is set once polling runs (nothing a first message needs waits for it).
+    await bot_api.wait_for(lambda: len(bot_api.calls_to("setMyCommands")) == len(TABLES))
     shown = [c.name for c in COMMANDS if c.in_menu]
     for language, messages in TABLES.items():
         code = "" if language == "en" else language
