@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -137,6 +138,7 @@ class Assistant:
                 async for event in events:
                     yield event
         except RedisError as error:
+            _unless_cancelled()
             log.error("redis unavailable: %s", type(error).__name__)
             yield Refused(refusal_key(redis_error(error)))
         except CredentialsRejected:
@@ -328,6 +330,7 @@ class Assistant:
             ):
                 await self.answers.put(**self._answer_key(question, language), answer=stored)
         except OUTAGES as error:
+            _unless_cancelled()
             log.error("turn not remembered: %s", type(error).__name__)
             return False
         return True
@@ -431,6 +434,13 @@ class Assistant:
             return
         if not written:
             log.warning("usage row (%s) waits for the database", kind)
+
+
+def _unless_cancelled() -> None:
+    """Re-raise a cancellation (/cancel, shutdown) that a Redis client reported as its error."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 __all__ = ["Assistant", "AudioRequest", "Sender", "TextRequest"]

@@ -37,6 +37,7 @@ class Locks:
         self._timeout = timeout
         self._wait = wait
         self._unreleased: dict[str, tuple[aioredis.lock.Lock, bytes]] = {}
+        self._renewers: set[asyncio.Task[None]] = set()  # kept referenced until they stop
 
     @contextlib.asynccontextmanager
     async def hold(self, name: str) -> AsyncIterator[None]:
@@ -64,13 +65,18 @@ class Locks:
             raise redis_error(error) from error
         if not acquired:
             raise ServiceError("redis", f"lock {name} stayed busy", retryable=True)
-        renew = asyncio.create_task(self._renew(lock), name=f"renew-lock-{name}")
+        done = asyncio.Event()
+        renew = asyncio.create_task(self._renew(lock, done), name=f"renew-lock-{name}")
         try:
             yield
         finally:
-            renew.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renew
+            # Told, not cancelled, and not awaited: redis-py may turn a cancellation that lands
+            # mid-command into a RedisError, and a renewer that swallowed it would hold this
+            # finally (and the turn) for as long as it renews. It stops at its next wake-up;
+            # a renewal racing the release below fails its token check and changes nothing.
+            done.set()
+            self._renewers.add(renew)
+            renew.add_done_callback(self._renewers.discard)
             token = lock.local.token
             try:
                 await lock.release()
@@ -80,11 +86,14 @@ class Locks:
                 if token is not None:
                     self._unreleased[name] = (lock, token)
 
-    async def _renew(self, lock: aioredis.lock.Lock) -> None:
+    async def _renew(self, lock: aioredis.lock.Lock, done: asyncio.Event) -> None:
         # Bounded: a holder that is stuck (or forgotten) lets the lock expire in the end.
         deadline = asyncio.get_running_loop().time() + MAX_HOLD_SECONDS
         while asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(self._timeout / 3)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self._timeout / 3)
+            if done.is_set():
+                return
             try:
                 await lock.reacquire()
             except (LockError, RedisError) as error:
