@@ -22,6 +22,7 @@ from tests.emulators.openai_api import OpenAIEmulator
 
 if TYPE_CHECKING:
     from bot.app import Services
+    from tests.cluster import Cluster
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -165,3 +166,26 @@ async def start_bot(bot_api: BotApiEmulator) -> AsyncIterator[BotRunner]:
     for stop, task in running:
         stop.set()
         await asyncio.wait_for(task, timeout=30)
+
+
+@pytest.fixture
+async def cluster(
+    bot_api: BotApiEmulator,
+    openai_api: OpenAIEmulator,
+    redis_url: str,
+    redis_keyspace: RedisKeyspace,
+    tmp_path: Path,
+) -> AsyncIterator[Cluster]:
+    """Webhook-mode processes (web, workers) started by the test; all killed afterwards."""
+    from tests.cluster import Cluster
+
+    running = Cluster(
+        bot_api,
+        openai_api,
+        redis_url,
+        redis_keyspace.prefix,
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        tmp_path,
+    )
+    yield running
+    await running.close()

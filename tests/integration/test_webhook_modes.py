@@ -7,7 +7,6 @@ import fcntl
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -17,8 +16,7 @@ from sqlalchemy import text
 from bot.db.engine import make_engine
 from bot.durable.migrations import ADVISORY_LOCK_KEY
 from tests.cluster import Cluster
-from tests.conftest import RedisKeyspace
-from tests.emulators import BotApiEmulator, OpenAIEmulator
+from tests.emulators import BotApiEmulator
 from tests.postgres import POSTGRES_URL, TcpProxy, fresh_postgres_database
 from tests.processes import bot_env
 
@@ -86,27 +84,6 @@ def test_a_webhook_mode_without_its_settings_exits_at_once_with_one_line(
     result = run_bot(*args, **env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [line]
-
-
-@pytest.fixture
-async def cluster(
-    bot_api: BotApiEmulator,
-    openai_api: OpenAIEmulator,
-    redis_url: str,
-    redis_keyspace: RedisKeyspace,
-    tmp_path: Path,
-) -> AsyncIterator[Cluster]:
-    """Processes started by the test; all killed afterwards."""
-    running = Cluster(
-        bot_api,
-        openai_api,
-        redis_url,
-        redis_keyspace.prefix,
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        tmp_path,
-    )
-    yield running
-    await running.close()
 
 
 async def healthz(port: int) -> int:

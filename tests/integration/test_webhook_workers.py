@@ -45,27 +45,6 @@ async def postgres_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def cluster(
-    bot_api: BotApiEmulator,
-    openai_api: OpenAIEmulator,
-    redis_url: str,
-    redis_keyspace: RedisKeyspace,
-    tmp_path: Path,
-) -> AsyncIterator[Cluster]:
-    """Processes started by the test; all killed afterwards."""
-    running = Cluster(
-        bot_api,
-        openai_api,
-        redis_url,
-        redis_keyspace.prefix,
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        tmp_path,
-    )
-    yield running
-    await running.close()
-
-
-@pytest.fixture
 def queue(redis_url: str, redis_keyspace: RedisKeyspace) -> Iterator[QueueView]:
     """The test's own view of the stream in Redis."""
     view = QueueView(redis_url, redis_keyspace.prefix)
