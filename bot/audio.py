@@ -5,6 +5,7 @@ Every function here blocks (ffmpeg subprocess, encoding); callers run them with 
 
 from __future__ import annotations
 
+import fractions
 import functools
 import io
 import shutil
@@ -210,6 +211,46 @@ def decode_to_wav(data: bytes, *, container: str | None = None) -> DecodedAudio:
     )
 
 
+def as_sent_seconds(data: bytes) -> float | None:
+    """Playing length of a whole OGG file as sent, from its packets, without decoding them.
+
+    None when the file is not OGG or does not end in its final page (a truncated upload): such
+    audio is decoded and sent on as WAV of what decodes. Summing the packets rather than
+    trusting a header, the length is what a decoder would play, so a note longer than it was
+    declared is still caught.
+
+    Raises:
+        AudioError: the packets cannot be read, or they hold no audio.
+    """
+    if not data.startswith(b"OggS") or not _ends_with_last_ogg_page(data):
+        return None
+    try:
+        with av.open(io.BytesIO(data), "r") as source:
+            stream = source.streams.audio[0]
+            samples = sum(packet.duration or 0 for packet in source.demux(stream) if packet.size)
+            rate = stream.time_base.denominator if stream.time_base else 0
+    except (av.error.FFmpegError, IndexError, ValueError) as error:
+        raise AudioError("could not read ogg audio") from error
+    seconds = samples / rate if rate else 0.0
+    if seconds < MIN_DECODED_SECONDS:
+        raise AudioError("no audio in file")
+    return seconds
+
+
+def _ends_with_last_ogg_page(data: bytes) -> bool:
+    """Whether the last OGG page is whole and marked end-of-stream (its header tells its size)."""
+    start = data.rfind(b"OggS", max(0, len(data) - 65_307))  # the largest page there can be
+    if start < 0 or start + 27 > len(data):
+        return False
+    header_type, segments = data[start + 5], data[start + 26]
+    table = data[start + 27 : start + 27 + segments]
+    return (
+        len(table) == segments
+        and start + 27 + segments + sum(table) == len(data)
+        and bool(header_type & 0x04)
+    )
+
+
 def wav_duration(wav: bytes) -> float:
     """Length in seconds of a WAV file's audio."""
     try:
@@ -237,7 +278,13 @@ def encode_voice_note(clips: Sequence[tuple[bytes, str]], *, max_seconds: float)
     """Join speech clips ((bytes, "wav"|"mp3"|"ogg"), in order) into one OGG/Opus voice note.
 
     Clips are separated by a short pause; audio past `max_seconds` is cut with a short fade.
+    Mono OGG/Opus clips that fit are joined packet by packet (2 ms instead of ~90 ms of
+    decoding and encoding for a few sentences); others are decoded with pydub and encoded once.
     """
+    if all(fmt == "ogg" for _, fmt in clips):
+        joined = _join_opus([data for data, _ in clips], max_seconds=max_seconds)
+        if joined is not None:
+            return joined
     segment = _join([_load(data, fmt) for data, fmt in clips])
     limit_ms = int(max_seconds * 1000)
     if len(segment) > limit_ms:
@@ -245,6 +292,67 @@ def encode_voice_note(clips: Sequence[tuple[bytes, str]], *, max_seconds: float)
     if len(segment) < MIN_DECODED_SECONDS * 1000:
         raise AudioError("no speech to encode")
     return VoiceNote(ogg=_encode_opus(segment), duration=len(segment.raw_data) / (2 * VOICE_RATE))
+
+
+def _join_opus(clips: Sequence[bytes], *, max_seconds: float) -> VoiceNote | None:
+    """Mono Opus clips as one stream, with a silent pause between them, without re-encoding.
+
+    None when a clip is not mono Opus or the note would run past `max_seconds` (it is cut with
+    a fade then, which needs the samples). Each clip after the first keeps its 6.5 ms encoder
+    warm-up, played after a pause of silence, where it cannot be heard.
+    """
+    parts = []
+    for data in clips:
+        part = _opus_packets(data)
+        if part is None:
+            return None
+        parts.append(part)
+    if not parts:
+        return None
+    pause = _opus_pause()
+    packets = [p for i, part in enumerate(parts) for p in ([*pause, *part] if i else part)]
+    samples = sum(duration for _, duration in packets)
+    if not MIN_DECODED_SECONDS * VOICE_RATE <= samples <= max_seconds * VOICE_RATE:
+        return None
+    out = io.BytesIO()
+    time_base = fractions.Fraction(1, VOICE_RATE)
+    with av.open(out, "w", format="ogg") as output, av.open(io.BytesIO(clips[0]), "r") as first:
+        # The first clip's header (channels, pre-skip) describes the joined stream.
+        stream = output.add_stream_from_template(first.streams.audio[0])
+        pts = 0
+        for payload, duration in packets:
+            packet = av.Packet(payload)
+            packet.stream, packet.time_base = stream, time_base
+            packet.pts = packet.dts = pts
+            packet.duration = duration
+            pts += duration
+            output.mux(packet)
+    return VoiceNote(ogg=out.getvalue(), duration=samples / VOICE_RATE)
+
+
+def _opus_packets(data: bytes) -> list[tuple[bytes, int]] | None:
+    """The packets of a mono OGG/Opus file with their lengths at 48 kHz; None for other audio."""
+    try:
+        with av.open(io.BytesIO(data), "r") as source:
+            stream = source.streams.audio[0]
+            context = stream.codec_context
+            if context.name != "opus" or context.layout.nb_channels != 1:
+                return None
+            if stream.time_base != fractions.Fraction(1, VOICE_RATE):
+                return None
+            return [(bytes(p), p.duration or 0) for p in source.demux(stream) if p.size]
+    except (av.error.FFmpegError, IndexError, ValueError):
+        return None  # the decoding path gives the clear error
+
+
+@functools.cache
+def _opus_pause() -> tuple[tuple[bytes, int], ...]:
+    """The pause between clips as Opus packets, encoded once per process."""
+    silence = AudioSegment.silent(duration=CLIP_PAUSE_MS, frame_rate=VOICE_RATE)
+    packets = _opus_packets(_encode_opus(silence.set_channels(1).set_sample_width(2)))
+    if packets is None:  # pragma: no cover - our own encoder's output
+        raise AudioError("could not encode a pause")
+    return tuple(packets)
 
 
 def _join(segments: Sequence[AudioSegment]) -> AudioSegment:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.asr.base import Transcriber, Transcript
-from bot.audio import decode_to_wav
+from bot.audio import as_sent_seconds, decode_to_wav
 from bot.core.language import choose_language, detect_text_language
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
@@ -89,14 +89,9 @@ class Listener:
         with self._metrics.time_stage("download"):
             data = await fetch()
         with self._metrics.time_stage("decode"):
-            decoded = await asyncio.to_thread(decode_to_wav, data)
-        if decoded.duration > self._max_seconds:
-            raise AudioTooLong(decoded.duration, self._max_seconds)
-        # Decoded even for a remote backend: the real length is checked and bad audio refused
-        # before anything is paid for; the upload is then the file as sent, when accepted.
-        audio, container = decoded.wav, "wav"
-        if decoded.container in self._transcriber.accepts:
-            audio, container = data, decoded.container
+            audio, container, seconds = await asyncio.to_thread(self._prepare, data)
+        if seconds > self._max_seconds:
+            raise AudioTooLong(seconds, self._max_seconds)
         first = await self._transcribe(audio, container, prefs.pinned_language)
         text_language, text_probability = detect_text_language(first.text)
         choice = choose_language(
@@ -119,9 +114,25 @@ class Listener:
             text=final.text.strip(),
             language=choice.language,
             language_source=choice.source,
-            audio_seconds=decoded.duration,
+            audio_seconds=seconds,
             from_cache=False,
         )
+
+    def _prepare(self, data: bytes) -> tuple[bytes, str, float]:
+        """The audio to transcribe, its container and its real length (blocking).
+
+        A whole OGG/Opus note goes to a backend that takes OGG as it was sent, its length
+        counted from its packets (1 ms for 6 s); anything else is decoded with pydub (35-120 ms,
+        an ffmpeg process) for its length and, unless the backend takes it as sent, for WAV.
+        Both refuse bad audio before anything is paid for.
+        """
+        if "ogg" in self._transcriber.accepts and (seconds := as_sent_seconds(data)) is not None:
+            return data, "ogg", seconds
+        decoded = decode_to_wav(data)
+        # Other containers the backend takes (mp3, m4a) go as sent; an OGG here was cut short.
+        if decoded.container in self._transcriber.accepts - {"ogg"}:
+            return data, decoded.container, decoded.duration
+        return decoded.wav, "wav", decoded.duration
 
     async def _transcribe(self, audio: bytes, container: str, language: str | None) -> Transcript:
         with self._metrics.time_stage("transcription"):

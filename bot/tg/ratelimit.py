@@ -24,7 +24,9 @@ from bot.core.budget import Claim, TokenBucket, take_all
 
 log = logging.getLogger(__name__)
 
-GLOBAL = "global"
+GLOBAL = "global"  # messages
+ACTIONS = "actions"  # drafts and chat actions
+CALLS = "calls"  # everything else: only flood control applies
 # Calls that show something for a moment; the first chat action of an answer is sent as KEEP.
 EPHEMERAL_METHODS = frozenset({"sendChatAction", "sendMessageDraft"})
 
@@ -45,26 +47,45 @@ class FloodLimits:
     """Telegram's published limits; short bursts are tolerated.
 
     About 30 messages a second, 1 a second per private chat, 20 a minute per group. Drafts and
-    chat actions are not messages in a chat, so they cost only the global budget.
+    chat actions are not messages: they cost neither the messages' budget nor the chat's, only
+    one of their own at the same rate, so 200 first signs of life never hold back an answer.
+    Calls that send nothing to a chat (getFile, getUpdates) spend no budget; every call still
+    honours flood control (429) when Telegram answers with it.
     """
 
     global_rate: float = 30.0
     global_burst: float = 15.0
+    action_rate: float = 30.0
+    action_burst: float = 15.0
     private_rate: float = 1.0
     private_burst: float = 3.0
     group_rate: float = 20 / 60
     group_burst: float = 4.0
-    global_keep: float = 5.0  # tokens an ephemeral call leaves to kept ones
+    action_keep: float = 5.0  # tokens an ephemeral call leaves to kept first chat actions
     chat_keep: float = 2.0  # the final text and the voice note of an answer
-    # Ephemeral calls of all active chats together may use this share of the global rate, so
+    # Ephemeral calls of all active chats together may use this share of the action rate, so
     # with 200 people waiting each chat gets a draft or an action every ~27 s, not every second.
     # Measured: each call costs the bot's loop milliseconds of CPU, so fewer is faster for all.
     ephemeral_share: float = 0.25
     active_seconds: float = 10.0  # a chat with a call this recent counts as active
 
     def global_claim(self, keep: float = 0.0) -> Claim:
-        """One call from the bot's global budget."""
+        """One message from the bot's global budget."""
         return Claim(GLOBAL, self.global_rate, self.global_burst, keep)
+
+    def action_claim(self, keep: float = 0.0) -> Claim:
+        """One draft or chat action from the bot's budget for them."""
+        return Claim(ACTIONS, self.action_rate, self.action_burst, keep)
+
+    def open_claim(self) -> Claim:
+        """Nothing spent, but the call waits while Telegram's flood control closes the bot."""
+        return Claim(CALLS, self.global_rate, self.global_burst, cost=0.0)
+
+    def pool_claim(self, endpoint: str, chat_id: object) -> Claim:
+        """The bot-wide budget a call spends from, by what it sends."""
+        if endpoint in EPHEMERAL_METHODS:
+            return self.action_claim()
+        return self.open_claim() if chat_id is None else self.global_claim()
 
     def chat_claim(self, chat_id: object, keep: float = 0.0) -> Claim:
         """One message in `chat_id`'s budget: negative ids and @names are groups and channels."""
@@ -179,12 +200,13 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
         chat_id = data.get("chat_id")
         chat = None if chat_id is None else self.limits.chat_claim(chat_id)
         per_chat = chat if endpoint not in EPHEMERAL_METHODS else None
+        pool = self.limits.pool_claim(endpoint, chat_id)
         if chat is not None:
             self._mark_active(chat.key)
         for attempt in range(self._max_retries + 1):
             if priority is Priority.KEEP:
-                await self._wait_for(per_chat)
-            elif not await self._spare(chat, per_chat):
+                await self._wait_for(per_chat, pool)
+            elif not await self._spare(chat, per_chat, pool):
                 self._on_call(endpoint, "dropped")
                 return _dropped(endpoint)
             try:
@@ -193,7 +215,7 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
                 seconds = _seconds(error)
                 self._on_call(endpoint, "flood")
                 log.warning("flood control on %s: retry after %.0f s", endpoint, seconds)
-                await self._budget.close(chat or self.limits.global_claim(), seconds)
+                await self._budget.close(chat or pool, seconds)
                 if priority is Priority.EPHEMERAL:
                     return _dropped(endpoint)
                 if attempt == self._max_retries:
@@ -219,21 +241,27 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
             self._pruned = now
         self._active[key] = now
 
-    def _fair_turn(self, key: str) -> bool:
+    def _fair_turn(self, key: str, pool: Claim) -> bool:
         """Whether this chat's share of the ephemeral budget allows one more call now."""
-        share = self.limits.global_rate * self.limits.ephemeral_share
+        share = pool.rate * self.limits.ephemeral_share
         if len(self._active) <= share:  # a few chats: each may have a call a second or more
             return True
         interval = len(self._active) / share
         return self._clock() - self._last_ephemeral.get(key, -float("inf")) >= interval
 
-    async def _spare(self, chat: Claim | None, per_chat: Claim | None) -> bool:
-        """Take tokens for an ephemeral call only when nothing kept waits and a reserve stays."""
-        if self.waiting(GLOBAL) or (chat and self.waiting(chat.key)):
+    async def _spare(self, chat: Claim | None, per_chat: Claim | None, pool: Claim) -> bool:
+        """Take tokens for an ephemeral call only when nothing kept waits and a reserve stays.
+
+        A message waiting for the budget stops drafts and renewals too: each call costs the
+        loop CPU that the messages people keep need more.
+        """
+        busy = self.waiting(GLOBAL) or self.waiting(pool.key) or (chat and self.waiting(chat.key))
+        if busy:
             return False
-        if chat is not None and not self._fair_turn(chat.key):
+        if chat is not None and not self._fair_turn(chat.key, pool):
             return False
-        claims = [self.limits.global_claim(keep=self.limits.global_keep)]
+        keep = self.limits.action_keep if pool.key == ACTIONS else 0.0
+        claims = [Claim(pool.key, pool.rate, pool.burst, keep, pool.cost)]
         if per_chat is not None:
             claims.append(Claim(per_chat.key, per_chat.rate, per_chat.burst, self.limits.chat_keep))
         elif chat is not None:  # a closed chat (flood control) takes no drafts either
@@ -244,13 +272,17 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
             self._last_ephemeral[chat.key] = self._clock()
         return True
 
-    async def _wait_for(self, per_chat: Claim | None) -> None:
-        """Wait in the chat's line (when the call counts there), then in the global line."""
+    async def _wait_for(self, per_chat: Claim | None, pool: Claim) -> None:
+        """Wait in the chat's line (when the call counts there), then in the pool's line."""
         if per_chat is not None:
             await self._wait_in_line(per_chat)
-        await self._wait_in_line(self.limits.global_claim())
+        await self._wait_in_line(pool)
 
     async def _wait_in_line(self, claim: Claim) -> None:
+        if not claim.cost:  # spends nothing: no line, only a closed bucket makes it wait
+            while (delay := await self._budget.take([claim])) > 0:
+                await self._sleep(delay)
+            return
         line = self._lines.setdefault(claim.key, _Line())
         line.waiting += 1
         try:

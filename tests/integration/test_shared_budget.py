@@ -13,7 +13,7 @@ from bot.tg.ratelimit import Dropped, FloodLimits, PriorityRateLimiter
 from tests.conftest import RedisKeyspace
 
 # Five calls for the whole bot and no refill worth speaking of within a test.
-LIMITS = FloodLimits(global_rate=0.001, global_burst=5, global_keep=0, ephemeral_share=1000)
+LIMITS = FloodLimits(action_rate=0.001, action_burst=5, action_keep=0, ephemeral_share=1000)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 
 from bot.audio import (
     DecodedAudio,
+    as_sent_seconds,
     decode_to_wav,
     encode_voice_note,
     ffmpeg_binary,
@@ -173,3 +174,49 @@ def test_voice_note_is_cut_at_max_seconds() -> None:
 def test_voice_note_without_speech_raises_audio_error(clips: list[tuple[bytes, str]]) -> None:
     with pytest.raises(AudioError):
         encode_voice_note(clips, max_seconds=60)
+
+
+def opus_payloads(ogg: bytes) -> list[bytes]:
+    """The Opus packets of an OGG file, as bytes."""
+    with av.open(io.BytesIO(ogg)) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+def test_opus_clips_are_joined_packet_by_packet_without_reencoding() -> None:
+    first, second = fixture("ru_1.ogg"), fixture("en_1.ogg")
+    note = encode_voice_note([(first, "ogg"), (second, "ogg")], max_seconds=60)
+    packets = opus_payloads(note.ogg)
+    ours = opus_payloads(first) + opus_payloads(second)
+    assert [p for p in packets if p in set(ours)] == ours, "every packet as sent, in order"
+    pause = (len(packets) - len(ours)) * 0.020  # 20 ms packets
+    assert 0.15 <= pause <= 0.2, "a pause of about 150 ms between them"
+    codec, rate, channels, seconds = decoded_voice(note.ogg)
+    assert (codec, rate, channels) == ("opus", 48_000, 1)
+    expected = decoded_voice(first)[3] + decoded_voice(second)[3] + pause
+    assert note.duration == pytest.approx(expected, abs=0.03)
+    assert seconds == pytest.approx(note.duration, abs=0.05)
+
+
+def test_opus_clips_past_the_limit_are_cut_with_a_fade() -> None:
+    clips = [(fixture("ru_1.ogg"), "ogg"), (fixture("en_1.ogg"), "ogg")]
+    note = encode_voice_note(clips, max_seconds=7.5)
+    assert note.duration == pytest.approx(7.5, abs=0.01)
+    assert decoded_voice(note.ogg)[3] == pytest.approx(7.5, abs=0.05)
+
+
+@pytest.mark.parametrize("name", ["en_1.ogg", "zh_2.ogg", "en_long_60s.ogg", "silence_5s.ogg"])
+def test_a_whole_ogg_note_is_measured_from_its_packets_without_decoding(name: str) -> None:
+    seconds = as_sent_seconds(fixture(name))
+    assert seconds == pytest.approx(decode_to_wav(fixture(name)).duration, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(fixture("corrupt_truncated.ogg"), id="a truncated ogg"),
+        pytest.param(decode_to_wav(fixture("en_1.ogg")).wav, id="wav"),
+        pytest.param(b"", id="nothing"),
+    ],
+)
+def test_audio_that_is_not_a_whole_ogg_is_left_to_the_decoder(data: bytes) -> None:
+    assert as_sent_seconds(data) is None

@@ -102,7 +102,7 @@ async def test_kept_messages_wait_their_turn_and_all_arrive(clock: ManualClock) 
 
 
 async def test_drafts_are_dropped_not_queued_when_the_budget_is_short(clock: ManualClock) -> None:
-    rate_limiter, api, outcomes = limiter(clock, global_rate=1, global_burst=4, global_keep=2)
+    rate_limiter, api, outcomes = limiter(clock, action_rate=1, action_burst=4, action_keep=2)
     results = [await outcome(rate_limiter, api, "sendMessageDraft", c) for c in range(21, 25)]
     # Every call answers at once; only two reached the API, and the reserve of two is left for
     # the messages people keep.
@@ -116,7 +116,7 @@ async def test_drafts_are_dropped_not_queued_when_the_budget_is_short(clock: Man
 
 
 async def test_nothing_ephemeral_goes_while_a_kept_message_waits(clock: ManualClock) -> None:
-    rate_limiter, api, _ = limiter(clock, global_rate=1, global_burst=1, global_keep=0)
+    rate_limiter, api, _ = limiter(clock, global_rate=1, global_burst=1)
     await send(rate_limiter, api, "sendMessage", PRIVATE)
     waiting = asyncio.create_task(send(rate_limiter, api, "sendVoice", OTHER))
     await clock.slept.wait()
@@ -171,13 +171,41 @@ async def test_an_ephemeral_call_meeting_flood_control_is_not_retried(clock: Man
 
 
 async def test_the_first_chat_action_can_be_kept(clock: ManualClock) -> None:
-    rate_limiter, api, _ = limiter(clock, global_rate=1, global_burst=1, global_keep=0)
-    await send(rate_limiter, api, "sendMessage", PRIVATE)
+    rate_limiter, api, _ = limiter(clock, action_rate=1, action_burst=1, action_keep=0)
+    await send(rate_limiter, api, "sendChatAction", PRIVATE, "keep")
     first_sign = asyncio.create_task(send(rate_limiter, api, "sendChatAction", OTHER, "keep"))
     await clock.slept.wait()
     clock.wake_next()
     assert await first_sign is True
-    assert [method for _, method, _ in api.made] == ["sendMessage", "sendChatAction"]
+    assert [(time, chat) for time, _, chat in api.made] == [(0.0, PRIVATE), (1.0, OTHER)]
+
+
+async def test_chat_actions_and_file_downloads_do_not_wait_for_messages(clock: ManualClock) -> None:
+    # Telegram's ~30 a second counts messages: 200 first signs of life and 200 getFile calls
+    # must not push the answers back.
+    rate_limiter, api, _ = limiter(clock, global_rate=1, global_burst=1)
+    await send(rate_limiter, api, "sendMessage", PRIVATE)
+    waiting = asyncio.create_task(send(rate_limiter, api, "sendVoice", OTHER))
+    await clock.slept.wait()
+    await send(rate_limiter, api, "sendChatAction", 13, "keep")
+    await rate_limiter.process_request(api.call("getFile", None), (), {}, "getFile", {}, None)
+    assert [method for _, method, _ in api.made] == ["sendMessage", "sendChatAction", "getFile"]
+    assert clock.now == 0.0 and not waiting.done()
+    clock.wake_next()
+    await waiting
+
+
+async def test_flood_control_on_a_call_without_a_chat_is_waited_out(clock: ManualClock) -> None:
+    rate_limiter, api, outcomes = limiter(clock)
+    api.floods[None] = 4
+    call = asyncio.create_task(
+        rate_limiter.process_request(api.call("getFile", None), (), {}, "getFile", {}, None)
+    )
+    await clock.slept.wait()
+    clock.wake_next()
+    await call
+    assert [(time, method) for time, method, _ in api.made] == [(4.0, "getFile")]
+    assert outcomes == ["getFile:flood", "getFile:sent"]
 
 
 @pytest.mark.parametrize(
@@ -202,7 +230,7 @@ def test_taking_from_several_buckets_is_all_or_nothing() -> None:
 async def test_with_many_chats_active_each_gets_a_fair_turn_at_drafts(clock: ManualClock) -> None:
     # Three active chats share half of 3 calls/s: one ephemeral call per chat every 2 s.
     rate_limiter, api, _ = limiter(
-        clock, global_rate=3, global_burst=100, global_keep=0, ephemeral_share=0.5
+        clock, action_rate=3, action_burst=100, action_keep=0, ephemeral_share=0.5
     )
     for chat in (PRIVATE, OTHER, 13):
         await send(rate_limiter, api, "sendMessage", chat)
