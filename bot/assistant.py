@@ -208,22 +208,20 @@ class Assistant:
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""
-        now = self.clock()
         try:
-            await self.accounts.seen(
+            admission = await self.accounts.admit(
                 sender.user_id,
                 username=sender.username,
                 full_name=sender.full_name,
                 language=sender.telegram_language,
-                now=now,
+                now=self.clock(),
             )
-            access = await self.accounts.access(sender.user_id)
-            if access != "ok":
-                return Refused(access)
-            decision = await self.accounts.check_quota(sender.user_id, now=now)
         except ServiceError as error:
             log.error("database unavailable: %s", error)
             return Refused("db_down")
+        if admission.access != "ok":
+            return Refused(admission.access)
+        decision = admission.quota
         if decision.allowed:
             return None
         self.metrics.count_quota_refusal(decision.kind or "unknown")

@@ -9,6 +9,7 @@ spare it with a reserve left for kept calls, dropped otherwise).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -138,9 +139,10 @@ class LocalBudget:
 
 @dataclass
 class _Line:
-    """Kept calls waiting for one bucket, served in arrival order."""
+    """Kept calls waiting for one bucket, served in arrival order by one pump task."""
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    queue: collections.deque[asyncio.Future[None]] = field(default_factory=collections.deque)
+    pump: asyncio.Task[None] | None = None
     waiting: int = 0
 
 
@@ -284,15 +286,54 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
                 await self._sleep(delay)
             return
         line = self._lines.setdefault(claim.key, _Line())
+        if not line.queue and await self._budget.take([claim]) == 0.0:
+            self._forget(claim.key, line)
+            return
+        turn = asyncio.get_running_loop().create_future()
+        line.queue.append(turn)
         line.waiting += 1
+        if line.pump is None:
+            line.pump = asyncio.create_task(self._pump(claim, line))
         try:
-            async with line.lock:
-                while (delay := await self._budget.take([claim])) > 0:
-                    await self._sleep(delay)
+            await turn
         finally:
             line.waiting -= 1
-            if not line.waiting:
-                del self._lines[claim.key]
+            self._forget(claim.key, line)
+
+    async def _pump(self, claim: Claim, line: _Line) -> None:
+        """Hand the bucket's tokens to the waiting calls in order, as many as there are at once.
+
+        One task wakes all the calls a refill pays for in one go: a lock handed from waiter to
+        waiter let through one call per turn of the event loop, which under load was well
+        below 30 a second.
+        """
+        try:
+            while line.queue:
+                if line.queue[0].done():  # its caller was cancelled while waiting
+                    line.queue.popleft()
+                    continue
+                delay = await self._budget.take([claim])
+                if delay > 0:
+                    await self._sleep(delay)
+                    continue
+                line.queue.popleft().set_result(None)
+        except asyncio.CancelledError:
+            for turn in line.queue:
+                turn.cancel()
+            raise
+        except Exception as error:  # the budget failed: every waiting call hears why
+            for turn in line.queue:
+                if not turn.done():
+                    turn.set_exception(error)
+        finally:
+            line.queue.clear()
+            line.pump = None
+            self._forget(claim.key, line)
+
+    def _forget(self, key: str, line: _Line) -> None:
+        """Drop an idle line (a newer line for the same bucket stays)."""
+        if not line.waiting and line.pump is None and self._lines.get(key) is line:
+            del self._lines[key]
 
 
 def _seconds(error: RetryAfter) -> float:

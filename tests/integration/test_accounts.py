@@ -6,13 +6,14 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from bot.core.quota import Limits, Prices, Usage
-from bot.db.accounts import Accounts
+from bot.db.accounts import SEEN_REFRESH, Accounts
 from bot.db.engine import make_engine, make_session_factory, migrate
 from bot.db.models import AdminAction
 from bot.errors import ServiceError
@@ -342,3 +343,36 @@ async def test_a_database_that_goes_away_and_comes_back_keeps_every_usage_row() 
             await accounts.aclose()
             await engine.dispose()
             await proxy.cut()
+
+
+async def test_admitting_a_message_writes_the_user_only_when_new_changed_or_stale(
+    accounts: Accounts,
+) -> None:
+    def admit(now: datetime, username: str | None = "Alice") -> Any:
+        return accounts.admit(ALICE, username=username, full_name="X", language="en", now=now)
+
+    soon = NOW + timedelta(minutes=2)
+    assert (await admit(soon)).user.last_seen == NOW, "seen moments ago: no write"
+    assert (await admit(soon, username="alice_b")).user.last_seen == soon, "a new name is kept"
+    stale = soon + SEEN_REFRESH
+    assert (await admit(stale, username="alice_b")).user.last_seen == stale
+    newcomer = await accounts.admit(777, username="new", now=NOW)
+    assert (newcomer.user.first_seen, newcomer.access, newcomer.quota.allowed) == (NOW, "ok", True)
+
+
+async def test_admitting_a_message_checks_access_and_quota_like_the_single_calls(
+    engine,
+) -> None:
+    accounts = accounts_on(engine, limits=Limits(daily_tokens=10), allowed_ids=frozenset({BOB}))
+    assert (await accounts.admit(ALICE, now=NOW)).access == "not_allowed"
+    await accounts.allow(ADMIN, ALICE, now=NOW)
+    await accounts.record_usage(ALICE, kind="chat", tokens_in=10, now=NOW)
+    admission = await accounts.admit(ALICE, now=NOW)
+    assert admission.access == await accounts.access(ALICE) == "ok"
+    assert admission.quota == await accounts.check_quota(ALICE, now=NOW)
+    assert not admission.quota.allowed and admission.quota.kind == "tokens"
+    await accounts.set_blocked(ADMIN, ALICE, True, now=NOW)
+    assert (await accounts.admit(ALICE, now=NOW)).access == "blocked"
+    assert (await accounts.admit(ADMIN, now=NOW)).access == "ok"
+    await accounts.record_usage(ADMIN, kind="chat", tokens_in=50, now=NOW)
+    assert (await accounts.admit(ADMIN, now=NOW)).quota.allowed

@@ -101,6 +101,37 @@ async def test_kept_messages_wait_their_turn_and_all_arrive(clock: ManualClock) 
     assert [time for time, _, _ in api.made] == [0.0, 0.5, 1.0, 1.5]
 
 
+async def test_after_a_stall_every_message_the_refill_pays_for_goes_at_once(
+    clock: ManualClock,
+) -> None:
+    rate_limiter, api, _ = limiter(clock, global_rate=10, global_burst=10)
+    for chat in range(100, 110):
+        await send(rate_limiter, api, "sendMessage", chat)
+    tasks = [asyncio.create_task(send(rate_limiter, api, "sendVoice", c)) for c in range(100, 110)]
+    await clock.slept.wait()
+    assert rate_limiter.waiting() == 10
+    clock.now = 1.0  # the loop was busy for a second: ten tokens came meanwhile
+    clock.wake_next()
+    await asyncio.gather(*tasks)
+    assert [time for time, method, _ in api.made if method == "sendVoice"] == [1.0] * 10
+    assert [chat for _, method, chat in api.made if method == "sendVoice"] == list(range(100, 110))
+
+
+async def test_a_message_cancelled_while_waiting_gives_its_turn_to_the_next(
+    clock: ManualClock,
+) -> None:
+    rate_limiter, api, _ = limiter(clock, global_rate=1, global_burst=1)
+    await send(rate_limiter, api, "sendMessage", PRIVATE)
+    cancelled = asyncio.create_task(send(rate_limiter, api, "sendMessage", OTHER))
+    kept = asyncio.create_task(send(rate_limiter, api, "sendMessage", 13))
+    await clock.slept.wait()
+    cancelled.cancel()
+    clock.wake_next()
+    await kept
+    assert [(time, chat) for time, _, chat in api.made] == [(0.0, PRIVATE), (1.0, 13)]
+    assert rate_limiter.waiting() == 0
+
+
 async def test_drafts_are_dropped_not_queued_when_the_budget_is_short(clock: ManualClock) -> None:
     rate_limiter, api, outcomes = limiter(clock, action_rate=1, action_burst=4, action_keep=2)
     results = [await outcome(rate_limiter, api, "sendMessageDraft", c) for c in range(21, 25)]
