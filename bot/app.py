@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from typing import Any
 
@@ -222,6 +223,10 @@ def _warm_up() -> None:
 
     detect_text_language("warming up the language detector")
     mask("call +44 20 7946 0958 or mail warm@example.com", Vault())
+    # What start-up loaded lives as long as the process: keep it out of the collector's sight.
+    # A full collection then scanned ~300,000 objects, 0.1 s at rest and 0.3-0.45 s with 200
+    # turns under way, every so often, with the event loop stopped.
+    gc.freeze()
 
 
 async def run_bot(
@@ -239,6 +244,7 @@ async def run_bot(
             await application.start()
             if application.updater is None:
                 raise RuntimeError("the application was built without an updater")
+            gc.freeze()  # the imports and services, before the first updates (see _warm_up)
             await application.updater.start_polling(
                 poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
             )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
@@ -108,6 +109,11 @@ class Assistant:
     metrics: Metrics
     locks: Locks
     clock: Clock = lambda: datetime.now(UTC)
+    _slots: asyncio.Semaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Bound the turns worked on at once (MAX_CONCURRENT_TURNS)."""
+        self._slots = asyncio.Semaphore(self.settings.max_concurrent_turns)
 
     async def answer_text(self, request: TextRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
@@ -134,7 +140,9 @@ class Assistant:
         A Redis or database outage ends the turn with a short message, never a crash.
         """
         try:
-            async with self.locks.hold(f"user:{sender.user_id}"):
+            # A slot first: the first come are answered first, and a crowd waits here, after
+            # its first sign of life, instead of slowing every turn already under way.
+            async with self._slot(), self.locks.hold(f"user:{sender.user_id}"):
                 async for event in events:
                     yield event
         except RedisError as error:
@@ -146,6 +154,19 @@ class Assistant:
         except ServiceError as error:
             log.error("turn failed: %s", error)
             yield Refused(refusal_key(error))
+
+    @contextlib.asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of MAX_CONCURRENT_TURNS slots, waited for in arrival order."""
+        self.metrics.turns_waiting.inc()
+        try:
+            await self._slots.acquire()
+        finally:
+            self.metrics.turns_waiting.dec()
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         refusal = await self._admit(request.sender)

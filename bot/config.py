@@ -63,6 +63,10 @@ class Settings(BaseSettings):
 
     # Voice in
     max_voice_seconds: int = Field(default=300, ge=1)
+    # Turns this process works on at once; more wait their turn after their first sign of
+    # life. Telegram's ~30 messages a second carry ~15 answers a second, so more turns at once
+    # only lengthen every turn and the event loop's stalls (see README, Performance).
+    max_concurrent_turns: int = Field(default=64, ge=1)
     asr_backend: str | None = None  # a name in bot.asr.BACKENDS
     transcribe_model: str = "whisper-1"
     whisper_model: str = "base"

@@ -78,6 +78,11 @@ class Metrics:
             ["method", "outcome"],
             registry=self.registry,
         )
+        self.turns_waiting = Gauge(
+            "turns_waiting",
+            "Turns that showed their first sign of life and wait for a slot (MAX_CONCURRENT_TURNS)",
+            registry=self.registry,
+        )
         self.loop_lag = Gauge(
             "event_loop_lag_seconds",
             "Longest event-loop stall over the last few seconds (a wake-up's lateness)",

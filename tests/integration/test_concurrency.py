@@ -212,6 +212,29 @@ async def test_cancel_by_the_first_of_two_users_sharing_a_transcription_still_an
     assert [m.text for m in bot_api.chat_messages(first)] == [cancelled.text]
 
 
+async def test_turns_past_the_concurrency_limit_show_a_sign_of_life_and_wait_their_turn(
+    bot_api: BotApiEmulator,
+    openai_api: OpenAIEmulator,
+    make_settings: Callable[..., Any],
+    start_bot: Callable[..., Any],
+) -> None:
+    users = [501, 502, 503]
+    openai_api.transcribe_with("how far is the moon")
+    openai_api.hold(TRANSCRIBE)
+    services = await start_bot(make_settings(max_concurrent_turns=2))
+    for user in users:
+        bot_api.send_voice(user, sample("en_1.ogg"), duration=5)
+    waiting = services.metrics.turns_waiting
+    await openai_api.wait_for(lambda: openai_api.held == 2 and waiting._value.get() == 1)
+    await bot_api.wait_for(lambda: all(bot_api.chat_actions(user) for user in users))
+    assert len(openai_api.transcription_requests()) == 2, "the third waits for a slot"
+    openai_api.release(TRANSCRIBE)
+    for user in users:
+        _text, voice = await bot_api.wait_for_messages(user, 2, timeout=30)
+        assert voice.kind == "voice"
+    assert len(openai_api.transcription_requests()) == 3 and waiting._value.get() == 0
+
+
 async def test_a_voice_note_whose_real_length_is_over_the_limit_is_refused_and_not_charged(
     bot_api: BotApiEmulator,
     openai_api: OpenAIEmulator,
