@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = Field(default=1, ge=1)
     whisper_threads: int = Field(default=0, ge=0)
+    whisper_workers: int = Field(default=0, ge=0)
     language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
 
     # Voice out

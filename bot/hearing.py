@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.asr.base import Transcriber, Transcript
 from bot.audio import as_sent_seconds, decode_to_wav
-from bot.core.language import choose_language, detect_text_language
+from bot.core.language import choose_language, detect_text_language, language_to_hear
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
 from bot.events import Heard
@@ -92,11 +92,25 @@ class Listener:
             audio, container, seconds = await asyncio.to_thread(self._prepare, data)
         if seconds > self._max_seconds:
             raise AudioTooLong(seconds, self._max_seconds)
-        first = await self._transcribe(audio, container, prefs.pinned_language)
+        forced = prefs.pinned_language
+        guess = None if forced else await self._transcriber.identify(audio, container=container)
+        if guess is not None:
+            forced = language_to_hear(
+                asr_language=guess.language,
+                asr_probability=guess.probability,
+                pinned=None,
+                last_spoken=prefs.last_language,
+                telegram_language=telegram_language,
+                threshold=self._confidence,
+            )
+        first = await self._transcribe(audio, container, forced)
+        asr_language, asr_probability = first.language, first.language_probability
+        if guess is not None:  # what was heard, not the language the transcript was forced to
+            asr_language, asr_probability = guess.language, guess.probability
         text_language, text_probability = detect_text_language(first.text)
         choice = choose_language(
-            asr_language=first.language,
-            asr_probability=first.language_probability,
+            asr_language=asr_language,
+            asr_probability=asr_probability,
             text_language=text_language,
             text_probability=text_probability,
             pinned=prefs.pinned_language,
@@ -104,10 +118,11 @@ class Listener:
             telegram_language=telegram_language,
             threshold=self._confidence,
         )
+        again = choice.retranscribe if guess is None else choice.language != forced
         final = first
         # Nothing heard without a forced language: try once with the chosen one, which lets the
         # local model drop its no-speech test for voiced audio (robotic Spanish came back empty).
-        if choice.retranscribe or (not first.text and prefs.pinned_language is None):
+        if again or (not first.text and forced is None):
             log.info("re-transcribing with the %s language (%s)", choice.language, choice.source)
             final = await self._transcribe(audio, container, choice.language)
         return Heard(

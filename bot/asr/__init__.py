@@ -28,6 +28,7 @@ BACKENDS: dict[str, Backend] = {
             "compute_type": s.whisper_compute_type,
             "beam_size": s.whisper_beam_size,
             "cpu_threads": s.whisper_threads,
+            "workers": s.whisper_workers,
             "cache_dir": s.data_dir / "models",
         },
     ),

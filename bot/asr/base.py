@@ -25,6 +25,14 @@ class Transcript:
     duration: float
 
 
+@dataclass(frozen=True)
+class LanguageGuess:
+    """The spoken language a backend identified before transcribing, and its confidence."""
+
+    language: str
+    probability: float
+
+
 class Transcriber(Pluggable, ABC):
     """Turns audio (16 kHz mono WAV, or a container it `accepts` as sent) into a Transcript.
 
@@ -41,6 +49,14 @@ class Transcriber(Pluggable, ABC):
         self, audio: bytes, *, language: str | None = None, container: str = "wav"
     ) -> Transcript:
         """Recognise speech; `language` forces the language instead of detecting it."""
+
+    async def identify(self, audio: bytes, *, container: str = "wav") -> LanguageGuess | None:
+        """The spoken language, when the backend can tell it apart from transcribing.
+
+        A local Whisper can (one encoder pass), so the bot chooses the language first and
+        decodes once with it; None (remote APIs) means the transcript's own language is used.
+        """
+        return None
 
     async def load(self) -> None:
         """Load a local model before the first voice note; remote backends have none."""

@@ -140,6 +140,30 @@ def choose_language(
     return LanguageChoice(DEFAULT_LANGUAGE, "default", False)
 
 
+def language_to_hear(
+    *,
+    asr_language: str | None,
+    asr_probability: float,
+    pinned: str | None,
+    last_spoken: str | None,
+    telegram_language: str | None,
+    threshold: float = 0.7,
+) -> str | None:
+    """The language to transcribe in, from an identification made before any transcript.
+
+    The order of choose_language without the text: a pinned language; a confident spoken one
+    (a language switch is heard, not overruled by habit); the user's known language; the
+    guess. choose_language then checks the transcript and asks for another pass only when the
+    text contradicts this choice (robotic Mandarin identified as Thai came back empty).
+    """
+    if pin := normalize_language(pinned):
+        return pin
+    asr = normalize_language(asr_language)
+    if asr and asr_probability >= threshold:
+        return asr
+    return normalize_language(last_spoken) or normalize_language(telegram_language) or asr
+
+
 def count_words(text: str) -> int:
     """Words in `text`, counting each CJK character as one."""
     return len(_WORD.findall(text))

@@ -6,17 +6,24 @@ faster-whisper 1.2.1, base, int8, beam 1: en_1 0.09, en_2 0.10, en_piper 0.00).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
+from bot.asr.base import Transcript
 from bot.asr.faster_whisper import FasterWhisperTranscriber
 from bot.asr.models import BASE_DIR_NAME
 from bot.audio import decode_to_wav
-from bot.core.language import choose_language, detect_text_language
+from bot.hearing import Listener
+from bot.metrics import Metrics
+from bot.stores.caches import CacheCounters, TranscriptCache
+from bot.stores.prefs import Preferences
 
 pytestmark = pytest.mark.model
 
@@ -88,22 +95,63 @@ async def test_russian_with_the_language_forced_comes_back_in_cyrillic(
     assert len(CYRILLIC.findall(transcript.text)) > 20
 
 
-async def test_russian_note_from_a_russian_speaking_user_is_heard_as_russian(
+class CountingTranscriber(FasterWhisperTranscriber):
+    """The real model; counts how often a note is decoded."""
+
+    decodes = 0
+
+    async def transcribe(self, wav: bytes, **options: Any) -> Transcript:
+        self.decodes += 1
+        return await super().transcribe(wav, **options)
+
+
+@pytest.fixture
+async def listener(
+    base_model: FasterWhisperTranscriber, redis_url: str, redis_keyspace: Any
+) -> AsyncIterator[tuple[Listener, CountingTranscriber]]:
+    """A Listener on the real model (loaded once for the module) and a real Redis."""
+    transcriber = CountingTranscriber(model="base", cache_dir=base_model._cache_dir)
+    transcriber._model = base_model._loaded()  # the module's model, not a second load
+    client = aioredis.Redis.from_url(redis_url)
+    prefix = redis_keyspace.prefix
+    metrics = Metrics()
+    cache = TranscriptCache(client, CacheCounters(client, prefix=prefix), ttl=60, prefix=prefix)
+    yield (
+        Listener(
+            transcriber=transcriber,
+            cache=cache,
+            metrics=metrics,
+            confidence=0.7,
+            retry_budget_seconds=5,
+            max_attempts=1,
+        ),
+        transcriber,
+    )
+    await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("name", "language", "script"),
+    [("ru_1.ogg", "ru", CYRILLIC), ("zh_1.ogg", "zh", re.compile(r"[\u4e00-\u9fff]"))],
+)
+async def test_a_note_from_a_user_of_that_language_is_identified_then_decoded_once(
+    listener: tuple[Listener, CountingTranscriber], name: str, language: str, script: Any
+) -> None:
+    hear, transcriber = listener
+    data = (FIXTURES / name).read_bytes()
+    heard = await hear.hear(
+        file_unique_id=f"{name}-{id(data)}",
+        fetch=lambda: asyncio.sleep(0, data),
+        prefs=Preferences(),
+        telegram_language=language,
+    )
+    assert heard.language == language
+    assert len(script.findall(heard.text)) > 5
+    assert transcriber.decodes == 1, "the language chosen first, the note decoded once"
+
+
+async def test_identification_names_the_spoken_language(
     base_model: FasterWhisperTranscriber,
 ) -> None:
-    wav = wav_of("ru_1.ogg")
-    heard = await base_model.transcribe(wav)
-    text_language, text_probability = detect_text_language(heard.text)
-    choice = choose_language(
-        asr_language=heard.language,
-        asr_probability=heard.language_probability,
-        text_language=text_language,
-        text_probability=text_probability,
-        pinned=None,
-        last_spoken=None,
-        telegram_language="ru",
-    )
-    assert choice.language == "ru"
-    if choice.retranscribe:
-        heard = await base_model.transcribe(wav, language=choice.language)
-    assert len(CYRILLIC.findall(heard.text)) > 20
+    guess = await base_model.identify(wav_of("en_2.ogg"))
+    assert guess is not None and guess.language == "en" and guess.probability > 0.7

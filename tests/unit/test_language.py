@@ -12,6 +12,7 @@ from bot.core.language import (
     choose_language,
     detect_text_language,
     detect_typed_language,
+    language_to_hear,
     normalize_language,
 )
 
@@ -221,3 +222,31 @@ def test_detect_text_language_is_deterministic() -> None:
 )
 def test_normalize_language(code: str, expected: str | None) -> None:
     assert normalize_language(code) == expected
+
+
+@pytest.mark.parametrize(
+    ("asr", "probability", "pinned", "last", "telegram", "expected"),
+    [
+        pytest.param("de", 0.9, "es", "en", "ru", "es", id="a pinned language wins"),
+        pytest.param("de", 0.9, None, "en", "ru", "de", id="a confident switch is heard"),
+        pytest.param("lv", 0.3, None, "ru", "en", "ru", id="unsure: the language last spoken"),
+        pytest.param("th", 0.5, None, None, "zh-hans", "zh", id="unsure: the Telegram language"),
+        pytest.param("it", 0.4, None, None, None, "it", id="nothing known: the guess"),
+    ],
+)
+def test_language_to_hear_before_any_transcript(
+    asr: str,
+    probability: float,
+    pinned: str | None,
+    last: str | None,
+    telegram: str | None,
+    expected: str,
+) -> None:
+    chosen = language_to_hear(
+        asr_language=asr,
+        asr_probability=probability,
+        pinned=pinned,
+        last_spoken=last,
+        telegram_language=telegram,
+    )
+    assert chosen == expected
