@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 import redis.asyncio as aioredis
 from redis import exceptions as redis_exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.driver_info import DriverInfo
 
 from bot.errors import ServiceError
 
@@ -46,6 +48,9 @@ def _client_options() -> dict[str, Any]:
         "health_check_interval": 30,
         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.1), retries=2),
         "retry_on_error": [redis_exceptions.ConnectionError, redis_exceptions.TimeoutError],
+        # Named once: otherwise each new connection reads redis-py's version from the package
+        # metadata on disk (1.8 ms on the event loop; 62 of them when 200 people arrived).
+        "driver_info": DriverInfo(lib_version=redis.__version__),
     }
 
 

@@ -76,15 +76,48 @@ class UserTurns:
             task.result()
 
 
+class Pacer:
+    """Lets at most `per_turn` callers through per turn of the event loop; the rest next turn.
+
+    python-telegram-bot starts a task for each update of a getUpdates answer (up to 100) at
+    once, and their first steps all ran in one turn of the loop: 146 ms measured for 104 voice
+    notes, during which nobody else's answer moved.
+    """
+
+    def __init__(self, per_turn: int = 16) -> None:
+        """Admit `per_turn` callers per loop turn."""
+        self.per_turn = per_turn
+        self._admitted = 0
+        self._next_turn: asyncio.Event | None = None
+
+    async def turn(self) -> None:
+        """Return in this turn of the loop if there is room, else in a later one."""
+        while self._admitted >= self.per_turn:
+            if self._next_turn is None:
+                self._next_turn = asyncio.Event()
+            await self._next_turn.wait()
+        self._admitted += 1
+        if self._admitted == 1:  # the first of this turn: count again from the next one
+            asyncio.get_running_loop().call_soon(self._reset)
+
+    def _reset(self) -> None:
+        self._admitted = 0
+        if self._next_turn is not None:
+            self._next_turn.set()
+            self._next_turn = None
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    """Concurrent across users, sequential within one user."""
+    """Concurrent across users, sequential within one user, a few new updates per loop turn."""
 
     def __init__(self, turns: UserTurns, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self.turns = turns
+        self.pacer = Pacer()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Queue the update behind the same user's earlier ones (/cancel runs at once)."""
+        await self.pacer.turn()
         user_id = _user_id(update)
         if user_id is None or _is_cancel(update):
             await coroutine

@@ -113,7 +113,11 @@ async def test_two_hundred_simultaneous_turns_get_two_hundred_answers_and_ledger
     users = range(10_001, 10_201)
     openai_api.chunk_delay = 0.0
     openai_api.hold(CHAT)
-    services = await start_bot(make_settings(database_url=database_url, openai_timeout_seconds=120))
+    services = await start_bot(
+        make_settings(
+            database_url=database_url, openai_timeout_seconds=120, max_concurrent_turns=len(users)
+        )
+    )
     for user in users:
         bot_api.send_text(user, f"hello from user {user}")
     await openai_api.wait_for(lambda: openai_api.held == len(users), timeout=120)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 
-from bot.tg.ordering import UserTurns
+from bot.tg.ordering import Pacer, UserTurns
 
 
 async def test_a_users_lock_is_kept_while_an_update_waits_and_dropped_after_the_last() -> None:
@@ -58,3 +59,26 @@ async def test_an_update_that_fails_or_is_cancelled_leaves_no_lock_behind() -> N
     assert turns.cancel(2)
     await hanging
     assert turns.busy_users == 0
+
+
+async def test_at_most_per_turn_updates_begin_in_one_turn_of_the_event_loop() -> None:
+    loop = asyncio.get_running_loop()
+    ticks = 0
+
+    def tick() -> None:
+        nonlocal ticks
+        ticks += 1
+        loop.call_soon(tick)
+
+    loop.call_soon(tick)
+    pacer = Pacer(per_turn=3)
+    began: list[int] = []
+
+    async def update() -> None:
+        await pacer.turn()
+        began.append(ticks)
+
+    await asyncio.gather(*(update() for _ in range(10)))
+    per_turn = Counter(began)
+    assert sum(per_turn.values()) == 10, "every update begins"
+    assert max(per_turn.values()) == 3 and len(per_turn) == 4
