@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class Services:
     turns: UserTurns = field(default_factory=UserTurns)
     actions: ChatActions = field(default_factory=ChatActions)
     closers: list[Any] = field(default_factory=list)
+    # Set once first-use loading is done (bot.app.warm_up); updates wait for it, briefly.
+    warm: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def aclose(self) -> None:
         """Release connections, models and the embedded Redis."""

@@ -16,7 +16,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.app import _register_commands as register_commands
-from bot.app import build_application, build_services
+from bot.app import build_application, build_services, warm_up
 from bot.config import Settings
 from bot.db.engine import make_engine
 from bot.durable.health import Readiness
@@ -141,7 +141,11 @@ async def _answer_and_maybe_receive(
                 await _set_webhook(application.bot, settings)
                 await register_commands(application)
             worker = Worker(application, queue, settings)
-            await worker.run(stop)
+            warming = asyncio.create_task(warm_up(services))
+            try:
+                await worker.run(stop)
+            finally:
+                warming.cancel()
     finally:
         services.metrics.stop_exporter()
         await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
@@ -76,6 +77,10 @@ class UserTurns:
             task.result()
 
 
+# The longest an update waits for the process's warm-up (it takes ~0.25 s).
+WARM_UP_WAIT = 5.0
+
+
 class Pacer:
     """Lets at most `per_turn` callers through per turn of the event loop; the rest next turn.
 
@@ -110,13 +115,24 @@ class Pacer:
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across users, sequential within one user, a few new updates per loop turn."""
 
-    def __init__(self, turns: UserTurns, max_concurrent_updates: int = 256) -> None:
+    def __init__(
+        self,
+        turns: UserTurns,
+        max_concurrent_updates: int = 256,
+        *,
+        ready: asyncio.Event | None = None,
+    ) -> None:
+        """Order by `turns`; once `ready` is set (or WARM_UP_WAIT passed), updates begin."""
         super().__init__(max_concurrent_updates)
         self.turns = turns
         self.pacer = Pacer()
+        self.ready = ready
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Queue the update behind the same user's earlier ones (/cancel runs at once)."""
+        if self.ready is not None and not self.ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.ready.wait(), WARM_UP_WAIT)
         await self.pacer.turn()
         user_id = _user_id(update)
         if user_id is None or _is_cancel(update):

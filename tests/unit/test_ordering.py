@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Literal
 
 import pytest
 
-from bot.tg.ordering import Pacer, UserTurns
+from bot.tg.ordering import Pacer, PerUserUpdateProcessor, UserTurns
 
 
 async def test_a_users_lock_is_kept_while_an_update_waits_and_dropped_after_the_last() -> None:
@@ -82,3 +83,32 @@ async def test_at_most_per_turn_updates_begin_in_one_turn_of_the_event_loop() ->
     per_turn = Counter(began)
     assert sum(per_turn.values()) == 10, "every update begins"
     assert max(per_turn.values()) == 3 and len(per_turn) == 4
+
+
+class WatchedEvent(asyncio.Event):
+    """An Event that says when someone began waiting on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited = asyncio.Event()
+
+    async def wait(self) -> Literal[True]:
+        self.waited.set()
+        return await super().wait()
+
+
+async def test_updates_begin_only_once_the_process_has_warmed_up() -> None:
+    ready = WatchedEvent()
+    processor = PerUserUpdateProcessor(UserTurns(), ready=ready)
+    ran: list[str] = []
+
+    async def handle() -> None:
+        ran.append("handled")
+
+    update = asyncio.create_task(processor.do_process_update(object(), handle()))
+    await ready.waited.wait()
+    assert ran == []
+    ran.append("warm")
+    ready.set()
+    await update
+    assert ran == ["warm", "handled"]
