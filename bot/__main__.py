@@ -100,7 +100,6 @@ async def _run(settings: Settings, mode: str | None = None) -> int:
     from telegram.error import InvalidToken
 
     from bot.app import run_bot
-    from bot.durable import run
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -111,6 +110,8 @@ async def _run(settings: Settings, mode: str | None = None) -> int:
         if mode is None:
             await run_bot(settings, stop)
             return 0
+        from bot.durable import run  # aiohttp's web server (~0.1 s): the webhook modes only
+
         run.exit_within(stop)
         modes = {"web": run.run_web, "worker": run.run_worker, "single": run.run_single}
         await modes[mode](settings, stop)

@@ -7,7 +7,6 @@ import gc
 import logging
 from typing import Any
 
-import openai
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -28,6 +27,7 @@ from bot.hearing import Listener
 from bot.i18n import TABLES
 from bot.llm import ChatModel
 from bot.metrics import Metrics
+from bot.openai_client import LazyOpenAI, make_openai_client
 from bot.services import Services
 from bot.stores.budget import RedisBudget
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
@@ -46,18 +46,14 @@ from bot.tts import make_synthesizer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Services", "build_application", "build_services", "make_openai_client", "run_bot"]
-
-
-def make_openai_client(settings: Settings) -> openai.AsyncOpenAI:
-    """One AsyncOpenAI client; the SDK's own retries are off because bot.retry owns them."""
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-set"
-    return openai.AsyncOpenAI(
-        api_key=key,
-        base_url=settings.openai_base_url,
-        timeout=settings.openai_timeout_seconds,
-        max_retries=0,
-    )
+__all__ = [
+    "Services",
+    "build_application",
+    "build_services",
+    "load_deferred",
+    "make_openai_client",
+    "run_bot",
+]
 
 
 async def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
@@ -78,7 +74,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     client = handle.client
     prefix = settings.redis_prefix
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
-    client_openai = make_openai_client(settings)
+    client_openai = LazyOpenAI(settings)  # built after polling starts, by _warm_up
     transcriber = make_transcriber(settings, openai_client=client_openai)
     synthesizer = make_synthesizer(
         settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
@@ -126,7 +122,9 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         metrics=metrics,
         locks=Locks(client, prefix=prefix),
     )
-    services = Services(settings, handle, assistant, accounts, prefs, counters, metrics)
+    services = Services(
+        settings, handle, assistant, accounts, prefs, counters, metrics, client_openai
+    )
     services.closers += [
         engine.dispose,
         accounts.aclose,
@@ -213,25 +211,38 @@ async def warm_up(services: Services) -> None:
     """Load what first use would load (`_warm_up`, in a thread); then let updates through.
 
     Measured at 200 people arriving right after a start: beside the loading thread the event
-    loop stalled 115-200 ms; after it, 21 ms. The loading takes ~0.25 s.
+    loop stalled 115-200 ms; after it, 21 ms.
     """
     try:
-        await asyncio.to_thread(_warm_up)
+        await asyncio.to_thread(_warm_up, services)
     finally:
         services.warm.set()
 
 
-def _warm_up() -> None:
+def load_deferred(services: Services) -> None:
+    """Load (blocking) what build_services leaves for later, so that the bot polls sooner.
+
+    The openai SDK and its client (~0.4 s), and bot.audio's numpy, PyAV and pydub (~0.1 s).
+    """
+    import bot.audio  # noqa: F401
+
+    services.openai.client()
+
+
+def _warm_up(services: Services) -> None:
     """Load in a worker thread what the first message would otherwise load on the event loop.
 
     Measured with py-spy on the first voice note: langdetect's profiles (~1 s), the openai SDK's
-    audio and chat resources (imported on first use, ~0.2 s) and phone-number metadata.
+    audio and chat resources (imported on first use, ~0.2 s) and phone-number metadata; and
+    what start-up deferred (load_deferred).
     """
     import openai.resources.audio
     import openai.resources.chat  # noqa: F401
 
     from bot.core.language import detect_text_language
     from bot.core.privacy import Vault, mask
+
+    load_deferred(services)
 
     detect_text_language("warming up the language detector")
     mask("call +44 20 7946 0958 or mail warm@example.com", Vault())

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from bot.errors import BotError
 
 if TYPE_CHECKING:
-    import openai
-
     from bot.config import Settings
+    from bot.openai_client import OpenAIResources
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class Needs:
     binaries: tuple[str, ...] = ()
     install: str = ""
 
-    def missing(self, openai_client: openai.AsyncOpenAI | None) -> str | None:
+    def missing(self, openai_client: OpenAIResources | None) -> str | None:
         """What is missing to build the backend here, or None when nothing is."""
         if self.openai_client and openai_client is None:
             return "OPENAI_API_KEY"
@@ -112,7 +111,7 @@ def build(
     name: str,
     table: Mapping[str, Backend],
     settings: Settings,
-    openai_client: openai.AsyncOpenAI | None,
+    openai_client: OpenAIResources | None,
 ) -> Any:
     """The backend `table[name]`, built with its options and what it declared it needs.
 

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.asr.base import Transcriber, Transcript
-from bot.audio import as_sent_seconds, decode_to_wav
 from bot.core.language import choose_language, detect_text_language, language_to_hear
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
@@ -141,6 +140,9 @@ class Listener:
         an ffmpeg process) for its length and, unless the backend takes it as sent, for WAV.
         Both refuse bad audio before anything is paid for.
         """
+        # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
+        from bot.audio import as_sent_seconds, decode_to_wav
+
         if "ogg" in self._transcriber.accepts and (seconds := as_sent_seconds(data)) is not None:
             return data, "ogg", seconds
         decoded = decode_to_wav(data)

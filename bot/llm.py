@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import openai
-
 from bot.openai_errors import translate_openai_error
 from bot.retry import call_with_retries
 
 if TYPE_CHECKING:
+    import openai
     from openai.types.chat import ChatCompletionChunk
+
+    from bot.openai_client import OpenAIResources
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ChatModel:
 
     def __init__(
         self,
-        client: openai.AsyncOpenAI,
+        client: OpenAIResources,
         *,
         model: str,
         retry_budget_seconds: float,
@@ -51,6 +52,8 @@ class ChatModel:
         (429, 5xx, timeouts); a stream that breaks midway raises, because its first half has
         already been shown.
         """
+        import openai  # loaded by bot.app's warm-up, not at start-up (see bot.openai_client)
+
         stream = await call_with_retries(
             lambda: self._open(messages),
             stage="chat",
@@ -73,6 +76,8 @@ class ChatModel:
     async def _open(
         self, messages: Sequence[dict[str, str]]
     ) -> openai.AsyncStream[ChatCompletionChunk]:
+        import openai  # loaded by bot.app's warm-up, not at start-up (see bot.openai_client)
+
         # Our messages are plain role/content dicts, which the SDK's TypedDicts accept as is.
         params: Any = list(messages)
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import openai
-
 from bot.errors import CredentialsRejected, ServiceError, is_retryable_status
 
 
@@ -14,6 +12,8 @@ def translate_openai_error(stage: str, error: Exception) -> ServiceError:
     connection is retryable; anything else the SDK raises (a malformed response) is not. A
     rejected key (401) is CredentialsRejected: the operator's to fix, never retried.
     """
+    import openai  # loaded by bot.app's warm-up, not at start-up (see bot.openai_client)
+
     if isinstance(error, openai.AuthenticationError):
         return CredentialsRejected(stage)
     if isinstance(error, openai.APIStatusError):

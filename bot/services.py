@@ -10,6 +10,7 @@ from bot.assistant import Assistant
 from bot.config import Settings
 from bot.db.accounts import Accounts
 from bot.metrics import Metrics
+from bot.openai_client import LazyOpenAI
 from bot.stores.caches import CacheCounters
 from bot.stores.prefs import PreferenceStore
 from bot.stores.redis import RedisHandle
@@ -28,6 +29,7 @@ class Services:
     prefs: PreferenceStore
     counters: CacheCounters
     metrics: Metrics
+    openai: LazyOpenAI
     turns: UserTurns = field(default_factory=UserTurns)
     actions: ChatActions = field(default_factory=ChatActions)
     closers: list[Any] = field(default_factory=list)

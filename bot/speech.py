@@ -7,12 +7,14 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.audio import VoiceNote, encode_voice_note
 from bot.errors import AudioError, SpeechUnavailable
 from bot.tts.base import Speech, Synthesizer
 from bot.tts.fallback import FallbackSynthesizer
+
+if TYPE_CHECKING:
+    from bot.audio import VoiceNote
 
 # Faster than any of our voices speaks (espeak-ng: ~17 letters or ~4 Chinese characters a second),
 # so the estimate stays below the real length and the planned chunks fill the note.
@@ -204,6 +206,9 @@ class IncrementalSpeaker:
             self.cancel()
             raise
         clips = [(speech.audio, speech.format) for speech in speeches]
+        # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
+        from bot.audio import encode_voice_note
+
         try:
             return await asyncio.to_thread(encode_voice_note, clips, max_seconds=self._max_seconds)
         except AudioError as error:  # a backend returned audio that does not decode

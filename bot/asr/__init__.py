@@ -8,9 +8,8 @@ from bot.asr.base import Transcriber, Transcript
 from bot.backends import Backend, build
 
 if TYPE_CHECKING:
-    import openai
-
     from bot.config import Settings
+    from bot.openai_client import OpenAIResources
 
 __all__ = ["BACKENDS", "Transcriber", "Transcript", "make_transcriber"]
 
@@ -42,9 +41,7 @@ DEFAULT_WITH_API_KEY = "openai"
 DEFAULT_WITHOUT_API_KEY = "faster-whisper"
 
 
-def make_transcriber(
-    settings: Settings, *, openai_client: openai.AsyncOpenAI | None
-) -> Transcriber:
+def make_transcriber(settings: Settings, *, openai_client: OpenAIResources | None) -> Transcriber:
     """The transcriber ASR_BACKEND names (see Settings.effective_asr_backend).
 
     Raises:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-import openai
+from typing import TYPE_CHECKING, Literal
 
 from bot.asr.base import Transcriber, Transcript
-from bot.audio import wav_duration
 from bot.backends import Needs
 from bot.openai_errors import translate_openai_error
+
+if TYPE_CHECKING:
+    from bot.openai_client import OpenAIResources
 
 STAGE = "transcription"
 # What the API takes as it is (file name and type by bot.audio.sniff_format's container name).
@@ -64,7 +64,7 @@ class OpenAITranscriber(Transcriber):
     name = "openai"
     needs = Needs(openai_client=True)
 
-    def __init__(self, client: openai.AsyncOpenAI, *, model: str = "whisper-1") -> None:
+    def __init__(self, client: OpenAIResources, *, model: str = "whisper-1") -> None:
         self._client = client
         self._model = model
 
@@ -74,6 +74,8 @@ class OpenAITranscriber(Transcriber):
         self, audio: bytes, *, language: str | None = None, container: str = "wav"
     ) -> Transcript:
         """Send the audio to the API; a forced `language` is passed through as a hint."""
+        import openai  # loaded by bot.app's warm-up, not at start-up (see bot.openai_client)
+
         name, mime = _UPLOADS.get(container, _UPLOADS["wav"])
         # Only whisper-1 returns verbose_json (with language and duration); the gpt-4o
         # transcription models accept json alone and then report no language.
@@ -101,4 +103,6 @@ class OpenAITranscriber(Transcriber):
 
 def _duration(audio: bytes, container: str) -> float:
     """Seconds of audio when the API did not say (json format): known for WAV, else 0."""
+    from bot.audio import wav_duration  # numpy and PyAV: loaded by bot.app's warm-up
+
     return wav_duration(audio) if container == "wav" else 0.0

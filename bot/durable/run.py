@@ -16,7 +16,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.app import _register_commands as register_commands
-from bot.app import build_application, build_services, warm_up
+from bot.app import build_application, build_services, load_deferred, warm_up
 from bot.config import Settings
 from bot.db.engine import make_engine
 from bot.durable.health import Readiness
@@ -96,6 +96,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             "(docker-compose.yml and fly.toml use it); on one machine SQLite works but contends"
         )
     services = await build_services(settings)
+    await asyncio.to_thread(load_deferred, services)  # before the first update, off the loop
     application = build_application(settings, services, shared_budget=True)
     await _answer_and_maybe_receive(settings, stop, services.redis, application, receive=False)
 
@@ -103,6 +104,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 async def run_single(settings: Settings, stop: asyncio.Event) -> None:
     """`python -m bot` with WEBHOOK_URL: receive and answer in one process."""
     services = await build_services(settings)
+    await asyncio.to_thread(load_deferred, services)  # before the first update, off the loop
     application = build_application(settings, services, shared_budget=True)
     await _answer_and_maybe_receive(settings, stop, services.redis, application, receive=True)
 

@@ -11,9 +11,8 @@ from bot.tts.base import Speech, Synthesizer
 from bot.tts.fallback import FallbackHook, FallbackSynthesizer
 
 if TYPE_CHECKING:
-    import openai
-
     from bot.config import Settings
+    from bot.openai_client import OpenAIResources
 
 __all__ = [
     "BACKENDS",
@@ -51,7 +50,7 @@ DEFAULT_FALLBACKS = ("gtts", "openai", "espeak")
 def make_synthesizer(
     settings: Settings,
     *,
-    openai_client: openai.AsyncOpenAI | None,
+    openai_client: OpenAIResources | None,
     on_fallback: FallbackHook | None = None,
 ) -> FallbackSynthesizer:
     """TTS_BACKEND first, then the usable TTS_FALLBACKS, wrapped in a FallbackSynthesizer.

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
-import openai
 
 from bot.backends import Needs
 from bot.errors import ServiceError
 from bot.openai_errors import translate_openai_error
 from bot.tts.base import Speech, Synthesizer
+
+if TYPE_CHECKING:
+    from bot.openai_client import OpenAIResources
 
 
 class OpenAISynthesizer(Synthesizer):
@@ -19,7 +23,7 @@ class OpenAISynthesizer(Synthesizer):
     # Reading the audio body can break after the SDK has returned the response.
     errors = (httpx.HTTPError,)
 
-    def __init__(self, client: openai.AsyncOpenAI, *, model: str, voice: str) -> None:
+    def __init__(self, client: OpenAIResources, *, model: str, voice: str) -> None:
         """Use `client` (its own timeout and retries apply) with `model` and `voice`."""
         self._client = client
         self._model = model
@@ -27,6 +31,8 @@ class OpenAISynthesizer(Synthesizer):
 
     async def synthesize(self, text: str, *, language: str) -> Speech:
         """Speak `text` as OGG/Opus; SDK errors become ServiceError."""
+        import openai  # loaded by bot.app's warm-up, not at start-up (see bot.openai_client)
+
         try:
             response = await self._client.audio.speech.create(
                 model=self._model, voice=self._voice, input=text, response_format="opus"
