@@ -92,7 +92,10 @@ class Listener:
         if seconds > self._max_seconds:
             raise AudioTooLong(seconds, self._max_seconds)
         forced = prefs.pinned_language
-        guess = None if forced else await self._transcriber.identify(audio, container=container)
+        guess = None
+        if forced is None and self._transcriber.identifies:
+            with self._metrics.time_stage("language_id"):
+                guess = await self._transcriber.identify(audio, container=container)
         if guess is not None:
             forced = language_to_hear(
                 asr_language=guess.language,

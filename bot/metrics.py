@@ -15,6 +15,7 @@ from prometheus_client.exposition import start_http_server
 STAGES = (
     "download",
     "decode",
+    "language_id",
     "transcription",
     "model_first_token",
     "model_total",

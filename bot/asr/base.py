@@ -43,6 +43,8 @@ class Transcriber(Pluggable, ABC):
     # Containers (bot.audio.sniff_format names) the backend takes as they were sent. A remote
     # API spares the upload: Telegram's OGG/Opus is about 8 times smaller than 16 kHz WAV.
     accepts: frozenset[str] = frozenset({"wav"})
+    # Whether `identify` tells the spoken language apart from transcribing (a local Whisper).
+    identifies: bool = False
 
     @abstractmethod
     async def transcribe(

@@ -42,6 +42,7 @@ class FasterWhisperTranscriber(Transcriber):
 
     name = "faster-whisper"
     offline = True
+    identifies = True
 
     def __init__(
         self,
