@@ -104,3 +104,28 @@ def tone(seconds: float, response_format: str) -> bytes:
         return _samples(seconds, PCM_RATE).tobytes()
     container, codec, rate = _ENCODERS[response_format]
     return _encode(_samples(seconds, rate), container, codec, rate)
+
+
+def _ogg_crc(page: bytes) -> int:
+    """The CRC-32 an OGG page header carries (polynomial 0x04C11DB7, unreflected, seed 0)."""
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def ogg_without_audio(note: bytes) -> bytes:
+    """A well-formed OGG/Opus file holding only `note`'s two header pages, marked end of stream."""
+    pages, offset = [], 0
+    for _ in range(2):
+        segments = note[offset + 26]
+        size = 27 + segments + sum(note[offset + 27 : offset + 27 + segments])
+        pages.append(bytearray(note[offset : offset + size]))
+        offset += size
+    last = pages[-1]
+    last[5] |= 0x04  # end of stream
+    last[22:26] = b"\0\0\0\0"
+    last[22:26] = struct.pack("<I", _ogg_crc(bytes(last)))
+    return b"".join(bytes(page) for page in pages)

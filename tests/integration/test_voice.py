@@ -10,6 +10,7 @@ import pytest
 
 from bot.i18n import t
 from tests.conftest import manifest, sample
+from tests.emulators.audio_tools import ogg_without_audio
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
 from tests.emulators.openai_replies import CANNED, LANGUAGE_NAMES
@@ -80,6 +81,7 @@ async def test_audio_files_documents_and_video_notes_are_heard_too(
     [
         pytest.param(sample("empty.ogg"), "ru", id="a zero-byte file"),
         pytest.param(os.urandom(20_000), "de", id="random bytes"),
+        pytest.param(ogg_without_audio(sample("en_1.ogg")), "es", id="an ogg holding no audio"),
     ],
 )
 async def test_audio_that_cannot_be_decoded_gets_a_clear_answer_and_no_model_call(

@@ -21,6 +21,7 @@ from bot.audio import (
     wav_to_float32,
 )
 from bot.errors import AudioError
+from tests.emulators.audio_tools import ogg_without_audio
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
@@ -220,3 +221,8 @@ def test_a_whole_ogg_note_is_measured_from_its_packets_without_decoding(name: st
 )
 def test_audio_that_is_not_a_whole_ogg_is_left_to_the_decoder(data: bytes) -> None:
     assert as_sent_seconds(data) is None
+
+
+def test_a_whole_ogg_holding_no_audio_is_refused_without_decoding() -> None:
+    with pytest.raises(AudioError):
+        as_sent_seconds(ogg_without_audio(fixture("en_1.ogg")))
