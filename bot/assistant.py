@@ -25,6 +25,7 @@ from bot.core.privacy import (
     restore,
 )
 from bot.core.prompt import Turn, build_messages
+from bot.core.quota import speech_cost
 from bot.db.accounts import Accounts
 from bot.errors import (
     AudioError,
@@ -427,8 +428,24 @@ class Assistant:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
-        await self._record(user_id, kind="synthesis", tts_chars=len(spoken_text))
+        await self._record(user_id, kind="synthesis", **self._speech_amounts(spoken_text, speaker))
         yield Spoken(ogg=note.ogg, duration=note.duration)
+
+    def _speech_amounts(self, spoken_text: str, speaker: IncrementalSpeaker) -> dict[str, object]:
+        """The synthesis row: characters spoken, and the tokens a Realtime model billed for them.
+
+        Tokens are priced at the PRICE_REALTIME_* settings instead of PRICE_TTS_PER_1M_CHARS.
+        """
+        tokens = speaker.tokens
+        if tokens is None:
+            return {"tts_chars": len(spoken_text)}
+        return {
+            "tts_chars": len(spoken_text),
+            "model": self.settings.tts_model,
+            "tokens_in": tokens.text_in,
+            "tokens_out": tokens.tokens_out,
+            "cost": speech_cost(self.accounts.prices, tokens),
+        }
 
     def _answer_key(self, question: str, language: str) -> dict[str, str]:
         return {

@@ -294,6 +294,19 @@ def encode_voice_note(clips: Sequence[tuple[bytes, str]], *, max_seconds: float)
     return VoiceNote(ogg=_encode_opus(segment), duration=len(segment.raw_data) / (2 * VOICE_RATE))
 
 
+def encode_pcm_clip(pcm: bytes, *, rate: int) -> bytes:
+    """Mono 16-bit little-endian PCM at `rate` as one OGG/Opus clip, ready for `encode_voice_note`.
+
+    Raises:
+        AudioError: there is not enough audio to encode.
+    """
+    whole = pcm[: len(pcm) // 2 * 2]  # a torn last sample is dropped, not guessed
+    if len(whole) < MIN_DECODED_SECONDS * rate * 2:
+        raise AudioError("no speech to encode")
+    segment = AudioSegment(data=whole, sample_width=2, frame_rate=rate, channels=1)
+    return _encode_opus(segment.set_frame_rate(VOICE_RATE))
+
+
 def _join_opus(clips: Sequence[bytes], *, max_seconds: float) -> VoiceNote | None:
     """Mono Opus clips as one stream, with a silent pause between them, without re-encoding.
 

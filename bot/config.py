@@ -80,9 +80,13 @@ class Settings(BaseSettings):
     tts_backend: str = tts.DEFAULT_BACKEND  # a name in bot.tts.BACKENDS
     # Those that cannot run here are skipped.
     tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tts.DEFAULT_FALLBACKS
-    tts_model: str = "gpt-4o-mini-tts"
+    # A realtime model speaks through the Realtime API; gpt-4o-mini-tts or tts-1 through
+    # audio.speech, where a server still offers it (bot.core.readaloud.is_realtime_model).
+    tts_model: str = "gpt-realtime-2.1-mini"
     tts_voice: str = "alloy"
     tts_timeout_seconds: float = 10.0
+    # Realtime sessions one process keeps open and speaks through at once (one sentence each).
+    tts_realtime_sessions: int = Field(default=32, ge=1)
     max_speech_seconds: int = Field(default=180, ge=5)
 
     # Privacy and caches
@@ -108,6 +112,10 @@ class Settings(BaseSettings):
     price_output_per_1m_tokens: float = Field(default=0.60, ge=0)
     price_transcription_per_minute: float = Field(default=0.006, ge=0)
     price_tts_per_1m_chars: float = Field(default=15.0, ge=0)
+    # gpt-realtime-2.1-mini's prices (OpenAI's model page); audio output is ~20 tokens a second.
+    price_realtime_text_input_per_1m_tokens: float = Field(default=0.60, ge=0)
+    price_realtime_text_output_per_1m_tokens: float = Field(default=2.40, ge=0)
+    price_realtime_audio_output_per_1m_tokens: float = Field(default=20.0, ge=0)
 
     # Operations
     metrics_port: int | None = None

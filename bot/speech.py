@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from bot.core.quota import SpeechTokens
 from bot.errors import AudioError, SpeechUnavailable
 from bot.tts.base import Speech, Synthesizer
 from bot.tts.fallback import FallbackSynthesizer
@@ -184,6 +185,8 @@ class IncrementalSpeaker:
         self._voice_id = synthesizer.name
         self._semaphore = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[Speech]] = {}
+        # What a model billed by the token reported for the note's sentences, after `finish`.
+        self.tokens: SpeechTokens | None = None
 
     def feed(self, text_so_far: str) -> None:
         """Start synthesising the complete sentences of `text_so_far` (the last one may grow)."""
@@ -205,6 +208,8 @@ class IncrementalSpeaker:
         except BaseException:
             self.cancel()
             raise
+        billed = [speech.tokens for speech in speeches if speech.tokens is not None]
+        self.tokens = sum(billed, SpeechTokens()) if billed else None
         clips = [(speech.audio, speech.format) for speech in speeches]
         # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
         from bot.audio import encode_voice_note

@@ -35,7 +35,13 @@ FALLBACK_COOLDOWN_SECONDS = 60.0
 BACKENDS: dict[str, Backend] = {
     "gtts": Backend("bot.tts.gtts:GTTSSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}),
     "openai": Backend(
-        "bot.tts.openai:OpenAISynthesizer", lambda s: {"model": s.tts_model, "voice": s.tts_voice}
+        "bot.tts.openai:OpenAISynthesizer",
+        lambda s: {
+            "model": s.tts_model,
+            "voice": s.tts_voice,
+            "timeout": s.tts_timeout_seconds,
+            "realtime_sessions": s.tts_realtime_sessions,
+        },
     ),
     "espeak": Backend(
         "bot.tts.espeak:EspeakSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}

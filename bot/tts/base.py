@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from bot.backends import Pluggable
 from bot.core.language import normalize_language
+from bot.core.quota import SpeechTokens
 
 
 @dataclass(frozen=True)
@@ -18,11 +19,14 @@ class Speech:
         audio: encoded bytes (WAV, MP3 or OGG/Opus).
         format: "wav", "mp3" or "ogg" so the encoder knows what it is decoding.
         backend: the name of the backend that spoke it.
+        tokens: what a model billed by the token reported for it (None: not billed so, or
+            taken from the cache).
     """
 
     audio: bytes
     format: str
     backend: str
+    tokens: SpeechTokens | None = None
 
 
 def base_language(language: str) -> str:
