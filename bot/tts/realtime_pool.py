@@ -230,13 +230,23 @@ class RealtimePool:
 async def _configure(
     connection: AsyncRealtimeConnection, config: RealtimeSessionCreateRequestParam
 ) -> None:
-    """Send `session.update` and wait for `session.updated`; an error event refuses the session."""
+    """Wait for `session.created`, send `session.update`, wait for `session.updated`.
+
+    An error event instead (a shut-down model, a rejected voice) refuses the session.
+    """
     import openai.types.realtime as rt
 
+    await _expect(connection, rt.SessionCreatedEvent)
     await connection.session.update(session=config)
+    await _expect(connection, rt.SessionUpdatedEvent)
+
+
+async def _expect(connection: AsyncRealtimeConnection, kind: type[object]) -> None:
+    import openai.types.realtime as rt
+
     while True:
         event = await connection.recv()
-        if isinstance(event, rt.SessionUpdatedEvent):
+        if isinstance(event, kind):
             return
         if isinstance(event, rt.RealtimeErrorEvent):
             raise _refused_session(event.error)

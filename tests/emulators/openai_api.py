@@ -23,6 +23,7 @@ from tests.emulators.openai_http import (
     read_request,
     transcript_response,
 )
+from tests.emulators.openai_realtime import RealtimeEmulator
 
 Responder = Callable[[dict[str, Any]], str]
 Transcriber = Callable[[dict[str, str], bytes], tuple[str, str]]
@@ -44,13 +45,15 @@ class Latencies:
     """How long the emulated service takes, in seconds, as the benchmark sets it.
 
     `streaming` spreads the rest of an answer after its first token over that time (None: the
-    emulator's `chunk_delay` between chunks).
+    emulator's `chunk_delay` between chunks). `speech` is also a Realtime response's wait for its
+    first audio; `realtime_connect` a Realtime session's wait for `session.created`.
     """
 
     transcription: float = 0.0
     first_token: float = 0.0
     streaming: float | None = None
     speech: float = 0.0
+    realtime_connect: float = 0.0
 
 
 class OpenAIEmulator(LoopbackServer):
@@ -72,6 +75,7 @@ class OpenAIEmulator(LoopbackServer):
         self._transcript = ("hello from the emulator", "english")
         self._gates: dict[str, asyncio.Event] = {}
         self.held = 0  # requests waiting at a gate right now
+        self.realtime = RealtimeEmulator(lambda: self.latencies)  # GET /v1/realtime (WebSocket)
         self._routes: dict[
             tuple[str, str], Callable[[web.Request, Request], Awaitable[web.StreamResponse]]
         ] = {
@@ -79,6 +83,7 @@ class OpenAIEmulator(LoopbackServer):
             ("POST", "/v1/audio/transcriptions"): self._transcriptions,
             ("POST", "/v1/audio/speech"): self._speech,
             ("GET", "/v1/models"): self._models,
+            ("GET", "/v1/realtime"): self._realtime,
         }
 
     @property
@@ -223,6 +228,9 @@ class OpenAIEmulator(LoopbackServer):
         if route is None:
             raise OpenAIError(404, f"Invalid URL ({request.method} {record.path})")
         return await route(request, record)
+
+    async def _realtime(self, request: web.Request, record: Request) -> web.StreamResponse:
+        return await self.realtime.serve(request)
 
     async def _models(self, request: web.Request, record: Request) -> web.StreamResponse:
         models = [

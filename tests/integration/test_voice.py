@@ -18,6 +18,8 @@ from tests.turns import turns_ended
 
 USER = 3003
 OTHER = 4004
+# Tests of /v1/audio/speech name one of its models (the default speaks through the Realtime API).
+SPEECH_ENDPOINT = "gpt-4o-mini-tts"
 SAMPLES = ["en_1.ogg", "zh_1.ogg", "ru_1.ogg", "es_1.ogg", "de_1.ogg"]
 
 
@@ -179,7 +181,9 @@ async def test_when_speech_fails_everywhere_the_text_arrives_with_a_short_note(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     openai_api.fail_next("/audio/speech", status=500, times=50)
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=()))
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=())
+    )
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     answer, note = await bot_api.wait_for_messages(USER, 2, timeout=20)
     assert "Here is my answer." in answer.text
@@ -191,7 +195,9 @@ async def test_when_openai_speech_fails_espeak_speaks_instead(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     openai_api.fail_next("/audio/speech", status=500, times=50)
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=("espeak",)))
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=("espeak",))
+    )
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     [voice] = await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=20)
     assert_voice_bubble(voice)
@@ -200,7 +206,9 @@ async def test_when_openai_speech_fails_espeak_speaks_instead(
 async def test_openai_speech_is_the_voice_when_chosen(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=()))
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=())
+    )
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     [voice] = await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=20)
     assert_voice_bubble(voice)

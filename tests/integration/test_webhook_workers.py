@@ -179,7 +179,12 @@ async def test_a_worker_killed_mid_answer_leaves_it_to_another_exactly_once(
 async def test_a_takeover_after_the_text_was_sent_sends_only_the_voice(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
 ) -> None:
-    cluster.extra = {"TTS_BACKEND": "openai", "TTS_FALLBACKS": "", "TTS_TIMEOUT_SECONDS": "60"}
+    cluster.extra = {
+        "TTS_BACKEND": "openai",
+        "TTS_MODEL": "gpt-4o-mini-tts",
+        "TTS_FALLBACKS": "",
+        "TTS_TIMEOUT_SECONDS": "60",
+    }
     openai_api.reply_with("A short spoken answer.")
     openai_api.delay_next("/audio/speech", 120)  # the first worker dies waiting for its voice
     _web, *_workers = await cluster.start_all("web", "worker", "worker")
