@@ -1,14 +1,16 @@
 """End-to-end benchmark of the voice loop: one person, many at once, a group, caches, start-up.
 
 Run: .venv/bin/python -m bench.voice_loop [--quick] [--transcription 0.8] [--first-token 0.5]
-     [--streaming 2.0] [--speech 0.3] [--crowd 50,200] [--no-local]
+     [--streaming 2.0] [--speech 0.3] [--realtime-connect 0.3] [--crowd 50,200] [--no-local]
+     [--tts-model gpt-4o-mini-tts] [--people-only]
 
 The Bot API and OpenAI emulators answer with the given fixed latencies; the bot runs as
 `python -m bot` in its own process (bench/loop_harness.py). Every target of issue 9 is printed
 with its number and marked met or missed. The limits next to each time follow from the
 latencies: the transcript can show after the transcription, the first words after that plus the
 first token, the whole answer after the whole stream, the voice note after one more sentence's
-speech.
+speech. The voice is the bot's default TTS_MODEL (a Realtime model: `--speech` is then each
+response's wait for its first audio, `--realtime-connect` a new session's wait), or `--tts-model`.
 """
 
 from __future__ import annotations
@@ -74,9 +76,16 @@ class Row:
 class Loop:
     """The emulators, the people and the bot under test."""
 
-    def __init__(self, latencies: Latencies, data_dir: Path, database_url: str | None = None):
+    def __init__(
+        self,
+        latencies: Latencies,
+        data_dir: Path,
+        database_url: str | None = None,
+        tts_model: str | None = None,
+    ):
         self.latencies = latencies
         self.database_url = database_url
+        self.tts_model = tts_model
         self.bot_api = BotApiEmulator()
         self.openai_api = OpenAIEmulator(latencies=latencies)
         self.data_dir = data_dir
@@ -111,6 +120,8 @@ class Loop:
         """A bot process on these emulators (not started)."""
         if self.database_url:
             env = {"DATABASE_URL": self.database_url, **env}
+        if self.tts_model:
+            env = {"TTS_MODEL": self.tts_model, **env}
         bot = BotProcess(self.bot_api, self.openai_api, self.data_dir, extra_env=env)
         self.bots.append(bot)
         return bot
@@ -498,17 +509,8 @@ def crowd_table(crowds: list[Crowd]) -> list[str]:
     return lines
 
 
-def targets(
-    people: dict[str, dict[str, float]],
-    bounds: dict[str, float],
-    crowds: list[Crowd],
-    group_result: tuple[float, list[float]],
-    cache: tuple[float, int, float, int],
-    local: Local | None,
-    start: dict[str, float],
-    upload: str,
-) -> list[Row]:
-    """Every target of issue 9 with its number."""
+def person_rows(people: dict[str, dict[str, float]], bounds: dict[str, float]) -> list[Row]:
+    """One person's targets in each language: the first words and the voice note."""
     rows = []
     for language, stages in people.items():
         first, voice = stages["first_words"], stages["voice"]
@@ -526,6 +528,21 @@ def targets(
                 voice <= 1.10 * bounds["voice"],
             )
         )
+    return rows
+
+
+def targets(
+    people: dict[str, dict[str, float]],
+    bounds: dict[str, float],
+    crowds: list[Crowd],
+    group_result: tuple[float, list[float]],
+    cache: tuple[float, int, float, int],
+    local: Local | None,
+    start: dict[str, float],
+    upload: str,
+) -> list[Row]:
+    """Every target of issue 9 with its number."""
+    rows = person_rows(people, bounds)
     big = max(crowds, key=lambda c: c.size)
     voice95 = percentile(big.stage("voice"), 0.95)
     signs, seconds = big.stage("first_sign"), big.stage("second_preview")
@@ -640,15 +657,20 @@ def upload_format(openai_api: OpenAIEmulator) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     """Run every scenario and print the tables."""
-    latencies = Latencies(args.transcription, args.first_token, args.streaming, args.speech)
+    latencies = Latencies(
+        args.transcription, args.first_token, args.streaming, args.speech, args.realtime_connect
+    )
     bounds = limits(latencies)
     runs = 1 if args.quick else 3
     with tempfile.TemporaryDirectory(prefix="voice-loop-") as tmp:
-        loop = Loop(latencies, Path(tmp), database_url=args.database_url)
+        loop = Loop(latencies, Path(tmp), database_url=args.database_url, tts_model=args.tts_model)
         async with loop.bot_api, loop.openai_api:
             people = {}
             for language in ("en", "zh"):
                 people[language] = await one_person(loop, language, runs)
+            if args.people_only:
+                print_people(latencies, runs, people, bounds, loop.openai_api)
+                return
             crowds = [await crowd(loop, 1, within=60)]
             for size in args.crowd:
                 crowds.append(await crowd(loop, size, within=240))
@@ -672,12 +694,7 @@ async def main(args: argparse.Namespace) -> None:
                 "import": median([import_seconds("bot.app") for _ in range(runs)]),
                 "talk": median([await talk_seconds(Path(tmp)) for _ in range(runs)]),
             }
-    print(
-        f"\nLatencies: transcription {latencies.transcription} s, first token "
-        f"{latencies.first_token} s, streaming {latencies.streaming} s, speech "
-        f"{latencies.speech} s per request; medians of {runs}.\n"
-    )
-    print("\n".join(person_table(people, bounds)) + "\n")
+    print_people(latencies, runs, people, bounds, loop.openai_api, rows=False)
     print("\n".join(crowd_table(crowds)) + "\n")
     print("Times in seconds after the message was sent: p50 / p95 / max.\n")
     for c in crowds:
@@ -700,6 +717,40 @@ async def main(args: argparse.Namespace) -> None:
     print("\n".join(row.render() for row in rows))
 
 
+def print_people(
+    latencies: Latencies,
+    runs: int,
+    people: dict[str, dict[str, float]],
+    bounds: dict[str, float],
+    openai_api: OpenAIEmulator,
+    *,
+    rows: bool = True,
+) -> None:
+    """The latencies, the voice's path, the one-person table and (`rows`) its targets."""
+    print(
+        f"\nLatencies: transcription {latencies.transcription} s, first token "
+        f"{latencies.first_token} s, streaming {latencies.streaming} s, speech "
+        f"{latencies.speech} s per request, a realtime session's start "
+        f"{latencies.realtime_connect} s; medians of {runs}.\n"
+    )
+    print(speech_path(openai_api) + "\n")
+    print("\n".join(person_table(people, bounds)) + "\n")
+    if rows:
+        print("| target | measured | |\n| --- | --- | --- |")
+        print("\n".join(row.render() for row in person_rows(people, bounds)))
+
+
+def speech_path(openai_api: OpenAIEmulator) -> str:
+    """How the voice was made: Realtime sessions opened for how many sentences, or requests."""
+    realtime = openai_api.realtime
+    if realtime.connections:
+        return (
+            f"Voice: Realtime API, {len(realtime.responses())} sentences read on "
+            f"{realtime.connections} sessions (one per bot started, and per sentence at once)."
+        )
+    return f"Voice: /v1/audio/speech, {len(openai_api.speech_requests())} requests."
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.voice_loop", description=__doc__)
@@ -708,6 +759,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--streaming", type=float, default=2.0)
     parser.add_argument("--speech", type=float, default=0.3)
+    parser.add_argument("--realtime-connect", type=float, default=0.3)
+    parser.add_argument("--tts-model", help="TTS_MODEL (default: the bot's, a Realtime model)")
+    parser.add_argument(
+        "--people-only", action="store_true", help="one person in each language, nothing else"
+    )
     parser.add_argument("--crowd", type=lambda v: [int(x) for x in v.split(",")], default=[50, 200])
     parser.add_argument("--no-local", action="store_true", help="skip faster-whisper")
     parser.add_argument(
