@@ -10,8 +10,10 @@ from sqlalchemy import select
 
 from bot.db.engine import make_engine
 from bot.db.models import UsageEvent
+from bot.errors import ServiceError
 from bot.openai_client import LazyOpenAI
 from bot.tts import make_synthesizer
+from bot.tts.realtime_pool import MAX_SESSION_AGE_SECONDS, RealtimePool
 from tests.conftest import sample
 from tests.emulators.audio_tools import ogg_opus_duration
 from tests.emulators.bot_api import BotApiEmulator
@@ -219,6 +221,45 @@ async def test_closing_the_synthesizer_closes_its_realtime_sessions(
     assert not session.closed
     await synthesizer.aclose()
     await openai_api.wait_for(lambda: session.closed, timeout=30)
+    await client.close()
+
+
+async def test_a_session_near_openais_hour_limit_is_replaced_before_it_is_reused(
+    openai_api: OpenAIEmulator, make_settings
+) -> None:
+    now = [0.0]
+    client = LazyOpenAI(make_settings())
+    pool = RealtimePool(
+        client,
+        model="gpt-realtime-2.1-mini",
+        voice="alloy",
+        size=1,
+        timeout=30,
+        clock=lambda: now[0],
+    )
+    await pool.speak(SENTENCES[0])
+    now[0] += MAX_SESSION_AGE_SECONDS - 1
+    await pool.speak(SENTENCES[1])
+    assert openai_api.realtime.connections == 1
+    now[0] += 1
+    await pool.speak(SENTENCES[2])
+    assert openai_api.realtime.connections == 2
+    await openai_api.wait_for(lambda: openai_api.realtime.sessions[0].closed, timeout=30)
+    await pool.aclose()
+    await client.close()
+
+
+async def test_a_voice_the_realtime_api_lacks_is_a_refusal_not_worth_retrying(
+    openai_api: OpenAIEmulator, make_settings
+) -> None:
+    client = LazyOpenAI(make_settings())
+    pool = RealtimePool(client, model="gpt-realtime-2.1-mini", voice="nova", size=1, timeout=30)
+    with pytest.raises(ServiceError) as caught:
+        await pool.speak(SENTENCES[0])
+    assert (caught.value.stage, caught.value.retryable) == ("synthesis", False)
+    assert "invalid_value" in str(caught.value)
+    assert not openai_api.realtime.responses()
+    await pool.aclose()
     await client.close()
 
 
