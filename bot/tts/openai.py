@@ -51,7 +51,8 @@ class OpenAISynthesizer(Synthesizer):
             client: the shared client (its own timeout applies to the speech endpoint).
             model: a realtime model, or a speech-endpoint model.
             voice: the voice's name.
-            timeout: seconds a realtime session may take to open, and to read one sentence.
+            timeout: seconds a realtime session may take to open, or to send a sentence's
+                next piece of audio.
             realtime_sessions: the most realtime sessions open at once.
 
         Raises:

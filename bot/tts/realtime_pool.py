@@ -88,8 +88,13 @@ class RealtimeSession:
         self.connection = connection
         self.opened_at = opened_at
 
-    async def speak(self, text: str) -> Spoken:
-        """Read `text` as one response; SessionBroken when the session failed on the way."""
+    async def speak(self, text: str, *, patience: float) -> Spoken:
+        """Read `text` as one response; SessionBroken when the session failed on the way.
+
+        Raises:
+            TimeoutError: no event came for `patience` seconds (a long sentence that keeps
+                streaming is never cut short).
+        """
         import openai.types.realtime as rt
         from openai import WebSocketConnectionClosedError
         from websockets.exceptions import ConnectionClosed
@@ -98,7 +103,8 @@ class RealtimeSession:
         try:
             await self.connection.response.create(response=response_request(text))
             while True:
-                event = await self.connection.recv()
+                async with asyncio.timeout(patience):
+                    event = await self.connection.recv()  # cancelling recv loses nothing
                 if isinstance(event, rt.ResponseAudioDeltaEvent):
                     pcm += base64.b64decode(event.delta)
                 elif isinstance(event, rt.ResponseAudioTranscriptDoneEvent):
@@ -131,7 +137,7 @@ class RealtimePool:
         model: the Realtime model.
         voice: its voice.
         size: the most sessions open (and sentences read) at once.
-        timeout: seconds for opening a session, and for reading one sentence.
+        timeout: seconds for opening a session, and for each wait for a sentence's next event.
         clock: monotonic seconds; injectable for tests.
     """
 
@@ -165,8 +171,7 @@ class RealtimePool:
             for attempt in (1, 2):
                 session = await self._take()
                 try:
-                    async with asyncio.timeout(self._timeout):
-                        spoken = await session.speak(text)
+                    spoken = await session.speak(text, patience=self._timeout)
                 except SessionBroken as error:
                     self._discard(session)
                     logger.warning(
@@ -175,7 +180,7 @@ class RealtimePool:
                     continue
                 except TimeoutError:
                     self._discard(session)
-                    raise ServiceError(STAGE, "realtime answer timed out", retryable=True) from None
+                    raise ServiceError(STAGE, "realtime answer stalled", retryable=True) from None
                 except BaseException:
                     self._discard(session)  # cancelled mid-answer: its events would go astray
                     raise

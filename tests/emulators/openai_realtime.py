@@ -44,7 +44,7 @@ class RealtimeSession:
 
 @dataclass
 class _Fault:
-    kind: str  # "close", "error" or "transcript"
+    kind: str  # "close", "stall", "error" or "transcript"
     after_deltas: int = 1
     code: str = "server_error"
     transcript: str = ""
@@ -80,6 +80,10 @@ class RealtimeEmulator:
     def close_next(self, *, after_deltas: int = 1, times: int = 1) -> None:
         """Close the socket of the next `times` responses after `after_deltas` audio deltas."""
         self._faults += [_Fault("close", after_deltas=after_deltas) for _ in range(times)]
+
+    def stall_next(self, *, after_deltas: int = 1) -> None:
+        """Stop the next response after `after_deltas` audio deltas, the socket left open."""
+        self._faults.append(_Fault("stall", after_deltas=after_deltas))
 
     def error_next(self, code: str = "server_error", *, times: int = 1) -> None:
         """Answer the next `times` response.create with an `error` event and no response."""
@@ -175,8 +179,11 @@ class RealtimeEmulator:
         await asyncio.sleep(self._latencies().speech)
         seconds = round(min(max(0.05 * len(text), 0.2), 10.0), 2)  # as /v1/audio/speech speaks
         pcm = await asyncio.to_thread(tone, seconds, "pcm")
-        cut = fault.after_deltas if fault is not None and fault.kind == "close" else None
+        cut = fault.after_deltas if fault is not None and fault.kind in ("close", "stall") else None
         for number, start in enumerate(range(0, len(pcm), 2 * DELTA_SAMPLES)):
+            if number == cut and fault is not None and fault.kind == "stall":
+                await ws.receive()  # silent until the client gives up and closes
+                return False
             if number == cut:
                 await ws.close(code=1011, message=b"internal error")
                 return False

@@ -136,6 +136,26 @@ async def test_two_broken_sessions_for_one_sentence_hand_it_to_the_next_voice(
     assert read_texts(openai_api)[:2] == [SENTENCES[0], SENTENCES[0]]
 
 
+async def test_a_session_that_falls_silent_mid_answer_is_dropped_and_the_next_voice_speaks(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    openai_api.reply_with(ANSWER)
+    openai_api.realtime.stall_next(after_deltas=1)
+    await start_bot(
+        make_settings(
+            tts_backend="openai",
+            tts_fallbacks=("espeak",),
+            tts_realtime_sessions=1,
+            tts_timeout_seconds=2,
+        )
+    )
+    bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
+    [voice] = await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=30)
+    assert voice.data and voice.data.startswith(b"OggS")
+    await openai_api.wait_for(lambda: openai_api.realtime.sessions[0].closed, timeout=30)
+    assert read_texts(openai_api)[0] == SENTENCES[0]
+
+
 async def test_a_transcript_other_than_the_text_is_logged_as_a_count_without_the_text(
     bot_api: BotApiEmulator,
     openai_api: OpenAIEmulator,
