@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name, not a secret
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is JSON text; files are fetched separately
+MAX_UPDATE_ID = 2**63 - 1  # what Redis and PostgreSQL hold as an integer
 
 
 def webhook_path(url: str) -> str:
@@ -43,13 +45,12 @@ class Receiver:
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             return web.Response(status=401, text="missing secret token")
-        if not hmac.compare_digest(given.encode(), self._secret):
+        # Bytes that are not UTF-8 arrive as surrogates; they are a wrong secret, not an error.
+        if not hmac.compare_digest(given.encode(errors="surrogateescape"), self._secret):
             log.warning("webhook request with a wrong secret token from %s", request.remote)
             return web.Response(status=403, text="wrong secret token")
-        try:
-            data = json.loads(await request.read())
-            int(data["update_id"])
-        except (ValueError, KeyError, TypeError):
+        data = read_update(await request.read())
+        if data is None:
             return web.Response(status=400, text="not an update")
         try:
             stored = await self._queue.store(data)
@@ -63,6 +64,20 @@ class Receiver:
         if not stored:
             log.info("update %s delivered again; already stored", data["update_id"])
         return web.Response(status=200)
+
+
+def read_update(body: bytes) -> dict[str, Any] | None:
+    """The update in a POST body, or None when it is none: not JSON, too deep, no whole id."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python recurses
+        return None
+    if not isinstance(data, dict):
+        return None
+    update_id = data.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id <= MAX_UPDATE_ID:  # 1e400, 1.5, true
+        return None
+    return data
 
 
 def build_web_app(

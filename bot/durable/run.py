@@ -143,6 +143,7 @@ async def _answer_and_maybe_receive(
                 await _set_webhook(application.bot, settings)
                 await register_commands(application)
             worker = Worker(application, queue, settings)
+            readiness.watch("worker", worker.duties.healthy)
             warming = asyncio.create_task(warm_up(services))
             try:
                 await worker.run(stop)
