@@ -1,7 +1,8 @@
 """The webhook endpoint: check the secret, store the update durably, only then answer 2xx.
 
 Served with aiohttp (already what the test emulators speak): one small async server that also
-answers GET /healthz and GET /metrics on the same port.
+answers GET /healthz on the same port. /metrics has a port of its own (METRICS_PORT, private by
+default), and is on the public one only when METRICS_ON_WEBHOOK_PORT asks for it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name, not a secret
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is JSON text; files are fetched separately
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 MAX_UPDATE_ID = 2**63 - 1  # what Redis and PostgreSQL hold as an integer
 
 
@@ -87,23 +90,36 @@ def build_web_app(
     queue: UpdateQueue,
     receiver: Receiver | None,
     path: str | None,
+    metrics_route: bool = False,
 ) -> web.Application:
-    """The routes: the webhook path (when this process receives), /healthz and /metrics."""
+    """The routes: the webhook path (when this process receives), /healthz, maybe /metrics."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
 
     async def healthz(request: web.Request) -> web.Response:
         status = await readiness.status()
         return web.json_response(status, status=200 if all(status.values()) else 503)
 
+    app.router.add_get("/healthz", healthz)
+    if metrics_route:
+        app.router.add_get("/metrics", _metrics_page(metrics, queue))
+    if receiver is not None and path is not None:
+        app.router.add_post(path, receiver.handle)
+    return app
+
+
+def build_metrics_app(*, metrics: Metrics, queue: UpdateQueue) -> web.Application:
+    """GET /metrics alone, for METRICS_PORT."""
+    app = web.Application()
+    app.router.add_get("/metrics", _metrics_page(metrics, queue))
+    return app
+
+
+def _metrics_page(metrics: Metrics, queue: UpdateQueue) -> Handler:
     async def metrics_page(request: web.Request) -> web.Response:
         await report_queue(queue, metrics)  # a scrape sees the queue as it is now
         return web.Response(body=metrics.render(), content_type="text/plain")
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_page)
-    if receiver is not None and path is not None:
-        app.router.add_post(path, receiver.handle)
-    return app
+    return metrics_page
 
 
 async def report_queue(queue: UpdateQueue, metrics: Metrics) -> None:
@@ -121,7 +137,7 @@ async def report_queue(queue: UpdateQueue, metrics: Metrics) -> None:
 
 
 async def serve(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:  # noqa: S104
-    """Listen on all interfaces (behind fly's or docker's proxy); returns the runner to stop."""
+    """Listen (by default on all interfaces, behind fly's or docker's proxy); returns the runner."""
     # A short shutdown timeout: on SIGTERM an in-flight POST either stored its update or gets no
     # 2xx, and Telegram redelivers it.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
