@@ -263,7 +263,7 @@ async def run_bot(
             return
         async with application:
             if settings.metrics_port is not None:
-                services.metrics.start_exporter(settings.metrics_port)
+                services.metrics.start_exporter(settings.metrics_port, settings.metrics_host)
             await application.start()
             if application.updater is None:
                 raise RuntimeError("the application was built without an updater")

@@ -118,7 +118,10 @@ class Settings(BaseSettings):
     price_realtime_audio_output_per_1m_tokens: float = Field(default=20.0, ge=0)
 
     # Operations
-    metrics_port: int | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # Private by default: /metrics names stages, errors and queue sizes, not for the internet.
+    metrics_host: str = "127.0.0.1"
+    metrics_on_webhook_port: bool = False
     log_level: str = "INFO"
 
     # Webhook mode and workers on several machines (bot/durable)

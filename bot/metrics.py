@@ -199,9 +199,11 @@ class Metrics:
         """The text exposition format, as served on /metrics."""
         return generate_latest(self.registry)
 
-    # All interfaces by default: Prometheus scrapes from outside the container.
-    def start_exporter(self, port: int, addr: str = "0.0.0.0") -> int:  # noqa: S104
-        """Serve /metrics on a daemon thread; returns the bound port (useful with port 0)."""
+    def start_exporter(self, port: int, addr: str = "127.0.0.1") -> int:
+        """Serve /metrics on a daemon thread; returns the bound port (useful with port 0).
+
+        Only this machine by default (METRICS_HOST): what it shows is not for the internet.
+        """
         if self._server is not None:
             raise RuntimeError("the metrics exporter is already running")
         self._server, self._thread = start_http_server(port, addr=addr, registry=self.registry)

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any, cast
 
 from telegram import Update
+from telegram.error import BadRequest, Forbidden
 
 from bot.charts import render_daily_usage
 from bot.core.quota import QuotaKind, Usage, parse_limit
@@ -32,6 +33,8 @@ SETLIMIT_USAGE = (
     "<daily_tokens|daily_voice_seconds|daily_tts_chars|daily_cost|monthly_...> <value|off|default>"
 )
 CHART_CAPTION = "Usage per day, last 30 days (UTC)"
+# Said in a group when the report cannot go to the admin's private chat; it names no one.
+ASK_PRIVATELY = "Admin reports are sent only in a private chat: please write to me there first."
 
 
 # ---- formatting (pure) ---------------------------------------------------------------------
@@ -184,6 +187,25 @@ async def _send(update: Update, text: str) -> None:
     await message_of(update).reply_text(text)
 
 
+async def _send_privately(
+    update: Update, context: BotContext, text: str, chart: bytes | None = None
+) -> None:
+    """Admin output goes to the admin's private chat: a group never reads others' usage."""
+    message = message_of(update)
+    if message.chat.type == "private":
+        await message.reply_text(text)
+        if chart is not None:
+            await message.reply_photo(chart, caption=CHART_CAPTION)
+        return
+    try:
+        await context.bot.send_message(_admin_id(update), text)
+        if chart is not None:
+            await context.bot.send_photo(_admin_id(update), chart, caption=CHART_CAPTION)
+    except (Forbidden, BadRequest) as error:  # no private chat yet, or the bot is blocked there
+        log.info("admin report not sent privately: %s", error.message)
+        await message.reply_text(ASK_PRIVATELY)
+
+
 # ---- commands ------------------------------------------------------------------------------
 
 
@@ -191,14 +213,16 @@ async def _send(update: Update, text: str) -> None:
 async def usage(update: Update, context: BotContext) -> None:
     """Your own usage; admins may name another user (/usage <id or @username>)."""
     user_id = update.effective_user.id if update.effective_user else 0
-    heading = ""
     if context.args and _is_admin(update, context):
         target = await _target(update, context, "/usage [user id or @username]")
         if target is None:
             return
-        user_id, heading = target.id, f"User {describe_user(target)}\n"
+        report = await context.services.accounts.usage_report(target.id)
+        text = f"User {describe_user(target)}\n" + format_report(report, user_language(update))
+        await _send_privately(update, context, text)
+        return
     report = await context.services.accounts.usage_report(user_id)
-    await _send(update, heading + format_report(report, user_language(update)))
+    await _send(update, format_report(report, user_language(update)))
 
 
 def format_cache_counts(totals: dict[str, int]) -> str:
@@ -218,8 +242,7 @@ async def stats(update: Update, context: BotContext) -> None:
     series = await accounts.daily_series(days=30)
     chart = await asyncio.to_thread(render_daily_usage, series)
     caches = format_cache_counts(await context.services.counters.totals())
-    await message_of(update).reply_text(f"{format_stats(report)}\n\n{caches}")
-    await message_of(update).reply_photo(chart, caption=CHART_CAPTION)
+    await _send_privately(update, context, f"{format_stats(report)}\n\n{caches}", chart)
 
 
 @database_errors

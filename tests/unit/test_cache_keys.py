@@ -18,11 +18,35 @@ BASE = {"language": "en", "model": "gpt-4o-mini", "system_prompt": "Be nice."}
         ),
         pytest.param("  two   spaces ", "two spaces", id="spacing"),
         pytest.param("ＡＢＣ？", "abc", id="full-width characters"),
+        pytest.param("ｶﾀｶﾅ", "カタカナ", id="half-width katakana"),
+        pytest.param("Cafe\u0301", "Café", id="a combining accent or a precomposed letter"),
+        pytest.param("no\u00a0break", "no break", id="a no-break space"),
+        pytest.param("\ufeed\ufeee", "\u0648\u0648", id="Arabic positional forms"),
     ],
 )
 def test_the_same_question_written_differently_shares_a_key(a: str, b: str) -> None:
     assert normalize_question(a) == normalize_question(b)
     assert answer_key(question=a, **BASE) == answer_key(question=b, **BASE)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        pytest.param("What is 2⁸ in decimal?", "What is 28 in decimal?", id="a superscript"),
+        pytest.param("What is x₂?", "What is x2?", id="a subscript"),
+        pytest.param("Is ½ more than 0.4?", "Is 1/2 more than 0.4?", id="a fraction"),
+        pytest.param("Is ½ more than 0.4?", "Is 1⁄2 more than 0.4?", id="a fraction slash"),
+        pytest.param("What comes after ①?", "What comes after 1?", id="a circled digit"),
+        pytest.param("What is ٢٨ + 1?", "What is 28 + 1?", id="Arabic-Indic digits"),
+        pytest.param("What is २८ + 1?", "What is 28 + 1?", id="Devanagari digits"),
+        pytest.param("What is Ⅳ?", "What is IV?", id="a Roman numeral sign"),
+        pytest.param("What does ㎏ mean?", "What does kg mean?", id="a squared unit"),
+        pytest.param("Define ℕ", "Define N", id="a mathematical letter"),
+    ],
+)
+def test_questions_that_only_look_alike_keep_their_own_keys(a: str, b: str) -> None:
+    assert normalize_question(a) != normalize_question(b)
+    assert answer_key(question=a, **BASE) != answer_key(question=b, **BASE)
 
 
 @pytest.mark.parametrize(
