@@ -59,6 +59,13 @@ __all__ = [
 async def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
     """Connect Redis and the database (migrating it), and build the pipeline stages."""
     metrics = metrics or Metrics()
+    # The backends first: an unknown name or a missing package stops the start before anything
+    # connects or migrates (one line naming the variable, from the registry).
+    client_openai = LazyOpenAI(settings)  # built after polling starts, by _warm_up
+    transcriber = make_transcriber(settings, openai_client=client_openai)
+    synthesizer = make_synthesizer(
+        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
+    )
     engine = make_engine(settings.database_url)
     await migrate_exclusively(settings.database_url)  # several processes may start at once
     accounts = Accounts(
@@ -74,11 +81,6 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     client = handle.client
     prefix = settings.redis_prefix
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
-    client_openai = LazyOpenAI(settings)  # built after polling starts, by _warm_up
-    transcriber = make_transcriber(settings, openai_client=client_openai)
-    synthesizer = make_synthesizer(
-        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
-    )
     prefs = PreferenceStore(client, prefix=prefix)
     assistant = Assistant(
         settings=settings,
