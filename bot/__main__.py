@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings.log_level, secrets=secrets)
     try:
         if args.command == "migrate":
-            from bot.durable.migrations import migrate_exclusively_blocking
+            from bot.db.migrations import migrate_exclusively_blocking
 
             migrate_exclusively_blocking(settings.database_url)
             print("database is at the latest migration")
