@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     # Operations
     metrics_port: int | None = None
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = None  # None: text on a terminal, else JSON
 
     # Webhook mode and workers on several machines (bot/durable)
     webhook_url: str | None = None

@@ -81,3 +81,17 @@ def test_configuration_errors_name_the_variable(values: dict, line: str, monkeyp
     with pytest.raises(ValidationError) as error:
         Settings(_env_file=None, **values)  # type: ignore[call-arg]
     assert describe_error(error.value).startswith(line)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"), [("json", "json"), ("text", "text")], ids=["json lines", "plain text"]
+)
+def test_log_format_is_json_or_text(raw: str, parsed: str) -> None:
+    assert settings(log_format=raw).log_format == parsed
+
+
+def test_an_unset_log_format_is_chosen_by_the_terminal_and_another_is_refused() -> None:
+    assert settings().log_format is None
+    with pytest.raises(ValidationError) as error:
+        settings(log_format="yaml")
+    assert describe_error(error.value).startswith("error: LOG_FORMAT is invalid: ")
