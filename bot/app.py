@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.core.quota import Limits, Prices
 from bot.db.accounts import Accounts
 from bot.db.engine import make_engine, make_session_factory
-from bot.durable.migrations import migrate_exclusively
+from bot.db.migrations import migrate_exclusively
 from bot.hearing import Listener
 from bot.i18n import TABLES
 from bot.llm import ChatModel
@@ -35,7 +35,7 @@ from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import connect_redis
-from bot.tg import admin, handlers, unasked
+from bot.tg import handlers, unasked
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
@@ -59,6 +59,13 @@ __all__ = [
 async def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
     """Connect Redis and the database (migrating it), and build the pipeline stages."""
     metrics = metrics or Metrics()
+    # The backends first: an unknown name or a missing package stops the start before anything
+    # connects or migrates (one line naming the variable, from the registry).
+    client_openai = LazyOpenAI(settings)  # built after polling starts, by _warm_up
+    transcriber = make_transcriber(settings, openai_client=client_openai)
+    synthesizer = make_synthesizer(
+        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
+    )
     engine = make_engine(settings.database_url)
     await migrate_exclusively(settings.database_url)  # several processes may start at once
     accounts = Accounts(
@@ -74,11 +81,6 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     client = handle.client
     prefix = settings.redis_prefix
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
-    client_openai = LazyOpenAI(settings)  # built after polling starts, by _warm_up
-    transcriber = make_transcriber(settings, openai_client=client_openai)
-    synthesizer = make_synthesizer(
-        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
-    )
     prefs = PreferenceStore(client, prefix=prefix)
     assistant = Assistant(
         settings=settings,
@@ -171,7 +173,7 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     unsupported = filters.PHOTO | filters.VIDEO | filters.Sticker.ALL
     table = [
         *command_handlers(),
-        MessageHandler(filters.COMMAND, admin.unknown_command),
+        MessageHandler(filters.COMMAND, handlers.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
         MessageHandler(audio, handlers.audio_message),
         MessageHandler(unsupported & filters.ChatType.PRIVATE, handlers.unsupported),

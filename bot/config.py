@@ -10,9 +10,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot import asr, tts
-from bot.backends import check_names
-
 # A plain alias, not `type X = ...`: the latter hides NoDecode (pydantic-settings #715).
 UserIdSet = Annotated[frozenset[int], NoDecode]
 
@@ -67,6 +64,8 @@ class Settings(BaseSettings):
     # life. Telegram's ~30 messages a second carry ~15 answers a second, so more turns at once
     # only lengthen every turn and the event loop's stalls (see README, Performance).
     max_concurrent_turns: int = Field(default=64, ge=1)
+    # Backend names stay strings here; each registry (bot.asr, bot.tts) refuses an unknown one
+    # when it builds, and None is the stage's default there. So settings import nothing of the bot.
     asr_backend: str | None = None  # a name in bot.asr.BACKENDS
     transcribe_model: str = "whisper-1"
     whisper_model: str = "base"
@@ -77,9 +76,9 @@ class Settings(BaseSettings):
     language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
 
     # Voice out
-    tts_backend: str = tts.DEFAULT_BACKEND  # a name in bot.tts.BACKENDS
-    # Those that cannot run here are skipped.
-    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tts.DEFAULT_FALLBACKS
+    tts_backend: str | None = None  # a name in bot.tts.BACKENDS
+    # Tried after TTS_BACKEND; those that cannot run here are skipped. None: bot.tts's default.
+    tts_fallbacks: Annotated[tuple[str, ...] | None, NoDecode] = None
     # A realtime model speaks through the Realtime API; gpt-4o-mini-tts or tts-1 through
     # audio.speech, where a server still offers it (bot.core.readaloud.is_realtime_model).
     tts_model: str = "gpt-realtime-2.1-mini"
@@ -123,6 +122,7 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_on_webhook_port: bool = False
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = None  # None: text on a terminal, else JSON
 
     # Webhook mode and workers on several machines (bot/durable)
     webhook_url: str | None = None
@@ -152,21 +152,6 @@ class Settings(BaseSettings):
             return tuple(p.strip().lower() for p in value.split(",") if p.strip())
         return value
 
-    @field_validator("tts_fallbacks")
-    @classmethod
-    def _known_fallbacks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return check_names(value, tts.BACKENDS)
-
-    @field_validator("tts_backend")
-    @classmethod
-    def _known_tts_backend(cls, value: str) -> str:
-        return check_names((value,), tts.BACKENDS)[0]
-
-    @field_validator("asr_backend")
-    @classmethod
-    def _known_asr_backend(cls, value: str | None) -> str | None:
-        return value if value is None else check_names((value,), asr.BACKENDS)[0]
-
     @field_validator("webhook_secret", mode="before")
     @classmethod
     def _check_secret(cls, value: object) -> object:
@@ -194,13 +179,6 @@ class Settings(BaseSettings):
         """What the privacy vaults are encrypted with: VAULT_KEY, else the bot token."""
         key = self.vault_key or self.telegram_bot_token
         return key.get_secret_value()
-
-    @property
-    def effective_asr_backend(self) -> str:
-        """ASR_BACKEND, or else the default for whether an API key is set (see bot.asr)."""
-        if self.asr_backend:
-            return self.asr_backend
-        return asr.DEFAULT_WITH_API_KEY if self.openai_api_key else asr.DEFAULT_WITHOUT_API_KEY
 
 
 def describe_error(error: ValidationError) -> str:

@@ -24,12 +24,12 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.config import Settings
-from bot.durable import progress
 from bot.durable.cancel import CancelBus, SharedTurns
 from bot.durable.queue import Entry, UpdateQueue, consumer_name, has_numeric_ids, is_cancel
 from bot.durable.receiver import report_queue
 from bot.durable.supervise import Duties
 from bot.i18n import t
+from bot.stores import progress
 from bot.tg.context import BotContext
 
 log = logging.getLogger(__name__)

@@ -11,23 +11,22 @@ from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
 from bot.stores.prefs import MODES
-from bot.tg.context import BotContext
+from bot.tg.context import BotContext, is_admin
 from bot.tg.incoming import (
     DownloadLimits,
     addressed_to_bot,
     describe_audio,
     describe_sender,
     describe_text,
+    message_of,
     topic_of,
+    user_language,
 )
 from bot.tg.replies import ReplyRenderer
-from bot.tg.say import message_of, reply
+from bot.tg.reports import describe_user, format_report
+from bot.tg.say import database_errors, named_user, reply, send, send_privately
 
 log = logging.getLogger(__name__)
-
-
-def _language(update: Update) -> str | None:
-    return update.effective_user.language_code if update.effective_user else None
 
 
 def _renderer(update: Update, context: BotContext, **kwargs: object) -> ReplyRenderer:
@@ -35,7 +34,7 @@ def _renderer(update: Update, context: BotContext, **kwargs: object) -> ReplyRen
     return ReplyRenderer(
         context.bot,
         message.chat_id,
-        language=_language(update),
+        language=user_language(update),
         private=message.chat.type == "private",
         reply_to=message.message_id,
         interval=context.services.settings.stream_edit_interval_seconds,
@@ -105,6 +104,29 @@ async def mode(update: Update, context: BotContext) -> None:
         return
     await context.services.prefs.update(describe_sender(update).user_id, mode=choice)
     await reply(update, f"mode_{choice}")
+
+
+@database_errors
+async def usage(update: Update, context: BotContext) -> None:
+    """Your own usage; admins may name another user (/usage <id or @username>)."""
+    user_id = update.effective_user.id if update.effective_user else 0
+    if context.args and is_admin(update, context):
+        target = await named_user(update, context, "/usage [user id or @username]")
+        if target is None:
+            return
+        report = await context.services.accounts.usage_report(target.id)
+        text = f"User {describe_user(target)}\n" + format_report(report, user_language(update))
+        await send_privately(update, context, text)
+        return
+    report = await context.services.accounts.usage_report(user_id)
+    await send(update, format_report(report, user_language(update)))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not know; in groups it may be meant for another bot, so stay quiet."""
+    message = update.effective_message
+    if message is not None and message.chat.type == "private":
+        await reply(update, "unknown_command")
 
 
 async def text_message(update: Update, context: BotContext) -> None:

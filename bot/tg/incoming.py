@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Bot, Message, Update
+from telegram import Bot, Chat, Message, Update, User
 from telegram.error import BadRequest, TelegramError
 
 from bot.assistant import AudioRequest, Sender, TextRequest
@@ -13,7 +13,6 @@ from bot.core.prompt import estimate_tokens
 from bot.core.text import is_blank, mentions_bot, strip_mention
 from bot.errors import ServiceError
 from bot.events import Refused
-from bot.tg.say import chat_of, message_of
 
 AUDIO_EXTENSIONS = (
     ".ogg",
@@ -35,6 +34,32 @@ class DownloadLimits:
 
     max_seconds: int
     max_bytes: int
+
+
+def message_of(update: Update) -> Message:
+    """The update's message; the handlers that call this are registered for messages only."""
+    if update.effective_message is None:
+        raise ValueError("a message handler got an update without a message")
+    return update.effective_message
+
+
+def chat_of(update: Update) -> Chat:
+    """The update's chat; every message has one."""
+    if update.effective_chat is None:
+        raise ValueError("a message handler got an update without a chat")
+    return update.effective_chat
+
+
+def user_of(update: Update) -> User:
+    """The update's sender, for handlers (admin commands) that only run for a known user."""
+    if update.effective_user is None:
+        raise ValueError("an admin command without a sender")
+    return update.effective_user
+
+
+def user_language(update: Update) -> str | None:
+    """The sender's Telegram language code, or None."""
+    return update.effective_user.language_code if update.effective_user else None
 
 
 def describe_sender(update: Update) -> Sender:

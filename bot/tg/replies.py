@@ -14,10 +14,10 @@ from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
-from bot.durable import progress
 from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.i18n import t
 from bot.metrics import Metrics
+from bot.stores import progress
 from bot.tg.actions import ActionKeepalive
 from bot.tg.ratelimit import Dropped, Priority
 

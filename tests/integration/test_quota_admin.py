@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 from bot.db.engine import make_engine
 from bot.db.models import AdminAction
 from bot.i18n import Key, t
-from bot.tg.admin import ASK_PRIVATELY, CHART_CAPTION, SETLIMIT_USAGE
+from bot.tg.admin import CHART_CAPTION, SETLIMIT_USAGE
+from bot.tg.say import ASK_PRIVATELY
 from tests.conftest import sample
 from tests.emulators import openai_replies as replies
 from tests.emulators.bot_api import BotApiEmulator
