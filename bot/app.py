@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -35,7 +36,7 @@ from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import connect_redis
-from bot.tg import admin, handlers, unasked
+from bot.tg import admin, handlers, unasked, voice_menu
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
@@ -175,6 +176,7 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
         MessageHandler(audio, handlers.audio_message),
         MessageHandler(unsupported & filters.ChatType.PRIVATE, handlers.unsupported),
+        CallbackQueryHandler(voice_menu.on_button, pattern=f"^{voice_menu.PREFIX}"),
     ]
     for handler in table:
         application.add_handler(handler)

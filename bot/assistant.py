@@ -43,9 +43,9 @@ from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import PreferenceStore, VaultStore
+from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
 from bot.stores.redis import OUTAGES, redis_error
-from bot.tts.base import Synthesizer
+from bot.tts.base import SpeechStyle, Synthesizer
 
 log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s|[。！？]|\n")  # CJK marks need no space
@@ -180,8 +180,8 @@ class Assistant:
             last_spoken=prefs.last_language,
             pinned=prefs.pinned_language,
         )
-        voice = prefs.voice_for_text and prefs.mode != "text"
-        async for event in self._converse(request.sender, request.text, language, voice):
+        voice = prefs.speaks(to_voice_note=False)
+        async for event in self._converse(request.sender, request.text, language, voice, prefs):
             yield event
 
     async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
@@ -224,7 +224,8 @@ class Assistant:
             await self.prefs.update(sender.user_id, last_language=heard.language)
         if prefs.mode == "transcribe":
             return
-        async for event in self._converse(sender, heard.text, heard.language, prefs.mode != "text"):
+        voice = prefs.speaks(to_voice_note=True)
+        async for event in self._converse(sender, heard.text, heard.language, voice, prefs):
             yield event
 
     async def _admit(self, sender: Sender) -> Refused | None:
@@ -257,12 +258,12 @@ class Assistant:
         )
 
     async def _converse(
-        self, sender: Sender, text: str, language: str, voice: bool
+        self, sender: Sender, text: str, language: str, voice: bool, prefs: Preferences
     ) -> AsyncIterator[AssistantEvent]:
         """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
         question, vault = await self._mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
-        speaker = self._speaker(language) if voice else None
+        speaker = self._speaker(language, prefs.style) if voice else None
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
@@ -401,12 +402,13 @@ class Assistant:
             yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
-    def _speaker(self, language: str) -> IncrementalSpeaker:
+    def _speaker(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
         return IncrementalSpeaker(
             language=language,
             synthesizer=self.synthesizer,
             max_seconds=self.settings.max_speech_seconds,
             cache=self.speech_cache,
+            style=style,
         )
 
     def _speakable(self, text: str, language: str) -> str:

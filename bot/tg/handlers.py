@@ -11,6 +11,7 @@ from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
 from bot.stores.prefs import MODES
+from bot.tg import voice_menu
 from bot.tg.context import BotContext
 from bot.tg.incoming import (
     DownloadLimits,
@@ -86,14 +87,17 @@ async def lang(update: Update, context: BotContext) -> None:
 
 
 async def voice(update: Update, context: BotContext) -> None:
-    """Turn spoken replies to typed messages on or off."""
-    choice = (context.args or [""])[0].lower()
+    """The voice settings menu; `/voice on|off` is the shortcut for replies to typed text."""
+    user_id = describe_sender(update).user_id
+    if not context.args:
+        await voice_menu.show(update, context, user_id)
+        return
+    choice = context.args[0].lower()
     if choice not in ("on", "off"):
         await reply(update, "voice_usage")
         return
-    await context.services.prefs.update(
-        describe_sender(update).user_id, voice_for_text=choice == "on"
-    )
+    # "off" is what it always was: voice notes still get a voice, typed messages do not.
+    await context.services.prefs.update(user_id, replies="always" if choice == "on" else "notes")
     await reply(update, f"voice_{choice}")
 
 
