@@ -21,6 +21,7 @@ from bot.tg.incoming import (
     describe_text,
     topic_of,
 )
+from bot.tg.reactions import progress_reaction
 from bot.tg.replies import ReplyRenderer
 from bot.tg.say import message_of, reply
 
@@ -146,11 +147,12 @@ async def audio_message(update: Update, context: BotContext) -> None:
         return
     actions = context.services.actions
     topic = topic_of(message)
-    async with actions.hold(
-        bot, message.chat_id, ChatAction.RECORD_VOICE, thread_id=topic
-    ) as action:
+    async with (
+        actions.hold(bot, message.chat_id, ChatAction.RECORD_VOICE, thread_id=topic) as action,
+        progress_reaction(bot, message) as reaction,
+    ):
         events = context.services.assistant.answer_voice(request)
-        await _renderer(update, context, action=action).render(events)
+        await _renderer(update, context, action=action, reaction=reaction).render(events)
 
 
 async def unsupported(update: Update, context: BotContext) -> None:

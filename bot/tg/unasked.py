@@ -16,11 +16,12 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.tg import voice_menu
 from bot.tg.context import BotContext
+from bot.tg.replies import LISTEN_PREFIX
 
 log = logging.getLogger(__name__)
 
 # The data prefixes of the buttons the bot still answers; any other press is a stale button.
-BUTTONS = (voice_menu.PREFIX,)
+BUTTONS = (voice_menu.PREFIX, LISTEN_PREFIX)
 
 
 async def stop_unasked(update: Update, context: BotContext) -> None:

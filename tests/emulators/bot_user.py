@@ -201,9 +201,18 @@ class UserActions(BotState):
         self.push_update({"edited_message": message})
 
     def press_button(
-        self, user_id: int, data: str, *, message_id: int, language_code: str | None = "en"
+        self,
+        user_id: int,
+        data: str,
+        *,
+        message_id: int,
+        language_code: str | None = "en",
+        chat_id: int | None = None,
     ) -> str:
-        """A user presses an inline button under one of the bot's messages; return the query id."""
+        """A user presses an inline button under one of the bot's messages; return the query id.
+
+        The message is in the private chat with the user unless `chat_id` names a group.
+        """
         sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Test"}
         if language_code:
             sender["language_code"] = language_code
@@ -213,8 +222,8 @@ class UserActions(BotState):
                 "callback_query": {
                     "id": query_id,
                     "from": sender,
-                    "message": self.messages[user_id][message_id],
-                    "chat_instance": str(user_id),
+                    "message": self.messages[chat_id or user_id][message_id],
+                    "chat_instance": str(chat_id or user_id),
                     "data": data,
                 }
             }
