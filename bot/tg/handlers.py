@@ -7,8 +7,10 @@ import logging
 from telegram import Update
 from telegram.constants import ChatAction
 
+from bot.assistant import Overheard
 from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
+from bot.core.wake import wake_names
 from bot.events import Refused
 from bot.stores.prefs import MODES
 from bot.tg import voice_menu
@@ -19,6 +21,7 @@ from bot.tg.incoming import (
     describe_audio,
     describe_sender,
     describe_text,
+    replied_audio,
     topic_of,
 )
 from bot.tg.reactions import progress_reaction
@@ -118,8 +121,13 @@ async def text_message(update: Update, context: BotContext) -> None:
     bot = context.bot
     if message is None or not addressed_to_bot(message, bot.username, bot.id):
         return
+    settings = context.services.settings
+    about = replied_audio(update, bot, _limits(context))  # "@bot what does this say?"
+    if isinstance(about, Refused):
+        await reply(update, about.key, **about.params)
+        return
     request = describe_text(
-        update, bot.username, max_tokens=context.services.settings.max_input_tokens
+        update, bot.username, max_tokens=settings.max_input_tokens, about=about
     )
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)
@@ -131,19 +139,40 @@ async def text_message(update: Update, context: BotContext) -> None:
         await _renderer(update, context, action=action).render(events)
 
 
-async def audio_message(update: Update, context: BotContext) -> None:
-    """Answer a voice note, audio file, video note or audio document."""
-    message = update.effective_message
-    bot = context.bot
-    if message is None or not addressed_to_bot(message, bot.username, bot.id):
-        return
+def _limits(context: BotContext) -> DownloadLimits:
     settings = context.services.settings
-    limits = DownloadLimits(
+    return DownloadLimits(
         max_seconds=settings.max_voice_seconds, max_bytes=settings.max_download_bytes
     )
-    request = describe_audio(update, bot, limits)
+
+
+async def audio_message(update: Update, context: BotContext) -> None:
+    """Answer a voice note, audio file, video note or audio document.
+
+    In a group, one that neither mentions nor replies to the bot is only overheard: answered
+    when its first words call the bot, transcribed when the group turned /transcribe on.
+    """
+    message = update.effective_message
+    bot = context.bot
+    if message is None:
+        return
+    overheard = None
+    if not addressed_to_bot(message, bot.username, bot.id):
+        overheard = Overheard(
+            names=wake_names(
+                first_name=bot.first_name,
+                username=bot.username,
+                words=context.services.settings.bot_wake_words,
+            ),
+            transcripts=await context.services.prefs.group_transcripts(message.chat_id),
+        )
+    request = describe_audio(update, bot, _limits(context), overheard=overheard)
     if isinstance(request, Refused):
-        await reply(update, request.key, **request.params)
+        if overheard is None:  # nobody asked about an overheard one: nothing to explain
+            await reply(update, request.key, **request.params)
+        return
+    if overheard is not None:  # no action or reaction for what may not concern the bot
+        await _renderer(update, context).render(context.services.assistant.answer_voice(request))
         return
     actions = context.services.actions
     topic = topic_of(message)

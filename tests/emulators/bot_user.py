@@ -40,15 +40,19 @@ class UserActions(BotState):
         reply_to_bot: bool = False,
         entities: list[dict[str, Any]] | None = None,
         thread_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         """A user writes `text`; commands and @bot mentions get their entities automatically.
 
-        `thread_id` writes in that topic of a forum supergroup.
+        `thread_id` writes in that topic of a forum supergroup; `reply_to` replies to that
+        message of the chat (anyone's).
         """
         message = self._new_message(
             user_id, chat_id, chat_type, language_code, username, first_name, reply_to_bot
         )
         self._in_topic(message, thread_id)
+        if reply_to is not None:
+            message["reply_to_message"] = self.messages[message["chat"]["id"]][reply_to]
         message["text"] = text
         found = _text_entities(text, chat_type) if entities is None else entities
         if found:
