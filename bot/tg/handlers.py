@@ -126,9 +126,7 @@ async def text_message(update: Update, context: BotContext) -> None:
     if isinstance(about, Refused):
         await reply(update, about.key, **about.params)
         return
-    request = describe_text(
-        update, bot.username, max_tokens=settings.max_input_tokens, about=about
-    )
+    request = describe_text(update, bot.username, max_tokens=settings.max_input_tokens, about=about)
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)
         return

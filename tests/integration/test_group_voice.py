@@ -1,4 +1,4 @@
-"""Voice notes in groups: transcripts for everyone on request, a spoken call, questions about a note."""
+"""Voice notes in groups: transcripts on request, a spoken call, questions about a note."""
 
 from __future__ import annotations
 
