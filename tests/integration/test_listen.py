@@ -142,3 +142,22 @@ async def test_an_answer_that_comes_with_a_voice_note_has_no_button(
     text, _voice = await bot_api.wait_for_messages(USER, 2, timeout=30)
     await turns_ended(bot_api, services)
     assert markup(bot_api, USER, text.message_id) is None
+
+
+async def test_in_a_group_the_button_speaks_for_the_asker_only(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    group = -100888
+    openai_api.reply_with(ANSWER)
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "@voice_test_bot capital of France?", chat_id=group, chat_type="group")
+    [answer] = await bot_api.wait_for_messages(group, 1, timeout=30)
+    await bot_api.wait_for(lambda: markup(bot_api, group, answer.message_id) is not None)
+    data = listen_data(bot_api, group, answer.message_id)
+
+    bot_api.press_button(OTHER, data, message_id=answer.message_id, chat_id=group)
+    await bot_api.wait_for(lambda: len(alerts(bot_api)) == 1)
+    assert alerts(bot_api) == [t("listen_not_yours", "en")]
+    bot_api.press_button(USER, data, message_id=answer.message_id, chat_id=group)
+    [voice] = await bot_api.wait_for_messages(group, 1, kind="voice", timeout=30)
+    assert voice.reply_to_message_id == answer.message_id
