@@ -10,6 +10,7 @@ from bot.speech import speak_answer
 from bot.stores.prefs import PreferenceStore
 from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 from bot.tts.espeak import EspeakSynthesizer
+from bot.tts.piper import PiperSynthesizer
 from tests.conftest import RedisKeyspace, sample
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
@@ -116,6 +117,18 @@ async def test_espeak_speaks_faster_at_a_higher_speed() -> None:
     assert fast.speed == 1.5, "espeak's own -s did the work"
     ratio = wav_duration(normal.audio) / wav_duration(fast.audio)
     assert 1.3 < ratio < 1.7
+
+
+async def test_piper_speaks_faster_at_a_higher_speed() -> None:
+    piper = PiperSynthesizer()
+    try:
+        normal = await piper.synthesize(SENTENCE, language="en")
+        fast = await piper.synthesize(SENTENCE, language="en", style=SpeechStyle(speed=1.5))
+    finally:
+        await piper.aclose()
+    assert fast.speed == 1.5, "Piper's own length_scale did the work"
+    # The pauses around the sentence keep their length: the words alone are 1.5 times faster.
+    assert wav_duration(normal.audio) / wav_duration(fast.audio) > 1.25
 
 
 async def test_espeak_speaks_in_the_chosen_variant() -> None:
