@@ -78,15 +78,9 @@ class Sender:
 
 @dataclass(frozen=True)
 class Overheard:
-    """A group voice note not addressed to the bot: what would make it answer.
-
-    Args:
-        names: what calls the bot when said first (bot.core.wake).
-        transcripts: whether the group turned /transcribe on.
-    """
+    """A group voice note not addressed to the bot; `names` call it when said first."""
 
     names: tuple[str, ...]
-    transcripts: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,7 +234,7 @@ class Assistant:
                 yield heard
             return
         if overheard is not None and not calls_bot(heard.text, overheard.names):
-            if overheard.transcripts:
+            if await self.prefs.group_transcripts(sender.chat_id):
                 yield heard
             return
         yield heard

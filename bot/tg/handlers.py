@@ -156,13 +156,9 @@ async def audio_message(update: Update, context: BotContext) -> None:
         return
     overheard = None
     if not addressed_to_bot(message, bot.username, bot.id):
+        words = context.services.settings.bot_wake_words
         overheard = Overheard(
-            names=wake_names(
-                first_name=bot.first_name,
-                username=bot.username,
-                words=context.services.settings.bot_wake_words,
-            ),
-            transcripts=await context.services.prefs.group_transcripts(message.chat_id),
+            wake_names(first_name=bot.first_name, username=bot.username, words=words)
         )
     request = describe_audio(update, bot, _limits(context), overheard=overheard)
     if isinstance(request, Refused):
