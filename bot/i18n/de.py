@@ -8,6 +8,7 @@ MESSAGES = {
     "/lang xx: immer eine Sprache verwenden (/lang auto: wieder erkennen)\n"
     "/voice: Sprachantworten, Stimme und Tempo (/voice on|off: auch auf Textnachrichten)\n"
     "/mode chat|transcribe|text: Antworten, nur Transkript oder nur Text\n"
+    "/transcribe on|off: in Gruppen (Admins) ein Transkript für jede Sprachnachricht\n"
     "/usage: dein Verbrauch und dein restliches Kontingent",
     "cmd_start": "Bot starten",
     "cmd_help": "Was ich kann",

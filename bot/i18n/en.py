@@ -8,6 +8,7 @@ MESSAGES = {
     "/lang xx: always use one language (/lang auto to detect again)\n"
     "/voice: voice replies, voice and speed (/voice on|off: spoken replies to typed messages too)\n"
     "/mode chat|transcribe|text: normal answers, transcripts only, or text without voice\n"
+    "/transcribe on|off: in a group (its admins), a transcript of every voice note\n"
     "/usage: your usage and remaining quota",
     "cmd_start": "Start the bot",
     "cmd_help": "What I can do",

@@ -8,6 +8,7 @@ MESSAGES = {
     "/lang xx: usar siempre un idioma (/lang auto para detectarlo de nuevo)\n"
     "/voice: respuestas de voz, voz y velocidad (/voice on|off: también a los mensajes escritos)\n"
     "/mode chat|transcribe|text: respuestas, solo transcripción o solo texto\n"
+    "/transcribe on|off: en un grupo (sus administradores), la transcripción de cada nota de voz\n"
     "/usage: tu consumo y la cuota restante",
     "cmd_start": "Iniciar el bot",
     "cmd_help": "Lo que sé hacer",

@@ -7,6 +7,7 @@ MESSAGES = {
     "/lang xx：始终使用一种语言（/lang auto 重新自动识别）\n"
     "/voice：语音回复、音色和语速（/voice on|off：文字消息也用语音回复）\n"
     "/mode chat|transcribe|text：正常回答、仅转写或仅文字\n"
+    "/transcribe on|off：在群组中（管理员）转写每条语音消息\n"
     "/usage：你的用量和剩余额度",
     "cmd_start": "启动机器人",
     "cmd_help": "我能做什么",
