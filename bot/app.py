@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -31,16 +32,18 @@ from bot.openai_client import LazyOpenAI, make_openai_client
 from bot.services import Services
 from bot.stores.budget import RedisBudget
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
+from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import connect_redis
-from bot.tg import handlers, unasked
+from bot.tg import handlers, listen, unasked, voice_menu
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
 from bot.tg.ordering import PerUserUpdateProcessor
 from bot.tg.ratelimit import PriorityRateLimiter
+from bot.tg.replies import LISTEN_PREFIX
 from bot.tg.startup import reach_telegram
 from bot.tts import make_synthesizer
 
@@ -123,6 +126,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         accounts=accounts,
         metrics=metrics,
         locks=Locks(client, prefix=prefix),
+        listens=ListenStore(client, prefix=prefix),
     )
     services = Services(
         settings, handle, assistant, accounts, prefs, counters, metrics, client_openai
@@ -177,6 +181,8 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
         MessageHandler(audio, handlers.audio_message),
         MessageHandler(unsupported & filters.ChatType.PRIVATE, handlers.unsupported),
+        CallbackQueryHandler(voice_menu.on_button, pattern=f"^{voice_menu.PREFIX}"),
+        CallbackQueryHandler(listen.on_listen, pattern=f"^{LISTEN_PREFIX}"),
     ]
     for handler in table:
         application.add_handler(handler)

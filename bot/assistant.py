@@ -24,8 +24,9 @@ from bot.core.privacy import (
     regions_for,
     restore,
 )
-from bot.core.prompt import Turn, build_messages
+from bot.core.prompt import Turn, about_voice_note, build_messages
 from bot.core.quota import speech_cost
+from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts
 from bot.errors import (
     AudioError,
@@ -35,18 +36,19 @@ from bot.errors import (
     SpeechUnavailable,
     refusal_key,
 )
-from bot.events import AnswerDelta, Answered, AssistantEvent, Notice, Refused, Spoken
+from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
 from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
+from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import PreferenceStore, VaultStore
+from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
 from bot.stores.redis import OUTAGES, redis_error
-from bot.tts.base import Synthesizer
+from bot.tts.base import SpeechStyle, Synthesizer
 
 log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s|[。！？]|\n")  # CJK marks need no space
@@ -76,21 +78,33 @@ class Sender:
 
 
 @dataclass(frozen=True)
-class TextRequest:
-    """A typed message."""
+class Overheard:
+    """A group voice note not addressed to the bot; `names` call it when said first."""
 
-    sender: Sender
-    text: str
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class AudioRequest:
-    """A voice note (or audio, video note); `fetch` downloads its bytes when needed."""
+    """A voice note (or audio, video note); `fetch` downloads its bytes when needed.
+
+    `overheard` is set for a group voice note that neither mentions nor replies to the bot.
+    """
 
     sender: Sender
     file_unique_id: str
     duration: float
     fetch: Callable[[], Awaitable[bytes]]
+    overheard: Overheard | None = None
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    """A typed message; `about` is the voice note it replies to, when it asks about one."""
+
+    sender: Sender
+    text: str
+    about: AudioRequest | None = None
 
 
 @dataclass
@@ -109,6 +123,7 @@ class Assistant:
     accounts: Accounts
     metrics: Metrics
     locks: Locks
+    listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
 
@@ -124,6 +139,11 @@ class Assistant:
     async def answer_voice(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a voice note: show what was heard, answer it, and speak the answer."""
         async for event in self._turn(request.sender, self._answer_voice(request)):
+            yield event
+
+    async def speak_saved(self, sender: Sender, token: str) -> AsyncGenerator[AssistantEvent, None]:
+        """Speak a text answer once, on demand (its "🔊" button): Spoken, or why not."""
+        async for event in self._turn(sender, self._speak_saved(sender, token)):
             yield event
 
     async def forget(self, sender: Sender) -> None:
@@ -170,28 +190,66 @@ class Assistant:
             self._slots.release()
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
-        refusal = await self._admit(request.sender)
-        if refusal:
-            yield refusal
-            return
-        prefs = await self.prefs.load(request.sender.user_id)
-        language = detect_typed_language(
-            request.text,
-            telegram_language=request.sender.telegram_language,
-            last_spoken=prefs.last_language,
-            pinned=prefs.pinned_language,
-        )
-        voice = prefs.voice_for_text and prefs.mode != "text"
-        async for event in self._converse(request.sender, request.text, language, voice):
-            yield event
-
-    async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
         refusal = await self._admit(sender)
         if refusal:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
+        text = request.text
+        if request.about is not None:  # a question about the voice note it replies to
+            heard = await self._hear(request.about, prefs)
+            if isinstance(heard, Refused):
+                yield heard
+                return
+            yield heard
+            if not text:  # the bot's name alone: the transcript is the answer
+                return
+            text = about_voice_note(question=text, transcript=heard.text)
+        language = detect_typed_language(
+            request.text or text,
+            telegram_language=sender.telegram_language,
+            last_spoken=prefs.last_language,
+            pinned=prefs.pinned_language,
+        )
+        voice = prefs.speaks(to_voice_note=False)
+        async for event in self._converse(sender, text, language, voice, prefs):
+            yield event
+
+    async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
+        """A voice note, answered; or, overheard in a group, perhaps only heard.
+
+        An overheard one is answered when its first words call the bot, gets its transcript
+        when the group turned them on, and never gets a refusal.
+        """
+        sender, overheard = request.sender, request.overheard
+        refusal = await self._admit(sender)
+        if refusal:
+            if overheard is None:
+                yield refusal
+            return
+        prefs = await self.prefs.load(sender.user_id)
+        heard = await self._hear(request, prefs)
+        if isinstance(heard, Refused):
+            if overheard is None:
+                yield heard
+            return
+        if overheard is not None and not calls_bot(heard.text, overheard.names):
+            if await self.prefs.group_transcripts(sender.chat_id):
+                yield heard
+            return
+        yield heard
+        if heard.language_source in ("speech", "text"):
+            await self.prefs.update(sender.user_id, last_language=heard.language)
+        if prefs.mode == "transcribe":
+            return
+        voice = prefs.speaks(to_voice_note=True)
+        async for event in self._converse(sender, heard.text, heard.language, voice, prefs):
+            yield event
+
+    async def _hear(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
+        """The transcript (cached or recognised, and charged when recognised), or why none."""
+        sender = request.sender
         try:
             heard = await self.listener.hear(
                 file_unique_id=request.file_unique_id,
@@ -201,32 +259,22 @@ class Assistant:
             )
         except AudioTooLong as error:
             log.info("audio longer than declared: %s", error)
-            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
-            return
+            return Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
         except AudioError as error:
             log.info("undecodable audio: %s", error)
-            yield Refused("bad_audio")
-            return
+            return Refused("bad_audio")
         except CredentialsRejected:
             raise  # the operator's to fix: the error boundary says so, once
         except ServiceError as error:
             log.warning("voice note not heard: %s", error)
-            yield Refused(refusal_key(error))
-            return
+            return Refused(refusal_key(error))
         if not heard.from_cache:
             await self._record(
                 sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
             )
         if not heard.text:
-            yield Refused("no_speech")
-            return
-        yield heard
-        if heard.language_source in ("speech", "text"):
-            await self.prefs.update(sender.user_id, last_language=heard.language)
-        if prefs.mode == "transcribe":
-            return
-        async for event in self._converse(sender, heard.text, heard.language, prefs.mode != "text"):
-            yield event
+            return Refused("no_speech")
+        return heard
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""
@@ -258,12 +306,12 @@ class Assistant:
         )
 
     async def _converse(
-        self, sender: Sender, text: str, language: str, voice: bool
+        self, sender: Sender, text: str, language: str, voice: bool, prefs: Preferences
     ) -> AsyncIterator[AssistantEvent]:
         """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
         question, vault = await self._mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
-        speaker = self._speaker(language) if voice else None
+        speaker = self._speaker(language, prefs.style) if voice else None
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
@@ -287,10 +335,12 @@ class Assistant:
             stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
             remembered = await self._remember(sender, question, stored, language, history, cached)
             await self._record_chat(sender.user_id, usage, cached=bool(cached))
+            listen = None if speaker else await self._save_for_listening(sender, stored, language)
             yield Answered(
                 text=restore(stored, vault, owner=sender.owner),
                 language=language,
                 from_cache=bool(cached),
+                listen=listen,
             )
             if not remembered:
                 yield Notice("memory_unavailable")
@@ -300,6 +350,42 @@ class Assistant:
         finally:
             if speaker:
                 speaker.cancel()
+
+    async def _save_for_listening(self, sender: Sender, stored: str, language: str) -> str | None:
+        """Keep what the answer would say for a day (its "🔊" button).
+
+        None when Redis is out: the answer matters more than its button.
+        """
+        try:
+            return await self.listens.save(
+                sender.user_id, self._speakable(stored, language), language
+            )
+        except OUTAGES as error:
+            _unless_cancelled()
+            log.error("answer not kept for listening: %s", type(error).__name__)
+            return None
+
+    async def _speak_saved(self, sender: Sender, token: str) -> AsyncIterator[AssistantEvent]:
+        saved = await self.listens.get(token)
+        if saved is None:
+            yield Refused("listen_gone")
+            return
+        if saved.owner != sender.user_id:
+            yield Refused("listen_not_yours")
+            return
+        refusal = await self._admit(sender)
+        if refusal:
+            yield refusal
+            return
+        prefs = await self.prefs.load(sender.user_id)
+        speaker = self._speaker(saved.language, prefs.style)
+        try:
+            async for event in self._speak(sender.user_id, saved.text, saved.language, speaker):
+                if isinstance(event, Spoken):
+                    await self.listens.forget(token)
+                yield event
+        finally:
+            speaker.cancel()
 
     async def _mask_into_vault(
         self, sender: Sender, text: str, language: str, known: Vault | None = None
@@ -402,12 +488,13 @@ class Assistant:
             yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
-    def _speaker(self, language: str) -> IncrementalSpeaker:
+    def _speaker(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
         return IncrementalSpeaker(
             language=language,
             synthesizer=self.synthesizer,
             max_seconds=self.settings.max_speech_seconds,
             cache=self.speech_cache,
+            style=style,
         )
 
     def _speakable(self, text: str, language: str) -> str:
@@ -479,4 +566,4 @@ def _unless_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-__all__ = ["Assistant", "AudioRequest", "Sender", "TextRequest"]
+__all__ = ["Assistant", "AudioRequest", "Overheard", "Sender", "TextRequest"]

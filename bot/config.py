@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     whisper_threads: int = Field(default=0, ge=0)
     whisper_workers: int = Field(default=0, ge=0)
     language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
+    # Words that, said first in a group voice note, call the bot (besides its name and username).
+    bot_wake_words: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Voice out
     tts_backend: str | None = None  # a name in bot.tts.BACKENDS
@@ -150,6 +152,13 @@ class Settings(BaseSettings):
     def _parse_fallbacks(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(p.strip().lower() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("bot_wake_words", mode="before")
+    @classmethod
+    def _parse_wake_words(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
         return value
 
     @field_validator("webhook_secret", mode="before")

@@ -36,11 +36,16 @@ class AnswerDelta:
 
 @dataclass(frozen=True)
 class Answered:
-    """The complete answer, with the user's own values restored."""
+    """The complete answer, with the user's own values restored.
+
+    Args:
+        listen: when no voice note follows, the token that speaks it on demand ("🔊").
+    """
 
     text: str
     language: str
     from_cache: bool = False
+    listen: str | None = None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,15 @@ def answer_key(*, question: str, language: str, model: str, system_prompt: str) 
     return "answer:" + _digest(normalize_question(question), language, model, system_prompt)
 
 
+def voice_id(*, backend: str, voice: str | None, speed: float) -> str:
+    """Who speaks and how fast: "openai/nova@1.25".
+
+    Part of the speech key, so a sentence spoken in one voice or at one speed is never served
+    for another.
+    """
+    return f"{backend}/{voice or '-'}@{speed:g}"
+
+
 def speech_key(*, text: str, language: str, voice: str) -> str:
     """Key of synthesized speech: text, language and the backend/voice that spoke it."""
     return "speech:" + _digest(text, language, voice)

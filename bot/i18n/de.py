@@ -6,15 +6,16 @@ MESSAGES = {
     "help": "Schick eine Sprachnachricht, eine Audiodatei oder eine Videonachricht, oder schreib einfach.\n\n"
     "/reset: unser Gespräch vergessen\n/cancel: die laufende Antwort abbrechen\n"
     "/lang xx: immer eine Sprache verwenden (/lang auto: wieder erkennen)\n"
-    "/voice on|off: Sprachantworten auch auf Textnachrichten\n"
+    "/voice: Sprachantworten, Stimme und Tempo (/voice on|off: auch auf Textnachrichten)\n"
     "/mode chat|transcribe|text: Antworten, nur Transkript oder nur Text\n"
+    "/transcribe on|off: in Gruppen (Admins) ein Transkript für jede Sprachnachricht\n"
     "/usage: dein Verbrauch und dein restliches Kontingent",
     "cmd_start": "Bot starten",
     "cmd_help": "Was ich kann",
     "cmd_reset": "Gespräch vergessen",
     "cmd_cancel": "Laufende Antwort abbrechen",
     "cmd_lang": "Antwortsprache wählen",
-    "cmd_voice": "Sprachantworten auf Text an/aus",
+    "cmd_voice": "Sprachantworten, Stimme und Tempo",
     "cmd_mode": "Chat, nur Transkript oder nur Text",
     "cmd_usage": "Dein Verbrauch und Kontingent",
     "reset_done": "Erledigt, ich habe unser Gespräch vergessen.",
@@ -67,4 +68,19 @@ MESSAGES = {
     "text_too_long": "Diese Nachricht ist mir zu lang: etwa {tokens} Tokens, ich lese höchstens {limit}. Bitte schick eine kürzere.",
     "service_rejected": "Entschuldigung, ich kann gerade nicht antworten: mein KI-Dienst ist nicht richtig eingerichtet. Bitte sag es dem Betreiber des Bots.",
     "stale_update": "Entschuldigung, ich war weg und sehe diese Nachricht erst jetzt. Wenn sie noch wichtig ist, schick sie bitte noch einmal.",
+    "cmd_transcribe": "Transkripte aller Sprachnachrichten einer Gruppe an/aus",
+    "voice_menu": "🔊 Spracheinstellungen",
+    "voice_menu_replies": "Sprachantworten: {choice}",
+    "voice_menu_voice": "Stimme: {voice}",
+    "voice_menu_speed": "Tempo: {speed}",
+    "replies_off": "Aus",
+    "replies_notes": "Auf Sprachnachrichten",
+    "replies_always": "Immer",
+    "listen_gone": "Diese Antwort kann nicht mehr vorgelesen werden: Sie wurde schon vorgelesen oder ist älter als einen Tag.",
+    "listen_not_yours": "Nur wer gefragt hat, kann sich diese Antwort anhören.",
+    "transcribe_on": "Transkripte an: Jede Sprachnachricht, Videonachricht und Audiodatei in dieser Gruppe bekommt ihr Transkript.",
+    "transcribe_off": "Transkripte aus: Ich antworte nur auf Sprachnachrichten, die mich rufen.",
+    "transcribe_usage": "Schreib /transcribe on oder /transcribe off.",
+    "transcribe_admins_only": "Das können nur die Admins der Gruppe ändern.",
+    "transcribe_groups_only": "/transcribe ist für Gruppen; hier gibt dir /mode transcribe nur Transkripte.",
 }

@@ -14,7 +14,7 @@ from telegram import BotCommand, Update
 from telegram.ext import CommandHandler
 
 from bot.i18n import t
-from bot.tg import admin, handlers
+from bot.tg import admin, groups, handlers
 from bot.tg.context import BotContext, Handler, is_admin
 
 
@@ -43,6 +43,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("lang", handlers.lang),
     Command("voice", handlers.voice),
     Command("mode", handlers.mode),
+    Command("transcribe", groups.transcribe),
     Command("usage", handlers.usage),
     Command("stats", admin.stats, in_menu=False, admin_only=True),
     Command("setlimit", admin.setlimit, in_menu=False, admin_only=True),

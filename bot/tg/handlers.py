@@ -7,10 +7,13 @@ import logging
 from telegram import Update
 from telegram.constants import ChatAction
 
+from bot.assistant import Overheard
 from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
+from bot.core.wake import wake_names
 from bot.events import Refused
 from bot.stores.prefs import MODES
+from bot.tg import voice_menu
 from bot.tg.context import BotContext, is_admin
 from bot.tg.incoming import (
     DownloadLimits,
@@ -19,9 +22,11 @@ from bot.tg.incoming import (
     describe_sender,
     describe_text,
     message_of,
+    replied_audio,
     topic_of,
     user_language,
 )
+from bot.tg.reactions import progress_reaction
 from bot.tg.replies import ReplyRenderer
 from bot.tg.reports import describe_user, format_report
 from bot.tg.say import database_errors, named_user, reply, send, send_privately
@@ -85,14 +90,17 @@ async def lang(update: Update, context: BotContext) -> None:
 
 
 async def voice(update: Update, context: BotContext) -> None:
-    """Turn spoken replies to typed messages on or off."""
-    choice = (context.args or [""])[0].lower()
+    """The voice settings menu; `/voice on|off` is the shortcut for replies to typed text."""
+    user_id = describe_sender(update).user_id
+    if not context.args:
+        await voice_menu.show(update, context, user_id)
+        return
+    choice = context.args[0].lower()
     if choice not in ("on", "off"):
         await reply(update, "voice_usage")
         return
-    await context.services.prefs.update(
-        describe_sender(update).user_id, voice_for_text=choice == "on"
-    )
+    # "off" is what it always was: voice notes still get a voice, typed messages do not.
+    await context.services.prefs.update(user_id, replies="always" if choice == "on" else "notes")
     await reply(update, f"voice_{choice}")
 
 
@@ -135,9 +143,12 @@ async def text_message(update: Update, context: BotContext) -> None:
     bot = context.bot
     if message is None or not addressed_to_bot(message, bot.username, bot.id):
         return
-    request = describe_text(
-        update, bot.username, max_tokens=context.services.settings.max_input_tokens
-    )
+    settings = context.services.settings
+    about = replied_audio(update, bot, _limits(context))  # "@bot what does this say?"
+    if isinstance(about, Refused):
+        await reply(update, about.key, **about.params)
+        return
+    request = describe_text(update, bot.username, max_tokens=settings.max_input_tokens, about=about)
     if isinstance(request, Refused):
         await reply(update, request.key, **request.params)
         return
@@ -148,27 +159,45 @@ async def text_message(update: Update, context: BotContext) -> None:
         await _renderer(update, context, action=action).render(events)
 
 
-async def audio_message(update: Update, context: BotContext) -> None:
-    """Answer a voice note, audio file, video note or audio document."""
-    message = update.effective_message
-    bot = context.bot
-    if message is None or not addressed_to_bot(message, bot.username, bot.id):
-        return
+def _limits(context: BotContext) -> DownloadLimits:
     settings = context.services.settings
-    limits = DownloadLimits(
+    return DownloadLimits(
         max_seconds=settings.max_voice_seconds, max_bytes=settings.max_download_bytes
     )
-    request = describe_audio(update, bot, limits)
+
+
+async def audio_message(update: Update, context: BotContext) -> None:
+    """Answer a voice note, audio file, video note or audio document.
+
+    In a group, one that neither mentions nor replies to the bot is only overheard: answered
+    when its first words call the bot, transcribed when the group turned /transcribe on.
+    """
+    message = update.effective_message
+    bot = context.bot
+    if message is None:
+        return
+    overheard = None
+    if not addressed_to_bot(message, bot.username, bot.id):
+        words = context.services.settings.bot_wake_words
+        overheard = Overheard(
+            wake_names(first_name=bot.first_name, username=bot.username, words=words)
+        )
+    request = describe_audio(update, bot, _limits(context), overheard=overheard)
     if isinstance(request, Refused):
-        await reply(update, request.key, **request.params)
+        if overheard is None:  # nobody asked about an overheard one: nothing to explain
+            await reply(update, request.key, **request.params)
+        return
+    if overheard is not None:  # no action or reaction for what may not concern the bot
+        await _renderer(update, context).render(context.services.assistant.answer_voice(request))
         return
     actions = context.services.actions
     topic = topic_of(message)
-    async with actions.hold(
-        bot, message.chat_id, ChatAction.RECORD_VOICE, thread_id=topic
-    ) as action:
+    async with (
+        actions.hold(bot, message.chat_id, ChatAction.RECORD_VOICE, thread_id=topic) as action,
+        progress_reaction(bot, message) as reaction,
+    ):
         events = context.services.assistant.answer_voice(request)
-        await _renderer(update, context, action=action).render(events)
+        await _renderer(update, context, action=action, reaction=reaction).render(events)
 
 
 async def unsupported(update: Update, context: BotContext) -> None:

@@ -335,6 +335,9 @@ class OpenAIEmulator(LoopbackServer):
             raise OpenAIError(
                 400, f"Invalid value for 'voice': {body.get('voice')!r}.", param="voice"
             )
+        speed = body.get("speed", 1.0)
+        if not isinstance(speed, int | float) or not 0.25 <= speed <= 4.0:
+            raise OpenAIError(400, f"Invalid value for 'speed': {speed!r}.", param="speed")
         if fmt not in SPEECH_FORMATS:
             raise OpenAIError(
                 400, f"Invalid value for 'response_format': {fmt!r}.", param="response_format"

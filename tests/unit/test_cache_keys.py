@@ -2,7 +2,13 @@
 
 import pytest
 
-from bot.core.cache_keys import answer_key, is_cacheable, normalize_question, speech_key
+from bot.core.cache_keys import (
+    answer_key,
+    is_cacheable,
+    normalize_question,
+    speech_key,
+    voice_id,
+)
 from bot.errors import is_retryable_status
 
 BASE = {"language": "en", "model": "gpt-4o-mini", "system_prompt": "Be nice."}
@@ -111,3 +117,17 @@ def test_is_cacheable(question: str, answer: str, has_context: bool, cacheable: 
 )
 def test_which_failures_are_worth_another_try(status: int | None, retryable: bool) -> None:
     assert is_retryable_status(status) is retryable
+
+
+def test_a_sentence_spoken_in_another_voice_or_at_another_speed_has_another_key() -> None:
+    keys = {
+        speech_key(text="Hello.", language="en", voice=voice_id(backend="openai", voice=v, speed=s))
+        for v in ("alloy", "nova")
+        for s in (1.0, 1.25)
+    }
+    assert len(keys) == 4
+
+
+def test_the_voice_id_names_backend_voice_and_speed() -> None:
+    assert voice_id(backend="openai", voice="nova", speed=1.25) == "openai/nova@1.25"
+    assert voice_id(backend="gtts", voice=None, speed=1.0) == "gtts/-@1"

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.tts",
             "bot.llm",
             "bot.audio",
+            "bot.tempo",
             "bot.stores",
             "bot.db",
             "bot.backends",
