@@ -51,14 +51,14 @@ async def test_a_text_answer_carries_a_button_that_speaks_it_once_and_then_goes(
     assert voice.reply_to_message_id == answer_id
     assert voice.data.startswith(b"OggS")
     await bot_api.wait_for(lambda: markup(bot_api, USER, answer_id) is None)
-    spoken = [r.json["input"] for r in openai_api.speech_requests()]
-    assert " ".join(spoken) == ANSWER
+    read = [r["input"][0]["content"][0]["text"] for r in openai_api.realtime.responses()]
+    assert " ".join(read) == ANSWER, "the Realtime voice read the answer, sentence by sentence"
 
     bot_api.press_button(USER, data, message_id=answer_id)  # a client that still shows it
     await bot_api.wait_for(lambda: len(alerts(bot_api)) == 2)
     assert alerts(bot_api)[1] == t("listen_gone", "en")
     assert len(bot_api.chat_messages(USER)) == 2, "one answer, one voice note"
-    assert len(openai_api.speech_requests()) == len(spoken)
+    assert len(openai_api.realtime.responses()) == len(read), "nothing read twice"
 
 
 async def test_the_same_answer_spoken_for_someone_else_comes_from_the_speech_cache(

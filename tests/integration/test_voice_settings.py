@@ -17,6 +17,7 @@ from tests.emulators.openai_api import OpenAIEmulator
 from tests.turns import turns_ended
 
 USER = 5005
+SPEECH_ENDPOINT = "gpt-4o-mini-tts"  # audio.speech: its voices, and a speed of its own
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank today."
 
 
@@ -35,7 +36,11 @@ async def open_menu(bot_api: BotApiEmulator, language: str = "en") -> int:
 async def test_voice_opens_a_settings_menu_in_the_users_language_with_the_backends_voices(
     bot_api: BotApiEmulator, make_settings, start_bot
 ) -> None:
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=(), tts_voice="alloy"))
+    await start_bot(
+        make_settings(
+            tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=(), tts_voice="alloy"
+        )
+    )
     menu_id = await open_menu(bot_api, "de")
     [menu] = bot_api.chat_messages(USER)
     assert menu.text.splitlines() == [
@@ -51,10 +56,31 @@ async def test_voice_opens_a_settings_menu_in_the_users_language_with_the_backen
     assert rows[-1] == ["0.8×", "✓ 1×", "1.25×", "1.5×"]
 
 
-async def test_the_menu_changes_voice_and_speed_in_place_and_openai_is_asked_for_them(
+async def test_the_realtime_voice_offers_its_own_voices_and_reads_in_the_chosen_one(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     await start_bot(make_settings(tts_backend="openai", tts_fallbacks=()))
+    menu_id = await open_menu(bot_api)
+    voices = [label for row in buttons(bot_api, USER, menu_id)[1:-1] for label in row]
+    assert "coral" in voices and "nova" not in voices, "nova is a speech-endpoint voice only"
+    bot_api.press_button(USER, "vm:v:coral", message_id=menu_id)
+    await bot_api.wait_for(
+        lambda: "✓ coral" in [b for row in buttons(bot_api, USER, menu_id) for b in row]
+    )
+    bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
+    await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=30)
+    sessions = openai_api.realtime.sessions
+    assert sessions and all(
+        s.config["audio"]["output"]["voice"] == "coral" for s in sessions if s.responses
+    )
+
+
+async def test_the_menu_changes_voice_and_speed_in_place_and_openai_is_asked_for_them(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=())
+    )
     menu_id = await open_menu(bot_api)
     bot_api.press_button(USER, "vm:v:nova", message_id=menu_id)
     await bot_api.wait_for(
