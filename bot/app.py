@@ -116,6 +116,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
             retry_budget_seconds=settings.openai_retry_budget_seconds,
             max_attempts=settings.openai_max_attempts,
             on_retry=metrics.count_openai_retry,
+            reasoning_effort=settings.openai_reasoning_effort,
         ),
         synthesizer=synthesizer,
         accounts=accounts,

@@ -34,7 +34,16 @@ from bot.errors import (
     SpeechUnavailable,
     refusal_key,
 )
-from bot.events import AnswerDelta, Answered, AssistantEvent, Notice, Refused, Spoken
+from bot.events import (
+    AnswerDelta,
+    Answered,
+    AssistantEvent,
+    Heard,
+    Hearing,
+    Notice,
+    Refused,
+    Spoken,
+)
 from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
@@ -43,7 +52,7 @@ from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import PreferenceStore, VaultStore
+from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
 from bot.stores.redis import OUTAGES, redis_error
 from bot.tts.base import Synthesizer
 
@@ -191,13 +200,13 @@ class Assistant:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
+        heard: Heard | None = None
         try:
-            heard = await self.listener.hear(
-                file_unique_id=request.file_unique_id,
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=sender.telegram_language,
-            )
+            async for item in self._hear(request, prefs):
+                if isinstance(item, Hearing):
+                    yield item
+                else:
+                    heard = item
         except AudioTooLong as error:
             log.info("audio longer than declared: %s", error)
             yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
@@ -211,6 +220,8 @@ class Assistant:
         except ServiceError as error:
             log.warning("voice note not heard: %s", error)
             yield Refused(refusal_key(error))
+            return
+        if heard is None:  # never: _hear ends with what was heard, or raises
             return
         if not heard.from_cache:
             await self._record(
@@ -226,6 +237,40 @@ class Assistant:
             return
         async for event in self._converse(sender, heard.text, heard.language, prefs.mode != "text"):
             yield event
+
+    async def _hear(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncIterator[Hearing | Heard]:
+        """The transcript while it grows (Hearing), then what was heard; raises as hear does.
+
+        The listener runs as a task of its own so that its partial transcripts can be yielded
+        while it works; a turn that ends early (/cancel) cancels it.
+        """
+        partial: asyncio.Queue[str] = asyncio.Queue()
+        hearing = asyncio.ensure_future(
+            self.listener.hear(
+                file_unique_id=request.file_unique_id,
+                fetch=request.fetch,
+                prefs=prefs,
+                telegram_language=request.sender.telegram_language,
+                on_text=partial.put_nowait,
+            )
+        )
+        try:
+            while not hearing.done():
+                grown = asyncio.ensure_future(partial.get())
+                try:
+                    await asyncio.wait({hearing, grown}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    grown.cancel()
+                if grown.done() and not grown.cancelled():
+                    text = grown.result()
+                    while not partial.empty():  # only the latest is worth showing
+                        text = partial.get_nowait()
+                    yield Hearing(text)
+            yield await hearing
+        finally:
+            hearing.cancel()
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""
@@ -355,7 +400,13 @@ class Assistant:
         return True
 
     async def _record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
-        """The chat row carries the usage the model reported for this very answer."""
+        """The chat row carries the usage the model reported for this very answer.
+
+        Its output tokens include the reasoning ones, which are billed as output: they count
+        against the quotas and the cost like the words the user reads.
+        """
+        if usage and not cached and usage.reasoning_tokens:
+            self.metrics.count_reasoning_tokens(usage.reasoning_tokens)
         await self._record(
             user_id,
             kind="chat",

@@ -49,6 +49,11 @@ class Metrics:
         self.openai_retries = Counter(
             "openai_retries", "Retried OpenAI calls", ["stage"], registry=self.registry
         )
+        self.reasoning_tokens = Counter(
+            "reasoning_tokens",
+            "Output tokens the chat model spent reasoning (billed as output, never shown)",
+            registry=self.registry,
+        )
         self.tts_fallbacks = Counter(
             "tts_fallbacks",
             "Speech backend failures, by the backend that failed and the one tried next",
@@ -116,6 +121,10 @@ class Metrics:
     def count_openai_retry(self, stage: str) -> None:
         """Count one retried OpenAI call."""
         self.openai_retries.labels(stage=stage).inc()
+
+    def count_reasoning_tokens(self, tokens: int) -> None:
+        """Count the reasoning tokens of one answer."""
+        self.reasoning_tokens.inc(tokens)
 
     def set_ledger_backlog(self, rows: int) -> None:
         """How many usage rows wait for the database."""
