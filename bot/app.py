@@ -25,6 +25,7 @@ from bot.db.engine import make_engine, make_session_factory
 from bot.durable.migrations import migrate_exclusively
 from bot.hearing import Listener
 from bot.i18n import TABLES
+from bot.lifecycle import check_models, models_in_use
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.openai_client import LazyOpenAI, make_openai_client
@@ -209,7 +210,7 @@ async def _register_commands(application: Application[Any, Any, Any, Any, Any, A
 
 
 async def warm_up(services: Services) -> None:
-    """Load what first use would load (`_warm_up`, in a thread); then let updates through.
+    """Load what first use would load (`_warm_up`, in a thread); let updates through; check models.
 
     Measured at 200 people arriving right after a start: beside the loading thread the event
     loop stalled 115-200 ms; after it, 21 ms.
@@ -218,6 +219,12 @@ async def warm_up(services: Services) -> None:
         await asyncio.to_thread(_warm_up, services)
     finally:
         services.warm.set()
+    # Then, with the client built, the lifecycle guard: one look-up per configured model.
+    services.models = await check_models(
+        services.openai.client().models,
+        models_in_use(services.settings),
+        metrics=services.metrics,
+    )
 
 
 def load_deferred(services: Services) -> None:

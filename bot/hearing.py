@@ -7,7 +7,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.asr.base import Transcriber, Transcript
-from bot.core.language import choose_language, detect_text_language, language_to_hear
+from bot.core.language import (
+    choose_language,
+    count_words,
+    detect_text_language,
+    language_to_hear,
+)
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
 from bot.events import Heard
@@ -122,6 +127,7 @@ class Listener:
             last_spoken=prefs.last_language,
             telegram_language=telegram_language,
             threshold=self._confidence,
+            text_words=count_words(first.text),
         )
         again = choice.retranscribe if guess is None else choice.language != forced
         final = first

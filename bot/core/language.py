@@ -105,6 +105,7 @@ def choose_language(
     last_spoken: str | None,
     telegram_language: str | None,
     threshold: float = 0.7,
+    text_words: int = TYPED_MIN_WORDS,
 ) -> LanguageChoice:
     """Decide the language of a voice note, in this order of rules.
 
@@ -118,7 +119,9 @@ def choose_language(
     4. With nothing known: the ASR guess, then the text guess, then English.
 
     A recogniser that names no language (gpt-transcribe's `languages: []`, the json of the
-    gpt-4o models) leaves the transcript's own language: see `_without_speech_language`.
+    gpt-4o models) leaves the transcript's own language: see `_without_speech_language`. As
+    for typed text, a guess on fewer than TYPED_MIN_WORDS words (`text_words`) is no guess:
+    langdetect calls "Ok" Afrikaans at p=0.99999.
 
     `retranscribe` is set whenever the choice differs from the language the transcript was made
     in (the ASR's, else the text's): forcing the language makes Whisper far better on accented
@@ -129,8 +132,9 @@ def choose_language(
     if pin := normalize_language(pinned):
         return LanguageChoice(pin, "pinned", heard is not None and pin != heard)
     if asr is None:
+        readable = text if text_words >= TYPED_MIN_WORDS else None
         return _without_speech_language(
-            text, text_probability, last_spoken, telegram_language, threshold
+            readable, text_probability, last_spoken, telegram_language, threshold
         )
     text_confident = text is not None and text_probability >= threshold
     known = normalize_language(last_spoken) or normalize_language(telegram_language)

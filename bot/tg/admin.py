@@ -10,17 +10,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import date
 from functools import wraps
 from typing import Any, cast
 
 from telegram import Update
 
 from bot.charts import render_daily_usage
+from bot.core.lifecycle import ModelStatus, describe
 from bot.core.quota import QuotaKind, Usage, parse_limit
 from bot.db.accounts import Stats, UsageReport
 from bot.db.users import UserRecord
 from bot.errors import ServiceError
 from bot.i18n import Key, t
+from bot.lifecycle import today
 from bot.tg.context import BotContext
 from bot.tg.say import message_of, reply, user_language, user_of
 
@@ -118,6 +121,14 @@ def format_stats(stats: Stats) -> str:
     return "\n\n".join(blocks)
 
 
+def format_models(statuses: list[ModelStatus], on: date) -> str:
+    """The configured models with an end in sight or already gone; empty when there are none."""
+    ending = [s for s in statuses if s.missing or s.shutdown is not None]
+    if not ending:
+        return ""
+    return "Models:\n" + "\n".join(describe(status, on) for status in ending)
+
+
 def describe_user(user: UserRecord) -> str:
     """How admin replies name a user: the id, and the @username when there is one."""
     return f"{user.id} (@{user.username})" if user.username else str(user.id)
@@ -212,13 +223,15 @@ def format_cache_counts(totals: dict[str, int]) -> str:
 
 @database_errors
 async def stats(update: Update, context: BotContext) -> None:
-    """Numbers for 1, 7 and 30 days, cache hit rate, and a chart of the last 30 days."""
+    """Numbers for 1, 7 and 30 days, cache hit rate, models' shutdowns, a 30-day chart."""
     accounts = context.services.accounts
     report = await accounts.stats()
     series = await accounts.daily_series(days=30)
     chart = await asyncio.to_thread(render_daily_usage, series)
     caches = format_cache_counts(await context.services.counters.totals())
-    await message_of(update).reply_text(f"{format_stats(report)}\n\n{caches}")
+    models = format_models(context.services.models, today())
+    text = "\n\n".join(part for part in (format_stats(report), caches, models) if part)
+    await message_of(update).reply_text(text)
     await message_of(update).reply_photo(chart, caption=CHART_CAPTION)
 
 

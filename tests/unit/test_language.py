@@ -160,6 +160,16 @@ CHOOSE_RULES = [
         id="no speech language, no text, nothing spoken before: the Telegram language",
     ),
     pytest.param(
+        {**voice(None, 0.0, "af", 0.99, last="ru", tg="en"), "text_words": 1},
+        LanguageChoice("ru", "known", False),
+        id="no speech language: a one-word transcript's guess is no guess (Ok is not Afrikaans)",
+    ),
+    pytest.param(
+        {**voice(None, 0.0, "af", 0.99, tg="en"), "text_words": 2},
+        LanguageChoice("en", "telegram", False),
+        id="no speech language, too few words, nothing spoken before: the Telegram language",
+    ),
+    pytest.param(
         voice(None, 0.0, "en", 0.99, pinned="es", tg="en"),
         LanguageChoice("es", "pinned", True),
         id="no speech language: a pinned language still wins, retranscribed",
