@@ -1,4 +1,4 @@
-"""The chat model by default: gpt-6-luna at a low reasoning effort, its reasoning billed as output."""
+"""The default chat model: gpt-6-luna at a low reasoning effort, reasoning billed as output."""
 
 from __future__ import annotations
 
