@@ -357,7 +357,9 @@ class OpenAIEmulator(LoopbackServer):
             return await gpt_transcribe.send_stream(
                 request,
                 gpt_transcribe.stream_events(text, language, model),
-                gap=self.chunk_delay,
+                # The transcription latency came before; a test that needs the transcript to
+                # grow visibly holds it after its first word (hold(".../transcriptions#stream")).
+                gap=0.0,
                 after_first=lambda: self._pass_gate(record.path + "#stream"),
             )
         if gpt_transcribe.is_gpt_transcribe(model) and fields.get("response_format") != "text":
