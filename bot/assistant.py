@@ -270,7 +270,9 @@ class Assistant:
                     yield Hearing(text)
             yield await hearing
         finally:
-            hearing.cancel()
+            if not hearing.done():  # the turn ended early: stop hearing before the lock goes
+                hearing.cancel()
+                await asyncio.wait({hearing})
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""

@@ -154,3 +154,20 @@ async def test_the_transcript_grows_in_the_draft_while_the_model_streams_it(
     assert text.text.startswith(t("heard", "es", text=spoken))
     [transcription] = openai_api.transcription_requests()
     assert transcription.form["stream"] == "true"
+
+
+async def test_cancel_while_the_transcript_streams_stops_the_turn_before_any_answer(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    openai_api.transcribe_with("Eins zwei drei vier fünf sechs", "german")
+    openai_api.hold("/audio/transcriptions#stream")
+    services = await start_bot(make_settings())
+    bot_api.send_voice(USER, sample("de_1.ogg"), duration=6, language_code="de")
+    await bot_api.wait_for(lambda: t("heard", "de", text="Eins") in bot_api.drafts(USER))
+    bot_api.send_text(USER, "/cancel", language_code="de")
+    [stopped] = await bot_api.wait_for_messages(USER, 1, timeout=30)
+    assert stopped.text == t("cancel_done", "de")
+    openai_api.release("/audio/transcriptions#stream")
+    await turns_ended(bot_api, services)
+    assert not openai_api.chat_requests()
+    assert [m.text for m in bot_api.chat_messages(USER)] == [stopped.text]
