@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bot.asr.base import Transcriber, Transcript
 from bot.backends import Needs
+from bot.core.language import normalize_language
 from bot.errors import ServiceError
 from bot.openai_errors import translate_openai_error
 
@@ -58,9 +59,9 @@ _LANGUAGES_MODELS = ("gpt-transcribe",)
 # Models that stream their transcript (`stream=True`); whisper-1 ignores it, and an unknown
 # self-hosted model might answer JSON to a streaming request.
 _STREAMING_MODELS = ("gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
-# whisper-1 reports no probability for its language. It detects on the first 30 s like local
-# Whisper, usually right but sometimes not; 0.9 marks it "confident" for choose_language while
-# still below the 1.0 that means "forced".
+# whisper-1 and gpt-transcribe report no probability for their language. whisper-1 detects on
+# the first 30 s like local Whisper, usually right but sometimes not; gpt-transcribe says [] when
+# unsure. 0.9 marks either "confident" for choose_language, below the 1.0 that means "forced".
 DETECTED_PROBABILITY = 0.9
 
 
@@ -189,7 +190,7 @@ class OpenAITranscriber(Transcriber):
 def _first_language(response: object) -> str | None:
     """The first of gpt-transcribe's `languages` (the main one); None when it could not tell."""
     languages = getattr(response, "languages", None) or []
-    return language_code(getattr(languages[0], "code", None)) if languages else None
+    return normalize_language(getattr(languages[0], "code", None)) if languages else None
 
 
 def _billed_seconds(response: object) -> float | None:
