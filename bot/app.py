@@ -26,6 +26,7 @@ from bot.db.engine import make_engine, make_session_factory
 from bot.db.migrations import migrate_exclusively
 from bot.hearing import Listener
 from bot.i18n import TABLES
+from bot.lifecycle import check_models, models_in_use
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.openai_client import LazyOpenAI, make_openai_client
@@ -121,6 +122,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
             retry_budget_seconds=settings.openai_retry_budget_seconds,
             max_attempts=settings.openai_max_attempts,
             on_retry=metrics.count_openai_retry,
+            reasoning_effort=settings.openai_reasoning_effort,
         ),
         synthesizer=synthesizer,
         accounts=accounts,
@@ -216,7 +218,7 @@ async def _register_commands(application: Application[Any, Any, Any, Any, Any, A
 
 
 async def warm_up(services: Services) -> None:
-    """Load what first use would load (`_warm_up`, in a thread); then let updates through.
+    """Load what first use would load (`_warm_up`, in a thread); let updates through; check models.
 
     Measured at 200 people arriving right after a start: beside the loading thread the event
     loop stalled 115-200 ms; after it, 21 ms.
@@ -225,6 +227,12 @@ async def warm_up(services: Services) -> None:
         await asyncio.to_thread(_warm_up, services)
     finally:
         services.warm.set()
+    # Then, with the client built, the lifecycle guard: one look-up per configured model.
+    services.models = await check_models(
+        services.openai.client().models,
+        models_in_use(services.settings),
+        metrics=services.metrics,
+    )
 
 
 def load_deferred(services: Services) -> None:

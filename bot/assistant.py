@@ -36,7 +36,16 @@ from bot.errors import (
     SpeechUnavailable,
     refusal_key,
 )
-from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
+from bot.events import (
+    AnswerDelta,
+    Answered,
+    AssistantEvent,
+    Heard,
+    Hearing,
+    Notice,
+    Refused,
+    Spoken,
+)
 from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
@@ -198,7 +207,7 @@ class Assistant:
         prefs = await self.prefs.load(sender.user_id)
         text = request.text
         if request.about is not None:  # a question about the voice note it replies to
-            heard = await self._hear(request.about, prefs)
+            heard = await self._heard_of(request.about, prefs)
             if isinstance(heard, Refused):
                 yield heard
                 return
@@ -220,7 +229,7 @@ class Assistant:
         """A voice note, answered; or, overheard in a group, perhaps only heard.
 
         An overheard one is answered when its first words call the bot, gets its transcript
-        when the group turned them on, and never gets a refusal.
+        when the group turned them on, and never gets a refusal (nor a growing transcript).
         """
         sender, overheard = request.sender, request.overheard
         refusal = await self._admit(sender)
@@ -229,7 +238,13 @@ class Assistant:
                 yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
-        heard = await self._hear(request, prefs)
+        heard: Heard | Refused = Refused("no_speech")
+        async for item in self._hear_growing(request, prefs):
+            if isinstance(item, Hearing):
+                if overheard is None:
+                    yield item
+            else:
+                heard = item
         if isinstance(heard, Refused):
             if overheard is None:
                 yield heard
@@ -247,34 +262,82 @@ class Assistant:
         async for event in self._converse(sender, heard.text, heard.language, voice, prefs):
             yield event
 
-    async def _hear(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
-        """The transcript (cached or recognised, and charged when recognised), or why none."""
-        sender = request.sender
+    async def _heard_of(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
+        """The transcript of a voice note, without its partial transcripts."""
+        heard: Heard | Refused = Refused("no_speech")
+        async for item in self._hear_growing(request, prefs):
+            if not isinstance(item, Hearing):
+                heard = item
+        return heard
+
+    async def _hear_growing(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncIterator[Hearing | Heard | Refused]:
+        """The transcript while it grows, then what was heard (charged when recognised)."""
+        heard: Heard | None = None
         try:
-            heard = await self.listener.hear(
-                file_unique_id=request.file_unique_id,
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=sender.telegram_language,
-            )
+            async for item in self._hear(request, prefs):
+                if isinstance(item, Hearing):
+                    yield item
+                else:
+                    heard = item
         except AudioTooLong as error:
             log.info("audio longer than declared: %s", error)
-            return Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
+            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
+            return
         except AudioError as error:
             log.info("undecodable audio: %s", error)
-            return Refused("bad_audio")
+            yield Refused("bad_audio")
+            return
         except CredentialsRejected:
             raise  # the operator's to fix: the error boundary says so, once
         except ServiceError as error:
             log.warning("voice note not heard: %s", error)
-            return Refused(refusal_key(error))
+            yield Refused(refusal_key(error))
+            return
+        if heard is None:  # never: _hear ends with what was heard, or raises
+            return
         if not heard.from_cache:
             await self._record(
-                sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
+                request.sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
             )
-        if not heard.text:
-            return Refused("no_speech")
-        return heard
+        yield heard if heard.text else Refused("no_speech")
+
+    async def _hear(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncIterator[Hearing | Heard]:
+        """The transcript while it grows (Hearing), then what was heard; raises as hear does.
+
+        The listener runs as a task of its own so that its partial transcripts can be yielded
+        while it works; a turn that ends early (/cancel) cancels it.
+        """
+        partial: asyncio.Queue[str] = asyncio.Queue()
+        hearing = asyncio.ensure_future(
+            self.listener.hear(
+                file_unique_id=request.file_unique_id,
+                fetch=request.fetch,
+                prefs=prefs,
+                telegram_language=request.sender.telegram_language,
+                on_text=partial.put_nowait,
+            )
+        )
+        try:
+            while not hearing.done():
+                grown = asyncio.ensure_future(partial.get())
+                try:
+                    await asyncio.wait({hearing, grown}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    grown.cancel()
+                if grown.done() and not grown.cancelled():
+                    text = grown.result()
+                    while not partial.empty():  # only the latest is worth showing
+                        text = partial.get_nowait()
+                    yield Hearing(text)
+            yield await hearing
+        finally:
+            if not hearing.done():  # the turn ended early: stop hearing before the lock goes
+                hearing.cancel()
+                await asyncio.wait({hearing})
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""
@@ -442,7 +505,13 @@ class Assistant:
         return True
 
     async def _record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
-        """The chat row carries the usage the model reported for this very answer."""
+        """The chat row carries the usage the model reported for this very answer.
+
+        Its output tokens include the reasoning ones, which are billed as output: they count
+        against the quotas and the cost like the words the user reads.
+        """
+        if usage and not cached and usage.reasoning_tokens:
+            self.metrics.count_reasoning_tokens(usage.reasoning_tokens)
         await self._record(
             user_id,
             kind="chat",

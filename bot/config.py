@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     # OpenAI (the SDK's own variable names)
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
-    openai_model: str = "gpt-4o-mini"
+    # No announced shutdown; OpenAI names it the replacement of gpt-4o-mini (README, Backends).
+    openai_model: str = "gpt-6-luna"
+    # Sent to reasoning models only (bot.llm.is_reasoning_model); empty sends none. Low keeps a
+    # voice answer's first words fast.
+    openai_reasoning_effort: Literal["none", "minimal", "low", "medium", "high", ""] = "low"
     openai_timeout_seconds: float = 60.0
     openai_retry_budget_seconds: float = 30.0
     openai_max_attempts: int = Field(default=5, ge=1)
@@ -67,7 +71,9 @@ class Settings(BaseSettings):
     # Backend names stay strings here; each registry (bot.asr, bot.tts) refuses an unknown one
     # when it builds, and None is the stage's default there. So settings import nothing of the bot.
     asr_backend: str | None = None  # a name in bot.asr.BACKENDS
-    transcribe_model: str = "whisper-1"
+    transcribe_model: str = "gpt-transcribe"
+    # Stream the transcript (shown as it grows) where the model can; whisper-1 cannot.
+    transcribe_stream: bool = True
     whisper_model: str = "base"
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = Field(default=1, ge=1)
@@ -109,9 +115,11 @@ class Settings(BaseSettings):
     monthly_voice_seconds_limit: int = Field(default=0, ge=0)
     monthly_tts_chars_limit: int = Field(default=0, ge=0)
     monthly_cost_limit_usd: float = Field(default=0.0, ge=0)
-    price_input_per_1m_tokens: float = Field(default=0.15, ge=0)
-    price_output_per_1m_tokens: float = Field(default=0.60, ge=0)
-    price_transcription_per_minute: float = Field(default=0.006, ge=0)
+    # gpt-6-luna's and gpt-transcribe's list prices (README, Backends); reasoning tokens are
+    # billed as output.
+    price_input_per_1m_tokens: float = Field(default=0.10, ge=0)
+    price_output_per_1m_tokens: float = Field(default=0.50, ge=0)
+    price_transcription_per_minute: float = Field(default=0.0045, ge=0)
     price_tts_per_1m_chars: float = Field(default=15.0, ge=0)
     # gpt-realtime-2.1-mini's prices (OpenAI's model page); audio output is ~20 tokens a second.
     price_realtime_text_input_per_1m_tokens: float = Field(default=0.60, ge=0)

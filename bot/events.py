@@ -28,6 +28,16 @@ class Heard:
 
 
 @dataclass(frozen=True)
+class Hearing:
+    """The transcript so far, while a streaming recogniser is still writing it.
+
+    Shown in place of the draft and replaced by Heard; its language is not known yet.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True)
 class AnswerDelta:
     """The answer so far, while the model is still writing it."""
 
@@ -72,4 +82,4 @@ class Refused:
     params: dict[str, object] = field(default_factory=dict)
 
 
-AssistantEvent = Heard | AnswerDelta | Answered | Spoken | Notice | Refused
+AssistantEvent = Hearing | Heard | AnswerDelta | Answered | Spoken | Notice | Refused

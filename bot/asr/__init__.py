@@ -18,7 +18,7 @@ __all__ = ["BACKENDS", "Transcriber", "Transcript", "backend_name", "make_transc
 BACKENDS: dict[str, Backend] = {
     "openai": Backend(
         "bot.asr.openai:OpenAITranscriber",
-        lambda s: {"model": s.transcribe_model},
+        lambda s: {"model": s.transcribe_model, "stream": s.transcribe_stream},
     ),
     "faster-whisper": Backend(
         "bot.asr.faster_whisper:FasterWhisperTranscriber",

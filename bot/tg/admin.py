@@ -12,9 +12,16 @@ from telegram import Update
 
 from bot.charts import render_daily_usage
 from bot.core.quota import parse_limit
+from bot.lifecycle import today
 from bot.tg.context import BotContext, Handler
 from bot.tg.incoming import user_of
-from bot.tg.reports import describe_user, format_cache_counts, format_limit, format_stats
+from bot.tg.reports import (
+    describe_user,
+    format_cache_counts,
+    format_limit,
+    format_models,
+    format_stats,
+)
 from bot.tg.say import database_errors, named_user, reply, send_privately
 
 SETLIMIT_USAGE = (
@@ -30,15 +37,15 @@ def _admin_id(update: Update) -> int:
 
 @database_errors
 async def stats(update: Update, context: BotContext) -> None:
-    """Numbers for 1, 7 and 30 days, cache hit rate, and a chart of the last 30 days."""
+    """Numbers for 1, 7 and 30 days, cache hit rate, models' shutdowns, a 30-day chart."""
     accounts = context.services.accounts
     report = await accounts.stats()
     series = await accounts.daily_series(days=30)
     chart = await asyncio.to_thread(render_daily_usage, series)
     caches = format_cache_counts(await context.services.counters.totals())
-    await send_privately(
-        update, context, f"{format_stats(report)}\n\n{caches}", chart, CHART_CAPTION
-    )
+    models = format_models(context.services.models, today())
+    text = "\n\n".join(part for part in (format_stats(report), caches, models) if part)
+    await send_privately(update, context, text, chart, CHART_CAPTION)
 
 
 @database_errors

@@ -12,6 +12,7 @@ from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.core.wake import wake_names
 from bot.events import Refused
+from bot.i18n import t
 from bot.stores.prefs import MODES
 from bot.tg import voice_menu
 from bot.tg.context import BotContext, is_admin
@@ -30,6 +31,7 @@ from bot.tg.reactions import progress_reaction
 from bot.tg.replies import ReplyRenderer
 from bot.tg.reports import describe_user, format_report
 from bot.tg.say import database_errors, named_user, reply, send, send_privately
+from bot.tts import speaks_through_openai
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,24 @@ def _renderer(update: Update, context: BotContext, **kwargs: object) -> ReplyRen
 async def start(update: Update, context: BotContext) -> None:
     """Greet the user."""
     name = update.effective_user.first_name if update.effective_user else ""
-    await reply(update, "start", name=name)
+    await _introduce(update, context, "start", name=name)
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """List what the bot can do."""
-    await reply(update, "help")
+    await _introduce(update, context, "help")
+
+
+async def _introduce(update: Update, context: BotContext, key: str, **params: object) -> None:
+    """/start or /help, saying that the voice replies are AI-generated when a remote model speaks.
+
+    OpenAI's usage policies ask that people know a voice they hear is AI-generated.
+    """
+    language = user_language(update)
+    text = t(key, language, **params)
+    if speaks_through_openai(context.services.settings):
+        text += "\n\n" + t("ai_voice", language)
+    await message_of(update).reply_text(text)
 
 
 async def reset(update: Update, context: BotContext) -> None:

@@ -14,7 +14,16 @@ from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
-from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
+from bot.events import (
+    AnswerDelta,
+    Answered,
+    AssistantEvent,
+    Heard,
+    Hearing,
+    Notice,
+    Refused,
+    Spoken,
+)
 from bot.i18n import t
 from bot.metrics import Metrics
 from bot.stores import progress
@@ -76,6 +85,7 @@ class ReplyRenderer:
         self._shown = ""
         self._last_update = 0.0
         self._answer_shown = False
+        self._hearing_shown = False
 
     async def render(self, events: AsyncGenerator[AssistantEvent, None]) -> None:
         """Consume the assistant's events and show each one.
@@ -97,7 +107,12 @@ class ReplyRenderer:
         await progress.record_sent(part)
 
     async def _show(self, event: AssistantEvent) -> None:
-        if isinstance(event, Heard):
+        if isinstance(event, Hearing):
+            # The transcript grows in the draft; its first words go out at once, like an answer's.
+            first = not self._hearing_shown
+            self._hearing_shown = True
+            await self._update_preview(t("heard", self._language, text=event.text), at_once=first)
+        elif isinstance(event, Heard):
             self._language = event.language
             self._header = t("heard", event.language, text=event.text)
             await self._update_preview(self._header, at_once=True)

@@ -5,8 +5,10 @@ What users read (/usage) is in their Telegram language; what only admins read is
 
 from __future__ import annotations
 
+from datetime import date
 from typing import cast
 
+from bot.core.lifecycle import ModelStatus, describe
 from bot.core.quota import QuotaKind, Usage
 from bot.db.accounts import Stats, UsageReport
 from bot.db.users import UserRecord
@@ -106,3 +108,11 @@ def format_cache_counts(totals: dict[str, int]) -> str:
         hits, misses = totals.get(f"{cache}:hit", 0), totals.get(f"{cache}:miss", 0)
         parts.append(f"{cache} {hits}/{hits + misses} hits")
     return "Caches: " + ", ".join(parts)
+
+
+def format_models(statuses: list[ModelStatus], on: date) -> str:
+    """The configured models with an end in sight or already gone; empty when there are none."""
+    ending = [s for s in statuses if s.missing or s.shutdown is not None]
+    if not ending:
+        return ""
+    return "Models:\n" + "\n".join(describe(status, on) for status in ending)

@@ -54,6 +54,17 @@ DEFAULT_BACKEND = "gtts"  # TTS_BACKEND's default
 DEFAULT_FALLBACKS = ("gtts", "openai", "espeak")
 
 
+def chain(settings: Settings) -> tuple[str, ...]:
+    """The backends' names in the order they are tried: TTS_BACKEND, then TTS_FALLBACKS."""
+    fallbacks = DEFAULT_FALLBACKS if settings.tts_fallbacks is None else settings.tts_fallbacks
+    return (settings.tts_backend or DEFAULT_BACKEND, *fallbacks)
+
+
+def speaks_through_openai(settings: Settings) -> bool:
+    """Whether an OpenAI voice is in the chain (chosen or a fallback): its speech is AI-made."""
+    return "openai" in chain(settings)
+
+
 def make_synthesizer(
     settings: Settings,
     *,

@@ -199,7 +199,7 @@ async def test_reset_forgets_the_conversation(
 async def test_start_and_help_speak_the_users_language_and_the_menu_is_registered(
     bot_api: BotApiEmulator, make_settings, start_bot
 ) -> None:
-    await start_bot(make_settings())
+    await start_bot(make_settings(tts_fallbacks=()))  # no remote voice: no AI-voice line
     bot_api.send_text(USER, "/start", language_code="es", first_name="Lucía")
     bot_api.send_text(USER, "/help", language_code="zh-hans")
     first, second = await bot_api.wait_for_messages(USER, 2)

@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.llm",
             "bot.audio",
             "bot.tempo",
+            "bot.lifecycle",
             "bot.stores",
             "bot.db",
             "bot.backends",
