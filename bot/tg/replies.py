@@ -97,7 +97,8 @@ class ReplyRenderer:
             async for event in stream:
                 await self._show(event)
         if self._header and not self._header_sent:
-            await self._once("text:0", lambda: self.send_text(self._header))
+            # The transcript alone: a group's preview message becomes it, not a second copy.
+            await self._finish(self._header)
 
     async def _once(self, part: str, send: Callable[[], Awaitable[object]]) -> None:
         """Send a part that must arrive once, also when another worker resumes this update."""
