@@ -11,6 +11,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.tasks import cancel_within
+
 
 def _user_id(update: object) -> int | None:
     if isinstance(update, Update) and update.effective_user:
@@ -68,7 +70,9 @@ class UserTurns:
         try:
             await asyncio.wait({task})
         except asyncio.CancelledError:  # the application is shutting down
-            task.cancel()
+            # Its cleanup (a lock released, a record written) ends before this turn is handed
+            # on, unless it takes longer than a shutdown can wait.
+            await cancel_within([task])
             raise
         finally:
             if self._running.get(user_id) is task:
