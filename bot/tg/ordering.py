@@ -131,9 +131,19 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self.turns = turns
         self.pacer = Pacer()
         self.ready = ready
+        self._updates: set[asyncio.Task[Any]] = set()  # answering or queued behind their user
+        self._stopped = False
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Queue the update behind the same user's earlier ones (/cancel runs at once)."""
+        if self._stopped:  # fetched before the stop and never begun: not begun now either
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._updates.add(task)
+            task.add_done_callback(self._updates.discard)
         if self.ready is not None and not self.ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.ready.wait(), WARM_UP_WAIT)
@@ -143,6 +153,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             await coroutine
             return
         await self.turns.run(user_id, coroutine)
+
+    async def stop_all(self) -> int:
+        """Stop every update answering or queued now, their cleanup bounded; how many there were."""
+        self._stopped = True
+        updates = list(self._updates)
+        await cancel_within(updates)
+        return len(updates)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
