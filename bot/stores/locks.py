@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 # No turn takes this long; past it a lock is no longer renewed and expires by its timeout.
 MAX_HOLD_SECONDS = 900.0
 # The longest a release may take (Redis hanging); then it is left to expire or to its holder.
-RELEASE_TIMEOUT_SECONDS = 1.0
+RELEASE_TIMEOUT_SECONDS = 2.0
 
 
 class Locks:
