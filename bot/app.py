@@ -38,6 +38,7 @@ from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import connect_redis
+from bot.tasks import CLEANUP_SECONDS
 from bot.tg import handlers, listen, unasked, voice_menu
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
@@ -268,6 +269,24 @@ def _warm_up(services: Services) -> None:
     gc.freeze()
 
 
+async def _stop_within(
+    application: Application[Any, Any, Any, Any, Any, Any], grace: float
+) -> None:
+    """Let the answers under way finish for `grace` seconds, then stop them (cleanup bounded).
+
+    python-telegram-bot's own stop waits for every update it fetched, however long that takes.
+    """
+    stopping = asyncio.ensure_future(application.stop())
+    await asyncio.wait({stopping}, timeout=grace)
+    processor = application.update_processor
+    if not stopping.done() and isinstance(processor, PerUserUpdateProcessor):
+        stopped = await processor.stop_all()
+        log.warning(
+            "stopped %d update(s) unanswered, SHUTDOWN_GRACE_SECONDS after SIGTERM", stopped
+        )
+    await asyncio.wait({stopping}, timeout=CLEANUP_SECONDS)
+
+
 async def run_bot(
     settings: Settings, stop: asyncio.Event, *, services: Services | None = None
 ) -> None:
@@ -300,7 +319,7 @@ async def run_bot(
             for task in background:
                 task.cancel()
             await application.updater.stop()
-            await application.stop()
+            await _stop_within(application, settings.shutdown_grace_seconds)
     finally:
         services.metrics.stop_exporter()  # frees the port, so a restarted bot can bind it again
         await services.aclose()

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 8080
 EXIT_DEADLINE_SECONDS = 28.0  # the contract says 30 s; leave a little for the interpreter
+REST_OF_SHUTDOWN_SECONDS = 2.0
+_signalled = threading.Event()  # set by exit_within's handler: this process is to end
 
 
 def exit_within(stop: asyncio.Event, seconds: float = EXIT_DEADLINE_SECONDS) -> None:
@@ -48,21 +50,26 @@ def exit_within(stop: asyncio.Event, seconds: float = EXIT_DEADLINE_SECONDS) -> 
     there loses nothing; hence exit code 0.
     """
     loop = asyncio.get_running_loop()
-    armed: list[threading.Timer] = []
 
     def on_signal(signum: int, frame: object) -> None:
-        if not armed:
-            armed.append(threading.Timer(seconds, _exit_now))
-            armed[0].daemon = True
-            armed[0].start()
+        if not _signalled.is_set():
+            _signalled.set()
+            exit_after(seconds, "after SIGTERM")
         loop.call_soon_threadsafe(stop.set)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
 
 
-def _exit_now() -> None:
-    log.warning("still running %.0f s after SIGTERM; exiting now", EXIT_DEADLINE_SECONDS)
+def exit_after(seconds: float, since: str) -> None:
+    """Make sure the process is gone `seconds` from now, whatever it still waits on."""
+    timer = threading.Timer(seconds, _exit_now, args=(seconds, since))
+    timer.daemon = True
+    timer.start()
+
+
+def _exit_now(seconds: float, since: str) -> None:
+    log.warning("still running %.0f s %s; exiting now", seconds, since)
     logging.shutdown()
     os._exit(0)
 
@@ -159,6 +166,10 @@ async def _answer_and_maybe_receive(
                 await worker.run(stop)
             finally:
                 warming.cancel()
+                if _signalled.is_set():
+                    # Everything held is handed back: what is left (closing connections,
+                    # threads of to_thread finishing a decode) gets a few seconds, no more.
+                    exit_after(REST_OF_SHUTDOWN_SECONDS, "after the hand-back")
     finally:
         await engine.dispose()
         await services.aclose()

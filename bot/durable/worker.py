@@ -9,7 +9,6 @@ silent for WORKER_CLAIM_SECONDS loses its entries to the others (XAUTOCLAIM).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import logging
@@ -30,6 +29,7 @@ from bot.durable.receiver import report_queue
 from bot.durable.supervise import Duties
 from bot.i18n import t
 from bot.stores import progress
+from bot.tasks import cancel_within, cancelling
 from bot.tg.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,10 @@ class Worker:
         await self._queue.ensure_group()
         log.info("worker %s reading %s", self.consumer, self._queue.stream)
         keep = self.duties.keep
+        # The heartbeat runs until everything held is handed back: an entry left silent for
+        # WORKER_CLAIM_SECONDS during the grace period would be taken over mid-answer.
+        heartbeat = asyncio.create_task(keep("heartbeat", self._keep_alive))
         background = [
-            asyncio.create_task(keep("heartbeat", self._keep_alive)),
             asyncio.create_task(keep("claimer", self._claim_forever)),
             asyncio.create_task(keep("queue report", self._report_forever)),
             asyncio.create_task(keep("cancel listener", self._cancels.listen)),
@@ -110,10 +112,13 @@ class Worker:
         try:
             await keep("reader", lambda: self._read_until(stop))
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await self._shut_down()
+            # Bounded: a loop that lost its cancellation inside a Redis call must not hold the
+            # hand-back (it ends at its next check of `cancelling`, or with the process).
+            await cancel_within(background)
+            try:
+                await self._shut_down()
+            finally:
+                await cancel_within([heartbeat])
 
     async def _read_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -163,29 +168,35 @@ class Worker:
     async def _shut_down(self) -> None:
         """On SIGTERM, hand back what has not started and let the rest finish in the grace period.
 
-        What is still running after it is handed back too (a takeover resumes it).
+        What is still running after it is handed back too (a takeover resumes it). Nothing here
+        waits unbounded: a cancelled answer gets CLEANUP_SECONDS for its `finally` blocks, and
+        all hand-backs together HAND_BACK_TIMEOUT_SECONDS, so the worker is gone about
+        SHUTDOWN_GRACE_SECONDS + 3 s after SIGTERM, on a busy machine too.
         """
-        for held in list(self._held.values()):
-            if not held.started:
-                await self._give_back(held)
+        await self._give_back([h for h in self._held.values() if not h.started])
         running = [h.task for h in self._held.values() if h.task is not None]
         if running:
             log.info("finishing %d answer(s) before exiting", len(running))
             await asyncio.wait(running, timeout=self._settings.shutdown_grace_seconds)
-        for held in list(self._held.values()):
-            await self._give_back(held)
+        await self._give_back(list(self._held.values()))
         log.info("worker %s stopped", self.consumer)
 
-    async def _give_back(self, held: _Held) -> None:
-        if held.task is not None and not held.task.done():
-            held.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await held.task
-        self._held.pop(held.entry.entry_id, None)
+    async def _give_back(self, held: list[_Held]) -> None:
+        """Stop these answers (their cleanup bounded) and give their updates to other workers."""
+        still = await cancel_within(h.task for h in held if h.task is not None)
+        if still:
+            log.warning("%d answer(s) still cleaning up; handing them back anyway", len(still))
+        for one in held:
+            self._held.pop(one.entry.entry_id, None)
+        await asyncio.gather(*(self._hand_back(one) for one in held))
+
+    async def _hand_back(self, held: _Held) -> None:
         try:
             hand_back = self._queue.hand_back(self.consumer, held.entry, started=held.started)
             if await asyncio.wait_for(hand_back, HAND_BACK_TIMEOUT_SECONDS):
                 log.info("update %s handed back to the other workers", held.entry.update_id)
+            else:
+                log.info("update %s was already taken over", held.entry.update_id)
         except (*_QUEUE_ERRORS, TimeoutError) as error:  # claimed after WORKER_CLAIM_SECONDS
             log.warning("update %s left pending: %r", held.entry.update_id, error)
 
@@ -199,6 +210,8 @@ class Worker:
             try:
                 lost = await self._queue.keep(self.consumer, list(self._held))
             except _QUEUE_ERRORS as error:
+                if cancelling():
+                    raise asyncio.CancelledError from error
                 log.warning("heartbeat failed: %s", error)
                 continue
             for entry_id in lost:
@@ -219,6 +232,8 @@ class Worker:
             try:
                 entries = await self._queue.claim(self.consumer, claim_seconds, count=free)
             except _QUEUE_ERRORS as error:
+                if cancelling():
+                    raise asyncio.CancelledError from error
                 log.warning("claiming failed: %s", error)
                 continue
             for entry in entries:
@@ -229,7 +244,7 @@ class Worker:
 
     async def _report_forever(self) -> None:
         # For the METRICS_PORT exporter, which cannot ask Redis when it is scraped.
-        while True:
+        while not cancelling():  # report_queue may take a cancellation for a Redis error
             await report_queue(self._queue, self._metrics)
             await asyncio.sleep(REPORT_SECONDS)
 
@@ -332,7 +347,7 @@ class Worker:
                 await self._queue.finish(self.consumer, entry)
                 return
             except _QUEUE_ERRORS:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or cancelling():
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)

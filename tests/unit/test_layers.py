@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.audio",
             "bot.tempo",
             "bot.lifecycle",
+            "bot.tasks",
             "bot.stores",
             "bot.db",
             "bot.backends",
