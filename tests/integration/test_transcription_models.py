@@ -66,6 +66,27 @@ async def test_a_spanish_voice_note_from_an_english_telegram_user_is_heard_and_a
     assert all(r.status < 400 for r in calls), "no shut-down model was called"
 
 
+async def test_on_default_voices_a_spanish_answer_is_read_aloud_through_the_realtime_api(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    # Every model OpenAI shuts down is gone; the voice settings are the defaults (gTTS first,
+    # which cannot reach Google here, then OpenAI's Realtime voice).
+    openai_api.retire_model(*SHUT_DOWN)
+    entry = manifest()["es_1.ogg"]
+    openai_api.transcribe_with(entry["text"], "spanish")
+    await start_bot(make_settings(tts_backend=None, tts_fallbacks=None))
+    bot_api.send_voice(USER, sample("es_1.ogg"), duration=6, language_code="en")
+    text, voice = await bot_api.wait_for_messages(USER, 2, timeout=60)
+    assert text.text.startswith(t("heard", "es", text=entry["text"]))
+    assert CANNED["es"] in text.text
+    assert voice.kind == "voice" and voice.data.startswith(b"OggS")
+    read = [r["input"][0]["content"][0]["text"] for r in openai_api.realtime.responses()]
+    assert read[0].startswith(CANNED["es"]), "the Realtime model read the Spanish answer"
+    assert " ".join(read) in text.text, "sentence by sentence, all of it"
+    assert {s.model for s in openai_api.realtime.sessions} == {"gpt-realtime-2.1-mini"}
+    assert not openai_api.speech_requests(), "no shut-down speech model was asked"
+
+
 async def test_german_speech_whose_language_gpt_transcribe_cannot_tell_gets_a_german_answer(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
