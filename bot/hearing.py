@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from bot.asr.base import Transcriber, Transcript
@@ -40,6 +41,9 @@ class Listener:
         self._confidence = confidence
         self._budget = retry_budget_seconds
         self._attempts = max_attempts
+        # At most one decode per core at once: more would only slow each one down, and every
+        # decode holds up to MAX_VOICE_SECONDS of samples (9.6 MB for 300 s).
+        self._decoding = asyncio.Semaphore(os.cpu_count() or 1)
 
     async def load_model(self) -> None:
         """Load the transcriber's model now (a no-op for remote backends)."""
@@ -87,8 +91,9 @@ class Listener:
     ) -> Heard:
         with self._metrics.time_stage("download"):
             data = await fetch()
-        with self._metrics.time_stage("decode"):
-            audio, container, seconds = await asyncio.to_thread(self._prepare, data)
+        async with self._decoding:  # queued here, not in threads other work needs
+            with self._metrics.time_stage("decode"):
+                audio, container, seconds = await asyncio.to_thread(self._prepare, data)
         if seconds > self._max_seconds:
             raise AudioTooLong(seconds, self._max_seconds)
         forced = prefs.pinned_language
@@ -138,17 +143,23 @@ class Listener:
     def _prepare(self, data: bytes) -> tuple[bytes, str, float]:
         """The audio to transcribe, its container and its real length (blocking).
 
-        A whole OGG/Opus note goes to a backend that takes OGG as it was sent, its length
-        counted from its packets (1 ms for 6 s); anything else is decoded with pydub (35-120 ms,
-        an ffmpeg process) for its length and, unless the backend takes it as sent, for WAV.
-        Both refuse bad audio before anything is paid for.
+        Nothing is decoded before its length is known and allowed. A whole OGG/Opus note goes
+        to a backend that takes OGG as it was sent, its length counted from its packets (1 ms
+        for 6 s); anything else has its packets counted first (a note over the limit is refused
+        there, undecoded), then is decoded frame by frame into at most MAX_VOICE_SECONDS of
+        16 kHz samples, which catches what the packets understated. Both refuse bad audio
+        before anything is paid for.
         """
-        # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
-        from bot.audio import as_sent_seconds, decode_to_wav
+        # numpy and PyAV (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
+        from bot.audio import as_sent_seconds, decode_to_wav, packet_seconds
 
-        if "ogg" in self._transcriber.accepts and (seconds := as_sent_seconds(data)) is not None:
-            return data, "ogg", seconds
-        decoded = decode_to_wav(data)
+        limit = self._max_seconds
+        if "ogg" in self._transcriber.accepts:
+            seconds = as_sent_seconds(data, limit=limit)
+            if seconds is not None:
+                return data, "ogg", seconds
+        packet_seconds(data, limit=limit)
+        decoded = decode_to_wav(data, max_seconds=limit)
         # Other containers the backend takes (mp3, m4a) go as sent; an OGG here was cut short.
         if decoded.container in self._transcriber.accepts - {"ogg"}:
             return data, decoded.container, decoded.duration
