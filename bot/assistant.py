@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,8 +25,9 @@ from bot.core.privacy import (
     restore,
 )
 from bot.core.prompt import Turn, build_messages
-from bot.core.quota import speech_cost
-from bot.db.accounts import Accounts
+from bot.core.quota import QuotaKind, cost_of, speech_cost
+from bot.core.recording import recording_turn, summary_messages
+from bot.db.accounts import Accounts, Admission
 from bot.errors import (
     AudioError,
     AudioTooLong,
@@ -35,8 +36,18 @@ from bot.errors import (
     SpeechUnavailable,
     refusal_key,
 )
-from bot.events import AnswerDelta, Answered, AssistantEvent, Notice, Refused, Spoken
-from bot.hearing import Listener
+from bot.events import (
+    AnswerDelta,
+    Answered,
+    AssistantEvent,
+    Heard,
+    Notice,
+    Recording,
+    Refused,
+    Spoken,
+    Transcribing,
+)
+from bot.hearing import Listener, Tally
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
@@ -44,7 +55,7 @@ from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import PreferenceStore, VaultStore
+from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
 from bot.stores.redis import OUTAGES, redis_error
 from bot.tts.base import Synthesizer
 
@@ -170,9 +181,9 @@ class Assistant:
             self._slots.release()
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
-        refusal = await self._admit(request.sender)
-        if refusal:
-            yield refusal
+        admitted = await self._admit(request.sender)
+        if isinstance(admitted, Refused):
+            yield admitted
             return
         prefs = await self.prefs.load(request.sender.user_id)
         language = detect_typed_language(
@@ -187,18 +198,34 @@ class Assistant:
 
     async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
-        refusal = await self._admit(sender)
+        admitted = await self._admit(sender)
+        if isinstance(admitted, Refused):
+            yield admitted
+            return
+        # A recording over MAX_VOICE_SECONDS is heard in pieces, once the user can afford it.
+        long = request.duration > self.settings.max_voice_seconds
+        refusal = self._afford(request.duration, admitted.left) if long else None
         if refusal:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
         try:
-            heard = await self.listener.hear(
-                file_unique_id=request.file_unique_id,
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=sender.telegram_language,
-            )
+            if long:
+                heard = None
+                async with contextlib.aclosing(self._hear_recording(request, prefs)) as items:
+                    async for item in items:
+                        if isinstance(item, Heard):
+                            heard = item
+                        else:
+                            yield item
+                assert heard is not None  # the recording's last item  # noqa: S101
+            else:
+                heard = await self.listener.hear(
+                    file_unique_id=request.file_unique_id,
+                    fetch=request.fetch,
+                    prefs=prefs,
+                    telegram_language=sender.telegram_language,
+                )
         except AudioTooLong as error:
             log.info("audio longer than declared: %s", error)
             yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
@@ -213,23 +240,115 @@ class Assistant:
             log.warning("voice note not heard: %s", error)
             yield Refused(refusal_key(error))
             return
-        if not heard.from_cache:
+        if not heard.from_cache and not long:  # a recording is charged as it is heard
             await self._record(
                 sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
             )
         if not heard.text:
             yield Refused("no_speech")
             return
-        yield heard
         if heard.language_source in ("speech", "text"):
             await self.prefs.update(sender.user_id, last_language=heard.language)
+        voice = prefs.mode != "text"
+        if heard.audio_seconds > self.settings.long_note_seconds:
+            yield Recording(heard.text, heard.language, heard.audio_seconds)
+            if prefs.mode != "transcribe":
+                async for event in self._summarize(sender, heard, voice):
+                    yield event
+            return
+        yield heard
         if prefs.mode == "transcribe":
             return
-        async for event in self._converse(sender, heard.text, heard.language, prefs.mode != "text"):
+        async for event in self._converse(sender, heard.text, heard.language, voice):
             yield event
 
-    async def _admit(self, sender: Sender) -> Refused | None:
-        """Access and quota, checked before any expensive work."""
+    async def _hear_recording(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncGenerator[Transcribing | Heard, None]:
+        """A long recording's progress and transcript; what was heard is charged, also if stopped.
+
+        The charge is written when the recording ends by any path: finished, failed, or
+        stopped by /cancel (the generator is closed then, and its `finally` still runs).
+        """
+        tally = Tally()
+        try:
+            async for item in self.listener.hear_recording(
+                fetch=request.fetch,
+                prefs=prefs,
+                telegram_language=request.sender.telegram_language,
+                declared_seconds=request.duration,
+                tally=tally,
+            ):
+                yield item
+        finally:
+            if tally.seconds:
+                await self._record(
+                    request.sender.user_id, kind="transcription", audio_seconds=tally.seconds
+                )
+
+    def _afford(self, seconds: float, left: Mapping[QuotaKind, float | None]) -> Refused | None:
+        """Refuse, with the numbers, a recording longer than the listening or money left."""
+        voice = left.get("voice_seconds")
+        if voice is not None and seconds > voice:
+            return Refused("recording_over_quota", {"seconds": round(seconds), "left": int(voice)})
+        money = left.get("cost")
+        cost = cost_of(self.accounts.prices, voice_seconds=seconds)
+        if money is not None and cost > money:
+            return Refused(
+                "recording_over_budget", {"cost": f"{cost:.2f}", "left": f"{money:.2f}"}
+            )
+        return None
+
+    async def _summarize(
+        self, sender: Sender, heard: Heard, voice: bool
+    ) -> AsyncIterator[AssistantEvent]:
+        """A recording's summary in its language, as text and voice; memory keeps both."""
+        language, minutes = heard.language, max(1, round(heard.audio_seconds / 60))
+        transcript, vault = await self._mask_into_vault(sender, heard.text, language)
+        messages = summary_messages(transcript, language=language, minutes=minutes)
+        speaker = self._speaker(language) if voice else None
+        try:
+            summary, usage = "", None
+            try:
+                async for summary, usage in self._stream(messages, language, speaker):  # noqa: B007
+                    yield AnswerDelta(restore(summary, vault, owner=sender.owner))
+            except CredentialsRejected:
+                raise
+            except ServiceError as error:
+                log.warning("summary failed: %s", error)
+                yield Refused(refusal_key(error))
+                return
+            if not summary.strip():
+                yield Refused("service_down")
+                return
+            stored, vault = await self._mask_into_vault(sender, summary.strip(), language, vault)
+            turn = recording_turn(
+                transcript, stored, minutes=minutes, max_tokens=self.settings.memory_max_tokens
+            )
+            remembered = await self._keep(sender, turn)
+            await self._record_chat(sender.user_id, usage, cached=False)
+            yield Answered(text=restore(stored, vault, owner=sender.owner), language=language)
+            if not remembered:
+                yield Notice("memory_unavailable")
+            if speaker:
+                async for event in self._speak(sender.user_id, stored, language, speaker):
+                    yield event
+        finally:
+            if speaker:
+                speaker.cancel()
+
+    async def _keep(self, sender: Sender, turn: Turn) -> bool:
+        """Remember a turn; False when Redis could not keep it (the answer is still given)."""
+        try:
+            await self.conversations.append(sender.conversation, turn)
+        except OUTAGES as error:
+            _unless_cancelled()
+            log.error("turn not remembered: %s", type(error).__name__)
+            return False
+        return True
+
+    async def _admit(self, sender: Sender) -> Refused | Admission:
+        """Access and quota, checked before any expensive work; the admission when allowed."""
         try:
             admission = await self.accounts.admit(
                 sender.user_id,
@@ -245,7 +364,7 @@ class Assistant:
             return Refused(admission.access)
         decision = admission.quota
         if decision.allowed:
-            return None
+            return admission
         self.metrics.count_quota_refusal(decision.kind or "unknown")
         resets = decision.resets_at.strftime("%Y-%m-%d %H:%M") if decision.resets_at else "-"
         return Refused(
@@ -271,7 +390,15 @@ class Assistant:
             answer, usage = cached or "", None
             if cached is None:
                 try:
-                    stream = self._stream(history, question, language, speaker)
+                    messages = build_messages(
+                        system_prompt=self.settings.system_prompt,
+                        history=history,
+                        user_text=question,
+                        language=language,
+                        max_turns=self.settings.memory_max_turns,
+                        max_tokens=self.settings.memory_max_tokens,
+                    )
+                    stream = self._stream(messages, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
                 except CredentialsRejected:
@@ -368,8 +495,7 @@ class Assistant:
 
     async def _stream(
         self,
-        history: list[Turn],
-        question: str,
+        messages: list[dict[str, str]],
         language: str,
         speaker: IncrementalSpeaker | None,
     ) -> AsyncIterator[tuple[str, ChatUsage | None]]:
@@ -378,14 +504,6 @@ class Assistant:
         The speaker is fed once per new sentence: masking the whole answer on every delta
         would be quadratic on the event loop.
         """
-        messages = build_messages(
-            system_prompt=self.settings.system_prompt,
-            history=history,
-            user_text=question,
-            language=language,
-            max_turns=self.settings.memory_max_turns,
-            max_tokens=self.settings.memory_max_tokens,
-        )
         started = time.perf_counter()
         answer, usage, sentence_ends = "", None, 0
         async for item in self.chat.stream_reply(messages):

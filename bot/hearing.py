@@ -5,19 +5,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.asr.base import Transcriber, Transcript
 from bot.core.language import choose_language, detect_text_language, language_to_hear
+from bot.core.pauses import join_transcripts
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
-from bot.events import Heard
+from bot.events import Heard, Transcribing
 from bot.metrics import Metrics
 from bot.retry import call_with_retries
 from bot.stores.caches import TranscriptCache
 from bot.stores.prefs import Preferences
 
+if TYPE_CHECKING:
+    from bot.pieces import Piece
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tally:
+    """Seconds of a recording transcribed so far: what a stopped recording is charged."""
+
+    seconds: float = 0.0
 
 
 class Listener:
@@ -33,9 +46,11 @@ class Listener:
         retry_budget_seconds: float,
         max_attempts: int,
         max_seconds: float = float("inf"),
+        max_recording_seconds: float = float("inf"),
     ) -> None:
         self._transcriber = transcriber
         self._max_seconds = max_seconds
+        self._max_recording_seconds = max_recording_seconds
         self._cache = cache
         self._metrics = metrics
         self._confidence = confidence
@@ -165,6 +180,110 @@ class Listener:
             return data, decoded.container, decoded.duration
         return decoded.wav, "wav", decoded.duration
 
+    async def hear_recording(
+        self,
+        *,
+        fetch: Callable[[], Awaitable[bytes]],
+        prefs: Preferences,
+        telegram_language: str | None,
+        declared_seconds: float,
+        tally: Tally,
+    ) -> AsyncIterator[Transcribing | Heard]:
+        """Transcribe a long recording piece by piece; Transcribing as pieces finish, then Heard.
+
+        The recording is decoded a piece at a time (bot.pieces), and up to the transcriber's
+        `parallel` pieces are transcribed side by side; each finished piece adds its seconds to
+        `tally` at once, so a recording stopped half-way is charged for what was heard. The
+        pieces' transcripts are joined in order (bot.core.pauses.join_transcripts).
+
+        Raises:
+            AudioTooLong, AudioError: as `hear`; ServiceError: a piece could not be transcribed.
+        """
+        with self._metrics.time_stage("download"):
+            data = await fetch()
+        pieces = await self._piece_source(data)
+        forced = prefs.pinned_language
+        parallel = max(1, self._transcriber.parallel)
+        running: set[asyncio.Task[tuple[Piece, Transcript]]] = set()
+        heard: dict[int, tuple[Piece, Transcript]] = {}
+        total, decoding = declared_seconds, True
+        try:
+            while decoding or running:
+                if decoding and len(running) < parallel:
+                    piece = await self._next_piece(pieces)
+                    if piece is None:
+                        decoding = False
+                    else:
+                        total = max(total, piece.start + piece.seconds)
+                        running.add(asyncio.create_task(self._piece(piece, forced, tally)))
+                    continue
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    piece, transcript = task.result()
+                    heard[piece.index] = (piece, transcript)
+                yield Transcribing(done=tally.seconds, total=total)
+        finally:
+            for task in running:
+                task.cancel()
+            pieces.close()
+        yield self._joined([heard[i] for i in sorted(heard)], prefs, telegram_language)
+
+    async def _piece_source(self, data: bytes) -> Generator[Piece, None, None]:
+        """The pieces to come, after the packets said the length is allowed (nothing decoded)."""
+        from bot.audio import packet_seconds
+        from bot.pieces import decode_pieces
+
+        limit = self._max_recording_seconds
+        async with self._decoding:
+            await asyncio.to_thread(packet_seconds, data, limit=limit)
+        return decode_pieces(
+            data, piece_seconds=self._transcriber.piece_seconds, max_seconds=limit
+        )
+
+    async def _next_piece(self, pieces: Generator[Piece, None, None]) -> Piece | None:
+        """Decode the next piece in a thread, one decode per core as for voice notes."""
+        async with self._decoding:
+            with self._metrics.time_stage("decode"):
+                return await asyncio.to_thread(next, pieces, None)
+
+    async def _piece(
+        self, piece: Piece, language: str | None, tally: Tally
+    ) -> tuple[Piece, Transcript]:
+        transcript = await self._transcribe(piece.wav, "wav", language)
+        tally.seconds += piece.seconds
+        return piece, transcript
+
+    def _joined(
+        self,
+        pieces: list[tuple[Piece, Transcript]],
+        prefs: Preferences,
+        telegram_language: str | None,
+    ) -> Heard:
+        """One Heard for the whole recording: the joined text in the language most heard."""
+        text = join_transcripts([t.text for _, t in pieces], [p.overlaps for p, _ in pieces])
+        spoken: dict[str, float] = {}
+        for piece, transcript in pieces:
+            if transcript.language and transcript.text:
+                spoken[transcript.language] = spoken.get(transcript.language, 0) + piece.seconds
+        asr_language = max(spoken, key=spoken.__getitem__) if spoken else None
+        text_language, text_probability = detect_text_language(text)
+        choice = choose_language(
+            asr_language=asr_language,
+            asr_probability=1.0 if asr_language else 0.0,
+            text_language=text_language,
+            text_probability=text_probability,
+            pinned=prefs.pinned_language,
+            last_spoken=prefs.last_language,
+            telegram_language=telegram_language,
+            threshold=self._confidence,
+        )
+        return Heard(
+            text=text,
+            language=choice.language,
+            language_source=choice.source,
+            audio_seconds=sum(piece.seconds for piece, _ in pieces),
+        )
+
     async def _transcribe(self, audio: bytes, container: str, language: str | None) -> Transcript:
         with self._metrics.time_stage("transcription"):
             if self._transcriber.offline:
@@ -180,4 +299,4 @@ class Listener:
             )
 
 
-__all__ = ["Listener"]
+__all__ = ["Listener", "Tally"]

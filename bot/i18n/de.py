@@ -67,4 +67,9 @@ MESSAGES = {
     "text_too_long": "Diese Nachricht ist mir zu lang: etwa {tokens} Tokens, ich lese höchstens {limit}. Bitte schick eine kürzere.",
     "service_rejected": "Entschuldigung, ich kann gerade nicht antworten: mein KI-Dienst ist nicht richtig eingerichtet. Bitte sag es dem Betreiber des Bots.",
     "stale_update": "Entschuldigung, ich war weg und sehe diese Nachricht erst jetzt. Wenn sie noch wichtig ist, schick sie bitte noch einmal.",
+    "transcribing": "⏳ Transkribiere, {percent} %",
+    "transcribed": "✅ Transkribiert: {minutes} min",
+    "transcript_caption": "🎙 Das ganze Transkript ({minutes} min)",
+    "recording_over_quota": "Die Aufnahme ist {seconds} s lang, und du hast noch {left} s zum Anhören übrig. Bitte schick eine kürzere oder warte, bis dein Kontingent zurückgesetzt wird.",
+    "recording_over_budget": "Diese Aufnahme zu transkribieren würde etwa ${cost} kosten, und du hast noch ${left} übrig. Bitte schick eine kürzere oder warte, bis dein Kontingent zurückgesetzt wird.",
 }

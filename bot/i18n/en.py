@@ -67,4 +67,9 @@ MESSAGES = {
     "text_too_long": "That message is too long for me: about {tokens} tokens, and I read at most {limit}. Please send a shorter one.",
     "service_rejected": "Sorry, I can't answer right now: my AI service is not set up correctly. Please tell the bot's operator.",
     "stale_update": "Sorry, I was away and saw this message only now. If it still matters, please send it again.",
+    "transcribing": "⏳ Transcribing, {percent} %",
+    "transcribed": "✅ Transcribed: {minutes} min",
+    "transcript_caption": "🎙 The whole transcript ({minutes} min)",
+    "recording_over_quota": "That recording is {seconds} s long, and you have {left} s of listening left. Please send a shorter one or wait for your quota to reset.",
+    "recording_over_budget": "Transcribing that recording would cost about ${cost}, and you have ${left} left. Please send a shorter one or wait for your quota to reset.",
 }

@@ -67,4 +67,9 @@ MESSAGES = {
     "text_too_long": "Ese mensaje es demasiado largo para mí: unos {tokens} tokens, y leo como máximo {limit}. Por favor, envía uno más corto.",
     "service_rejected": "Lo siento, ahora no puedo responder: mi servicio de IA no está bien configurado. Avisa, por favor, a quien gestiona el bot.",
     "stale_update": "Perdona, no estaba disponible y acabo de ver este mensaje. Si aún importa, envíalo de nuevo.",
+    "transcribing": "⏳ Transcribiendo, {percent} %",
+    "transcribed": "✅ Transcrito: {minutes} min",
+    "transcript_caption": "🎙 La transcripción completa ({minutes} min)",
+    "recording_over_quota": "Esa grabación dura {seconds} s y te quedan {left} s de escucha. Envía una más corta o espera a que se renueve tu cuota.",
+    "recording_over_budget": "Transcribir esa grabación costaría unos ${cost} y te quedan ${left}. Envía una más corta o espera a que se renueve tu cuota.",
 }

@@ -66,4 +66,9 @@ MESSAGES = {
     "text_too_long": "这条消息太长了：约 {tokens} 个 token，我最多只能读 {limit} 个。请发送短一些的消息。",
     "service_rejected": "抱歉，我现在无法回答：我的 AI 服务配置不正确。请告诉机器人的管理员。",
     "stale_update": "抱歉，我刚才不在，现在才看到这条消息。如果还需要，请再发一次。",
+    "transcribing": "⏳ 正在转写，{percent} %",
+    "transcribed": "✅ 已转写：{minutes} 分钟",
+    "transcript_caption": "🎙 完整转写稿（{minutes} 分钟）",
+    "recording_over_quota": "这段录音有 {seconds} 秒，而你只剩 {left} 秒的收听额度。请发送短一些的录音，或等额度重置。",
+    "recording_over_budget": "转写这段录音大约要花 ${cost}，而你只剩 ${left}。请发送短一些的录音，或等额度重置。",
 }

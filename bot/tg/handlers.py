@@ -134,7 +134,7 @@ async def audio_message(update: Update, context: BotContext) -> None:
         return
     settings = context.services.settings
     limits = DownloadLimits(
-        max_seconds=settings.max_voice_seconds, max_bytes=settings.max_download_bytes
+        max_seconds=settings.max_recording_seconds, max_bytes=settings.max_download_bytes
     )
     request = describe_audio(update, bot, limits)
     if isinstance(request, Refused):
