@@ -207,6 +207,7 @@ class Listener:
         running: set[asyncio.Task[tuple[Piece, Transcript]]] = set()
         heard: dict[int, tuple[Piece, Transcript]] = {}
         total, decoding = declared_seconds, True
+        yield Transcribing(done=0.0, total=total)  # the status message shows at once
         try:
             while decoding or running:
                 if decoding and len(running) < parallel:
