@@ -134,3 +134,8 @@ def _marker_block(region: np.ndarray, rate: int) -> int | None:
     if share < 0.8 or block < 0 or abs(hz - marker_hz(block)) > STEP_HZ / 4:
         return None
     return block
+
+
+def recording_seconds(ogg: bytes) -> float:
+    """A recording's length as its packets play it (what a decoder gives, padding included)."""
+    return sum(duration for _, duration in _packets(ogg)) / RATE
