@@ -294,9 +294,7 @@ class Assistant:
         money = left.get("cost")
         cost = cost_of(self.accounts.prices, voice_seconds=seconds)
         if money is not None and cost > money:
-            return Refused(
-                "recording_over_budget", {"cost": f"{cost:.2f}", "left": f"{money:.2f}"}
-            )
+            return Refused("recording_over_budget", {"cost": f"{cost:.2f}", "left": f"{money:.2f}"})
         return None
 
     async def _summarize(

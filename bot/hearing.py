@@ -237,9 +237,7 @@ class Listener:
         limit = self._max_recording_seconds
         async with self._decoding:
             await asyncio.to_thread(packet_seconds, data, limit=limit)
-        return decode_pieces(
-            data, piece_seconds=self._transcriber.piece_seconds, max_seconds=limit
-        )
+        return decode_pieces(data, piece_seconds=self._transcriber.piece_seconds, max_seconds=limit)
 
     async def _next_piece(self, pieces: Generator[Piece, None, None]) -> Piece | None:
         """Decode the next piece in a thread, one decode per core as for voice notes."""

@@ -83,8 +83,10 @@ def choose_cut(
             continue
         if start is not None:
             length, middle = index - start, (start + index) // 2
-            if length >= pause_frames and middle >= min_frames and (
-                best is None or length >= best[0]
+            if (
+                length >= pause_frames
+                and middle >= min_frames
+                and (best is None or length >= best[0])
             ):
                 best = (length, middle)
             start = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import av
 import numpy as np
@@ -35,7 +36,7 @@ def test_pieces_are_cut_in_pauses_and_hold_every_block_once_in_order() -> None:
     assert [p.index for p in pieces] == list(range(len(pieces))) and len(pieces) >= 180 / 40
     assert all(p.seconds <= 40 and not p.overlaps for p in pieces)
     assert [b for p in pieces for b in blocks_in(p.wav)] == list(range(12))
-    assert all(a.start + a.seconds == pytest.approx(b.start) for a, b in zip(pieces, pieces[1:]))
+    assert all(a.start + a.seconds == pytest.approx(b.start) for a, b in itertools.pairwise(pieces))
     assert sum(p.seconds for p in pieces) == pytest.approx(recording_seconds(recording), abs=0.05)
 
 
@@ -43,7 +44,7 @@ def test_audio_without_a_pause_is_cut_with_a_second_of_overlap() -> None:
     pieces = list(decode_pieces(tone_ogg(25), piece_seconds=10, max_seconds=600))
     assert len(pieces) == 3
     assert [p.overlaps for p in pieces] == [False, True, True]
-    for before, after in zip(pieces, pieces[1:]):
+    for before, after in itertools.pairwise(pieces):
         assert before.start + before.seconds - after.start == pytest.approx(1.0)
 
 
