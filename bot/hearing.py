@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.asr.base import Transcriber, Transcript
 from bot.core.language import choose_language, detect_text_language, language_to_hear
@@ -202,31 +203,45 @@ class Listener:
         with self._metrics.time_stage("download"):
             data = await fetch()
         pieces = await self._piece_source(data)
-        forced = prefs.pinned_language
-        parallel = max(1, self._transcriber.parallel)
-        running: set[asyncio.Task[tuple[Piece, Transcript]]] = set()
+        slots = asyncio.Semaphore(max(1, self._transcriber.parallel))
+        finished: asyncio.Queue[asyncio.Task[Any]] = asyncio.Queue()
+        running: set[asyncio.Task[Any]] = set()
+        total = [declared_seconds]
+
+        def track(task: asyncio.Task[Any]) -> None:
+            running.add(task)
+            task.add_done_callback(running.discard)
+            task.add_done_callback(finished.put_nowait)
+
+        async def produce() -> int:
+            """Decode pieces (one ahead of the free slots) and start each one's transcription."""
+            count = 0
+            while (piece := await self._next_piece(pieces)) is not None:
+                total[0] = max(total[0], piece.start + piece.seconds)
+                await slots.acquire()
+                track(asyncio.create_task(self._piece(piece, prefs.pinned_language, tally, slots)))
+                count += 1
+            return count
+
         heard: dict[int, tuple[Piece, Transcript]] = {}
-        total, decoding = declared_seconds, True
-        yield Transcribing(done=0.0, total=total)  # the status message shows at once
+        yield Transcribing(done=0.0, total=total[0])  # the status message shows at once
+        producer = asyncio.create_task(produce())
+        track(producer)
         try:
-            while decoding or running:
-                if decoding and len(running) < parallel:
-                    piece = await self._next_piece(pieces)
-                    if piece is None:
-                        decoding = False
-                    else:
-                        total = max(total, piece.start + piece.seconds)
-                        running.add(asyncio.create_task(self._piece(piece, forced, tally)))
+            expected = None
+            while expected is None or len(heard) < expected:
+                task = await finished.get()
+                if task is producer:
+                    expected = producer.result()  # raises what decoding raised
                     continue
-                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    piece, transcript = task.result()
-                    heard[piece.index] = (piece, transcript)
-                yield Transcribing(done=tally.seconds, total=total)
+                piece, transcript = task.result()  # raises what transcription raised
+                heard[piece.index] = (piece, transcript)
+                yield Transcribing(done=tally.seconds, total=total[0])
         finally:
             for task in running:
                 task.cancel()
-            pieces.close()
+            with contextlib.suppress(ValueError):  # a decode thread still in it: left to GC
+                pieces.close()
         yield self._joined([heard[i] for i in sorted(heard)], prefs, telegram_language)
 
     async def _piece_source(self, data: bytes) -> Generator[Piece, None, None]:
@@ -246,9 +261,13 @@ class Listener:
                 return await asyncio.to_thread(next, pieces, None)
 
     async def _piece(
-        self, piece: Piece, language: str | None, tally: Tally
+        self, piece: Piece, language: str | None, tally: Tally, slots: asyncio.Semaphore
     ) -> tuple[Piece, Transcript]:
-        transcript = await self._transcribe(piece.wav, "wav", language)
+        """Transcribe one piece in its slot; its seconds count as soon as it is heard."""
+        try:
+            transcript = await self._transcribe(piece.wav, "wav", language)
+        finally:
+            slots.release()
         tally.seconds += piece.seconds
         return piece, transcript
 

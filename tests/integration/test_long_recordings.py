@@ -20,7 +20,7 @@ from tests.conftest import manifest, sample
 from tests.emulators.audio_tools import audio_duration
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import OpenAIEmulator
-from tests.emulators.openai_replies import CANNED
+from tests.emulators.openai_replies import CANNED, requested_language
 from tests.emulators.recordings import blocks_in, build_recording, recording_seconds
 
 USER = 7007
@@ -100,6 +100,8 @@ async def test_a_spanish_recording_is_summarised_in_spanish_as_text_and_voice(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     openai_api.transcribe_with(hear_markers)
+    # The emulator's own answer in the language the prompt asks for, without quoting it all.
+    openai_api.reply_with(lambda body: CANNED[requested_language(body["messages"])])
     await start_bot(make_settings())
     bot_api.send_audio(
         USER,
