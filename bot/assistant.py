@@ -209,10 +209,13 @@ class Assistant:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
+        left = admitted.left.get("voice_seconds")
+        allowed = float("inf") if left is None else left
         try:
             if long:
                 heard = None
-                async with contextlib.aclosing(self._hear_recording(request, prefs)) as items:
+                recording = self._hear_recording(request, prefs, allowed)
+                async with contextlib.aclosing(recording) as items:
                     async for item in items:
                         if isinstance(item, Heard):
                             heard = item
@@ -263,7 +266,7 @@ class Assistant:
             yield event
 
     async def _hear_recording(
-        self, request: AudioRequest, prefs: Preferences
+        self, request: AudioRequest, prefs: Preferences, allowed_seconds: float
     ) -> AsyncGenerator[Transcribing | Heard, None]:
         """A long recording's progress and transcript; what was heard is charged, also if stopped.
 
@@ -278,6 +281,7 @@ class Assistant:
                 telegram_language=request.sender.telegram_language,
                 declared_seconds=request.duration,
                 tally=tally,
+                allowed_seconds=allowed_seconds,
             ):
                 yield item
         finally:

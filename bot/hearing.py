@@ -189,6 +189,7 @@ class Listener:
         telegram_language: str | None,
         declared_seconds: float,
         tally: Tally,
+        allowed_seconds: float = float("inf"),
     ) -> AsyncIterator[Transcribing | Heard]:
         """Transcribe a long recording piece by piece; Transcribing as pieces finish, then Heard.
 
@@ -197,12 +198,15 @@ class Listener:
         `tally` at once, so a recording stopped half-way is charged for what was heard. The
         pieces' transcripts are joined in order (bot.core.pauses.join_transcripts).
 
+        `allowed_seconds` (the voice seconds the user has left) bounds the decoding beside
+        MAX_RECORDING_MINUTES: a recording longer than it was declared stops there.
+
         Raises:
             AudioTooLong, AudioError: as `hear`; ServiceError: a piece could not be transcribed.
         """
         with self._metrics.time_stage("download"):
             data = await fetch()
-        pieces = await self._piece_source(data)
+        pieces = await self._piece_source(data, min(allowed_seconds, self._max_recording_seconds))
         slots = asyncio.Semaphore(max(1, self._transcriber.parallel))
         finished: asyncio.Queue[asyncio.Task[Any]] = asyncio.Queue()
         running: set[asyncio.Task[Any]] = set()
@@ -244,12 +248,11 @@ class Listener:
                 pieces.close()
         yield self._joined([heard[i] for i in sorted(heard)], prefs, telegram_language)
 
-    async def _piece_source(self, data: bytes) -> Generator[Piece, None, None]:
+    async def _piece_source(self, data: bytes, limit: float) -> Generator[Piece, None, None]:
         """The pieces to come, after the packets said the length is allowed (nothing decoded)."""
         from bot.audio import packet_seconds
         from bot.pieces import decode_pieces
 
-        limit = self._max_recording_seconds
         async with self._decoding:
             await asyncio.to_thread(packet_seconds, data, limit=limit)
         return decode_pieces(data, piece_seconds=self._transcriber.piece_seconds, max_seconds=limit)

@@ -147,6 +147,32 @@ async def test_a_recording_over_the_voice_seconds_left_is_refused_before_downloa
     assert not openai_api.transcription_requests()
 
 
+async def test_a_recording_that_would_cost_more_than_the_money_left_is_refused_before_download(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    # 40 minutes at $0.006 a minute is $0.24.
+    await start_bot(make_settings(daily_cost_limit_usd=0.10))
+    bot_api.send_voice(USER, sample("es_1.ogg"), duration=2400, language_code="de")
+    [message] = await bot_api.wait_for_messages(USER, 1)
+    assert message.text == t("recording_over_budget", "de", cost="0.24", left="0.10")
+    assert not bot_api.calls_to("getFile")
+
+
+async def test_a_recording_longer_than_declared_is_refused_at_the_voice_seconds_left(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    services = await start_bot(make_settings(daily_voice_seconds_limit=900))
+    real = recording(40)  # 20 minutes, declared as 10
+    bot_api.send_voice(USER, real, duration=600, language_code="en")
+    [message] = await bot_api.wait_for_messages(USER, 1, timeout=60)
+    seconds = round(recording_seconds(real))
+    refusals = {t("too_long", "en", seconds=s, limit=900) for s in range(seconds - 2, seconds + 3)}
+    assert message.text in refusals, "its packets were counted, nothing decoded"
+    assert not openai_api.transcription_requests()
+    report = await services.accounts.usage_report(USER)
+    assert report.today.voice_seconds == 0, "nothing heard, nothing charged"
+
+
 async def test_cancel_mid_way_stops_the_recording_and_charges_only_the_pieces_heard(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
