@@ -24,9 +24,10 @@ from bot.core.privacy import (
     regions_for,
     restore,
 )
-from bot.core.prompt import Turn, build_messages
+from bot.core.prompt import Turn, about_voice_note, build_messages
 from bot.core.quota import QuotaKind, cost_of, speech_cost
 from bot.core.recording import recording_turn, summary_messages
+from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
 from bot.errors import (
     AudioError,
@@ -41,6 +42,7 @@ from bot.events import (
     Answered,
     AssistantEvent,
     Heard,
+    Hearing,
     Notice,
     Recording,
     Refused,
@@ -53,11 +55,12 @@ from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
+from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
 from bot.stores.redis import OUTAGES, redis_error
-from bot.tts.base import Synthesizer
+from bot.tts.base import SpeechStyle, Synthesizer
 
 log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s|[。！？]|\n")  # CJK marks need no space
@@ -87,21 +90,33 @@ class Sender:
 
 
 @dataclass(frozen=True)
-class TextRequest:
-    """A typed message."""
+class Overheard:
+    """A group voice note not addressed to the bot; `names` call it when said first."""
 
-    sender: Sender
-    text: str
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class AudioRequest:
-    """A voice note (or audio, video note); `fetch` downloads its bytes when needed."""
+    """A voice note (or audio, video note); `fetch` downloads its bytes when needed.
+
+    `overheard` is set for a group voice note that neither mentions nor replies to the bot.
+    """
 
     sender: Sender
     file_unique_id: str
     duration: float
     fetch: Callable[[], Awaitable[bytes]]
+    overheard: Overheard | None = None
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    """A typed message; `about` is the voice note it replies to, when it asks about one."""
+
+    sender: Sender
+    text: str
+    about: AudioRequest | None = None
 
 
 @dataclass
@@ -120,6 +135,7 @@ class Assistant:
     accounts: Accounts
     metrics: Metrics
     locks: Locks
+    listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
 
@@ -135,6 +151,11 @@ class Assistant:
     async def answer_voice(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a voice note: show what was heard, answer it, and speak the answer."""
         async for event in self._turn(request.sender, self._answer_voice(request)):
+            yield event
+
+    async def speak_saved(self, sender: Sender, token: str) -> AsyncGenerator[AssistantEvent, None]:
+        """Speak a text answer once, on demand (its "🔊" button): Spoken, or why not."""
+        async for event in self._turn(sender, self._speak_saved(sender, token)):
             yield event
 
     async def forget(self, sender: Sender) -> None:
@@ -181,54 +202,105 @@ class Assistant:
             self._slots.release()
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
-        admitted = await self._admit(request.sender)
-        if isinstance(admitted, Refused):
-            yield admitted
-            return
-        prefs = await self.prefs.load(request.sender.user_id)
-        language = detect_typed_language(
-            request.text,
-            telegram_language=request.sender.telegram_language,
-            last_spoken=prefs.last_language,
-            pinned=prefs.pinned_language,
-        )
-        voice = prefs.voice_for_text and prefs.mode != "text"
-        async for event in self._converse(request.sender, request.text, language, voice):
-            yield event
-
-    async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
-        admitted = await self._admit(sender)
-        if isinstance(admitted, Refused):
-            yield admitted
-            return
-        # A recording over MAX_VOICE_SECONDS is heard in pieces, once the user can afford it.
-        long = request.duration > self.settings.max_voice_seconds
-        refusal = self._afford(request.duration, admitted.left) if long else None
+        refusal = await self._admit(sender)
         if refusal:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
-        left = admitted.left.get("voice_seconds")
-        allowed = float("inf") if left is None else left
+        text = request.text
+        if request.about is not None:  # a question about the voice note it replies to
+            heard = await self._heard_of(request.about, prefs)
+            if isinstance(heard, Refused):
+                yield heard
+                return
+            yield heard
+            if not text:  # the bot's name alone: the transcript is the answer
+                return
+            text = about_voice_note(question=text, transcript=heard.text)
+        language = detect_typed_language(
+            request.text or text,
+            telegram_language=sender.telegram_language,
+            last_spoken=prefs.last_language,
+            pinned=prefs.pinned_language,
+        )
+        voice = prefs.speaks(to_voice_note=False)
+        async for event in self._converse(sender, text, language, voice, prefs):
+            yield event
+
+    async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
+        """A voice note, answered; or, overheard in a group, perhaps only heard.
+
+        An overheard one is answered when its first words call the bot, gets its transcript
+        when the group turned them on, and never gets a refusal (nor a growing transcript).
+        """
+        sender, overheard = request.sender, request.overheard
+        admitted = await self._admission(sender)
+        # A recording over MAX_VOICE_SECONDS is heard in pieces, once the user can afford it.
+        long = request.duration > self.settings.max_voice_seconds
+        refusal = admitted if isinstance(admitted, Refused) else None
+        if long and isinstance(admitted, Admission):
+            refusal = self._afford(request.duration, admitted.left)
+        if refusal:
+            if overheard is None:
+                yield refusal
+            return
+        assert isinstance(admitted, Admission)  # noqa: S101 - refused above otherwise
+        prefs = await self.prefs.load(sender.user_id)
+        heard: Heard | Refused = Refused("no_speech")
+        hearing = (
+            self._hear_recording(request, prefs, admitted.left)
+            if long
+            else self._hear_growing(request, prefs)
+        )
+        async with contextlib.aclosing(hearing) as items:
+            async for item in items:
+                if isinstance(item, Hearing | Transcribing):
+                    if overheard is None:
+                        yield item
+                else:
+                    heard = item
+        if isinstance(heard, Refused):
+            if overheard is None:
+                yield heard
+            return
+        if overheard is not None and not calls_bot(heard.text, overheard.names):
+            if await self.prefs.group_transcripts(sender.chat_id):
+                async for event in self._heard_whole(sender, heard, prefs):
+                    yield event
+            return
+        if heard.language_source in ("speech", "text"):
+            await self.prefs.update(sender.user_id, last_language=heard.language)
+        if heard.audio_seconds > self.settings.long_note_seconds:
+            async for event in self._heard_whole(sender, heard, prefs):
+                yield event
+            return
+        yield heard
+        if prefs.mode == "transcribe":
+            return
+        voice = prefs.speaks(to_voice_note=True)
+        async for event in self._converse(sender, heard.text, heard.language, voice, prefs):
+            yield event
+
+    async def _heard_of(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
+        """The transcript of a voice note, without its partial transcripts."""
+        heard: Heard | Refused = Refused("no_speech")
+        async for item in self._hear_growing(request, prefs):
+            if not isinstance(item, Hearing):
+                heard = item
+        return heard
+
+    async def _hear_growing(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncGenerator[Hearing | Heard | Refused, None]:
+        """The transcript while it grows, then what was heard (charged when recognised)."""
+        heard: Heard | None = None
         try:
-            if long:
-                heard = None
-                recording = self._hear_recording(request, prefs, allowed)
-                async with contextlib.aclosing(recording) as items:
-                    async for item in items:
-                        if isinstance(item, Heard):
-                            heard = item
-                        else:
-                            yield item
-                assert heard is not None  # the recording's last item  # noqa: S101
-            else:
-                heard = await self.listener.hear(
-                    file_unique_id=request.file_unique_id,
-                    fetch=request.fetch,
-                    prefs=prefs,
-                    telegram_language=sender.telegram_language,
-                )
+            async for item in self._hear(request, prefs):
+                if isinstance(item, Hearing):
+                    yield item
+                else:
+                    heard = item
         except AudioTooLong as error:
             log.info("audio longer than declared: %s", error)
             yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
@@ -243,37 +315,25 @@ class Assistant:
             log.warning("voice note not heard: %s", error)
             yield Refused(refusal_key(error))
             return
-        if not heard.from_cache and not long:  # a recording is charged as it is heard
+        if heard is None:  # never: _hear ends with what was heard, or raises
+            return
+        if not heard.from_cache:
             await self._record(
-                sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
+                request.sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
             )
-        if not heard.text:
-            yield Refused("no_speech")
-            return
-        if heard.language_source in ("speech", "text"):
-            await self.prefs.update(sender.user_id, last_language=heard.language)
-        voice = prefs.mode != "text"
-        if heard.audio_seconds > self.settings.long_note_seconds:
-            yield Recording(heard.text, heard.language, heard.audio_seconds)
-            if prefs.mode != "transcribe":
-                async for event in self._summarize(sender, heard, voice):
-                    yield event
-            return
-        yield heard
-        if prefs.mode == "transcribe":
-            return
-        async for event in self._converse(sender, heard.text, heard.language, voice):
-            yield event
+        yield heard if heard.text else Refused("no_speech")
 
     async def _hear_recording(
-        self, request: AudioRequest, prefs: Preferences, allowed_seconds: float
-    ) -> AsyncGenerator[Transcribing | Heard, None]:
-        """A long recording's progress and transcript; what was heard is charged, also if stopped.
+        self, request: AudioRequest, prefs: Preferences, left: Mapping[QuotaKind, float | None]
+    ) -> AsyncGenerator[Transcribing | Heard | Refused, None]:
+        """A long recording's progress, then what was heard; charged as heard, also if stopped.
 
         The charge is written when the recording ends by any path: finished, failed, or
         stopped by /cancel (the generator is closed then, and its `finally` still runs).
+        Decoding stops at the voice seconds the user has left, whatever was declared.
         """
-        tally = Tally()
+        tally, voice_left = Tally(), left.get("voice_seconds")
+        heard: Heard | None = None
         try:
             async for item in self.listener.hear_recording(
                 fetch=request.fetch,
@@ -281,14 +341,30 @@ class Assistant:
                 telegram_language=request.sender.telegram_language,
                 declared_seconds=request.duration,
                 tally=tally,
-                allowed_seconds=allowed_seconds,
+                allowed_seconds=float("inf") if voice_left is None else voice_left,
             ):
-                yield item
+                if isinstance(item, Heard):
+                    heard = item
+                else:
+                    yield item
+        except AudioTooLong as error:
+            log.info("recording longer than allowed: %s", error)
+            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
+        except AudioError as error:
+            log.info("undecodable recording: %s", error)
+            yield Refused("bad_audio")
+        except CredentialsRejected:
+            raise  # the operator's to fix: the error boundary says so, once
+        except ServiceError as error:
+            log.warning("recording not heard: %s", error)
+            yield Refused(refusal_key(error))
         finally:
             if tally.seconds:
                 await self._record(
                     request.sender.user_id, kind="transcription", audio_seconds=tally.seconds
                 )
+        if heard is not None:
+            yield heard if heard.text else Refused("no_speech")
 
     def _afford(self, seconds: float, left: Mapping[QuotaKind, float | None]) -> Refused | None:
         """Refuse, with the numbers, a recording longer than the listening or money left."""
@@ -301,18 +377,32 @@ class Assistant:
             return Refused("recording_over_budget", {"cost": f"{cost:.2f}", "left": f"{money:.2f}"})
         return None
 
+    async def _heard_whole(
+        self, sender: Sender, heard: Heard, prefs: Preferences
+    ) -> AsyncIterator[AssistantEvent]:
+        """A long note's transcript (a document when long), then its summary unless only heard."""
+        if heard.audio_seconds <= self.settings.long_note_seconds:
+            yield heard
+            return
+        yield Recording(heard.text, heard.language, heard.audio_seconds)
+        if prefs.mode != "transcribe":
+            async for event in self._summarize(sender, heard, prefs):
+                yield event
+
     async def _summarize(
-        self, sender: Sender, heard: Heard, voice: bool
+        self, sender: Sender, heard: Heard, prefs: Preferences
     ) -> AsyncIterator[AssistantEvent]:
         """A recording's summary in its language, as text and voice; memory keeps both."""
         language, minutes = heard.language, max(1, round(heard.audio_seconds / 60))
         transcript, vault = await self._mask_into_vault(sender, heard.text, language)
         messages = summary_messages(transcript, language=language, minutes=minutes)
-        speaker = self._speaker(language) if voice else None
+        voice = prefs.speaks(to_voice_note=True)
+        speaker = self._speaker(language, prefs.style) if voice else None
         try:
             summary, usage = "", None
             try:
-                async for summary, usage in self._stream(messages, language, speaker):  # noqa: B007
+                stream = self._stream([], "", language, speaker, messages=messages)
+                async for summary, usage in stream:  # noqa: B007 - the last usage is kept
                     yield AnswerDelta(restore(summary, vault, owner=sender.owner))
             except CredentialsRejected:
                 raise
@@ -349,8 +439,49 @@ class Assistant:
             return False
         return True
 
-    async def _admit(self, sender: Sender) -> Refused | Admission:
-        """Access and quota, checked before any expensive work; the admission when allowed."""
+    async def _hear(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncIterator[Hearing | Heard]:
+        """The transcript while it grows (Hearing), then what was heard; raises as hear does.
+
+        The listener runs as a task of its own so that its partial transcripts can be yielded
+        while it works; a turn that ends early (/cancel) cancels it.
+        """
+        partial: asyncio.Queue[str] = asyncio.Queue()
+        hearing = asyncio.ensure_future(
+            self.listener.hear(
+                file_unique_id=request.file_unique_id,
+                fetch=request.fetch,
+                prefs=prefs,
+                telegram_language=request.sender.telegram_language,
+                on_text=partial.put_nowait,
+            )
+        )
+        try:
+            while not hearing.done():
+                grown = asyncio.ensure_future(partial.get())
+                try:
+                    await asyncio.wait({hearing, grown}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    grown.cancel()
+                if grown.done() and not grown.cancelled():
+                    text = grown.result()
+                    while not partial.empty():  # only the latest is worth showing
+                        text = partial.get_nowait()
+                    yield Hearing(text)
+            yield await hearing
+        finally:
+            if not hearing.done():  # the turn ended early: stop hearing before the lock goes
+                hearing.cancel()
+                await asyncio.wait({hearing})
+
+    async def _admit(self, sender: Sender) -> Refused | None:
+        """Access and quota, checked before any expensive work."""
+        admitted = await self._admission(sender)
+        return admitted if isinstance(admitted, Refused) else None
+
+    async def _admission(self, sender: Sender) -> Refused | Admission:
+        """`_admit`, with the admission (and what the user has left) when allowed."""
         try:
             admission = await self.accounts.admit(
                 sender.user_id,
@@ -379,12 +510,12 @@ class Assistant:
         )
 
     async def _converse(
-        self, sender: Sender, text: str, language: str, voice: bool
+        self, sender: Sender, text: str, language: str, voice: bool, prefs: Preferences
     ) -> AsyncIterator[AssistantEvent]:
         """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
         question, vault = await self._mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
-        speaker = self._speaker(language) if voice else None
+        speaker = self._speaker(language, prefs.style) if voice else None
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
@@ -392,15 +523,7 @@ class Assistant:
             answer, usage = cached or "", None
             if cached is None:
                 try:
-                    messages = build_messages(
-                        system_prompt=self.settings.system_prompt,
-                        history=history,
-                        user_text=question,
-                        language=language,
-                        max_turns=self.settings.memory_max_turns,
-                        max_tokens=self.settings.memory_max_tokens,
-                    )
-                    stream = self._stream(messages, language, speaker)
+                    stream = self._stream(history, question, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
                 except CredentialsRejected:
@@ -416,10 +539,12 @@ class Assistant:
             stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
             remembered = await self._remember(sender, question, stored, language, history, cached)
             await self._record_chat(sender.user_id, usage, cached=bool(cached))
+            listen = None if speaker else await self._save_for_listening(sender, stored, language)
             yield Answered(
                 text=restore(stored, vault, owner=sender.owner),
                 language=language,
                 from_cache=bool(cached),
+                listen=listen,
             )
             if not remembered:
                 yield Notice("memory_unavailable")
@@ -429,6 +554,42 @@ class Assistant:
         finally:
             if speaker:
                 speaker.cancel()
+
+    async def _save_for_listening(self, sender: Sender, stored: str, language: str) -> str | None:
+        """Keep what the answer would say for a day (its "🔊" button).
+
+        None when Redis is out: the answer matters more than its button.
+        """
+        try:
+            return await self.listens.save(
+                sender.user_id, self._speakable(stored, language), language
+            )
+        except OUTAGES as error:
+            _unless_cancelled()
+            log.error("answer not kept for listening: %s", type(error).__name__)
+            return None
+
+    async def _speak_saved(self, sender: Sender, token: str) -> AsyncIterator[AssistantEvent]:
+        saved = await self.listens.get(token)
+        if saved is None:
+            yield Refused("listen_gone")
+            return
+        if saved.owner != sender.user_id:
+            yield Refused("listen_not_yours")
+            return
+        refusal = await self._admit(sender)
+        if refusal:
+            yield refusal
+            return
+        prefs = await self.prefs.load(sender.user_id)
+        speaker = self._speaker(saved.language, prefs.style)
+        try:
+            async for event in self._speak(sender.user_id, saved.text, saved.language, speaker):
+                if isinstance(event, Spoken):
+                    await self.listens.forget(token)
+                yield event
+        finally:
+            speaker.cancel()
 
     async def _mask_into_vault(
         self, sender: Sender, text: str, language: str, known: Vault | None = None
@@ -485,7 +646,13 @@ class Assistant:
         return True
 
     async def _record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
-        """The chat row carries the usage the model reported for this very answer."""
+        """The chat row carries the usage the model reported for this very answer.
+
+        Its output tokens include the reasoning ones, which are billed as output: they count
+        against the quotas and the cost like the words the user reads.
+        """
+        if usage and not cached and usage.reasoning_tokens:
+            self.metrics.count_reasoning_tokens(usage.reasoning_tokens)
         await self._record(
             user_id,
             kind="chat",
@@ -497,15 +664,27 @@ class Assistant:
 
     async def _stream(
         self,
-        messages: list[dict[str, str]],
+        history: list[Turn],
+        question: str,
         language: str,
         speaker: IncrementalSpeaker | None,
+        *,
+        messages: list[dict[str, str]] | None = None,
     ) -> AsyncIterator[tuple[str, ChatUsage | None]]:
         """(answer so far, usage once reported) after each delta; raises ServiceError.
 
         The speaker is fed once per new sentence: masking the whole answer on every delta
-        would be quadratic on the event loop.
+        would be quadratic on the event loop. `messages`, when given, replace the chat
+        prompt built from the history and question (a recording's summary).
         """
+        messages = messages or build_messages(
+            system_prompt=self.settings.system_prompt,
+            history=history,
+            user_text=question,
+            language=language,
+            max_turns=self.settings.memory_max_turns,
+            max_tokens=self.settings.memory_max_tokens,
+        )
         started = time.perf_counter()
         answer, usage, sentence_ends = "", None, 0
         async for item in self.chat.stream_reply(messages):
@@ -522,12 +701,13 @@ class Assistant:
             yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
-    def _speaker(self, language: str) -> IncrementalSpeaker:
+    def _speaker(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
         return IncrementalSpeaker(
             language=language,
             synthesizer=self.synthesizer,
             max_seconds=self.settings.max_speech_seconds,
             cache=self.speech_cache,
+            style=style,
         )
 
     def _speakable(self, text: str, language: str) -> str:
@@ -599,4 +779,4 @@ def _unless_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-__all__ = ["Assistant", "AudioRequest", "Sender", "TextRequest"]
+__all__ = ["Assistant", "AudioRequest", "Overheard", "Sender", "TextRequest"]

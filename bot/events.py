@@ -56,6 +56,16 @@ class Recording:
 
 
 @dataclass(frozen=True)
+class Hearing:
+    """The transcript so far, while a streaming recogniser is still writing it.
+
+    Shown in place of the draft and replaced by Heard; its language is not known yet.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True)
 class AnswerDelta:
     """The answer so far, while the model is still writing it."""
 
@@ -64,11 +74,16 @@ class AnswerDelta:
 
 @dataclass(frozen=True)
 class Answered:
-    """The complete answer, with the user's own values restored."""
+    """The complete answer, with the user's own values restored.
+
+    Args:
+        listen: when no voice note follows, the token that speaks it on demand ("🔊").
+    """
 
     text: str
     language: str
     from_cache: bool = False
+    listen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,5 +111,5 @@ class Refused:
 
 
 AssistantEvent = (
-    Heard | Transcribing | Recording | AnswerDelta | Answered | Spoken | Notice | Refused
+    Hearing | Heard | Transcribing | Recording | AnswerDelta | Answered | Spoken | Notice | Refused
 )

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.asr.base import Transcriber, Transcript
-from bot.core.language import choose_language, detect_text_language, language_to_hear
+from bot.core.language import (
+    choose_language,
+    count_words,
+    detect_text_language,
+    language_to_hear,
+)
 from bot.core.pauses import join_transcripts
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
@@ -72,15 +77,17 @@ class Listener:
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
         telegram_language: str | None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Heard:
         """Transcribe (or reuse a transcript of) a voice note; raises AudioError or ServiceError.
 
         AudioTooLong (an AudioError) when the decoded audio exceeds the limit: Telegram's
-        declared duration is the sender's word, the decoded length is the fact.
+        declared duration is the sender's word, the decoded length is the fact. `on_text`
+        hears the first pass's transcript as it grows, where the backend streams it.
         """
 
         async def compute() -> tuple[dict[str, str], bool]:
-            heard = await self._recognise(fetch, prefs, telegram_language)
+            heard = await self._recognise(fetch, prefs, telegram_language, on_text)
             value = {
                 "text": heard.text,
                 "language": heard.language,
@@ -104,6 +111,7 @@ class Listener:
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
         telegram_language: str | None,
+        on_text: Callable[[str], None] | None,
     ) -> Heard:
         with self._metrics.time_stage("download"):
             data = await fetch()
@@ -126,7 +134,7 @@ class Listener:
                 telegram_language=telegram_language,
                 threshold=self._confidence,
             )
-        first = await self._transcribe(audio, container, forced)
+        first = await self._transcribe(audio, container, forced, on_text)
         asr_language, asr_probability = first.language, first.language_probability
         if guess is not None:  # what was heard, not the language the transcript was forced to
             asr_language, asr_probability = guess.language, guess.probability
@@ -140,6 +148,7 @@ class Listener:
             last_spoken=prefs.last_language,
             telegram_language=telegram_language,
             threshold=self._confidence,
+            text_words=count_words(first.text),
         )
         again = choice.retranscribe if guess is None else choice.language != forced
         final = first
@@ -152,7 +161,8 @@ class Listener:
             text=final.text.strip(),
             language=choice.language,
             language_source=choice.source,
-            audio_seconds=seconds,
+            # What the service says it charged, else the decoded length; one note, one charge.
+            audio_seconds=final.billed_seconds or seconds,
             from_cache=False,
         )
 
@@ -305,14 +315,23 @@ class Listener:
             audio_seconds=sum(piece.seconds for piece, _ in pieces),
         )
 
-    async def _transcribe(self, audio: bytes, container: str, language: str | None) -> Transcript:
+    async def _transcribe(
+        self,
+        audio: bytes,
+        container: str,
+        language: str | None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Transcript:
+        def once() -> Awaitable[Transcript]:
+            return self._transcriber.transcribe_growing(
+                audio, on_text=on_text, language=language, container=container
+            )
+
         with self._metrics.time_stage("transcription"):
             if self._transcriber.offline:
-                return await self._transcriber.transcribe(
-                    audio, language=language, container=container
-                )
+                return await once()
             return await call_with_retries(
-                lambda: self._transcriber.transcribe(audio, language=language, container=container),
+                once,
                 stage="transcription",
                 budget_seconds=self._budget,
                 max_attempts=self._attempts,

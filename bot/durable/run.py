@@ -21,7 +21,13 @@ from bot.config import Settings
 from bot.db.engine import make_engine
 from bot.durable.health import Readiness
 from bot.durable.queue import UpdateQueue
-from bot.durable.receiver import Receiver, build_web_app, serve, webhook_path
+from bot.durable.receiver import (
+    Receiver,
+    build_metrics_app,
+    build_web_app,
+    serve,
+    webhook_path,
+)
 from bot.durable.worker import Worker
 from bot.errors import ServiceError
 from bot.metrics import Metrics
@@ -75,9 +81,14 @@ async def run_web(settings: Settings, stop: asyncio.Event) -> None:
         receiver = Receiver(queue, secret=webhook_secret, metrics=metrics)
         path = webhook_path(webhook_url)
         app = build_web_app(
-            readiness=readiness, metrics=metrics, queue=queue, receiver=receiver, path=path
+            readiness=readiness,
+            metrics=metrics,
+            queue=queue,
+            receiver=receiver,
+            path=path,
+            metrics_route=settings.metrics_on_webhook_port,
         )
-        async with _served(app, settings):
+        async with _served(app, settings, metrics, queue):
             telegram = _telegram_only(settings)
             async with telegram:
                 await _set_webhook(telegram.bot, settings)
@@ -135,37 +146,49 @@ async def _answer_and_maybe_receive(
             queue=queue,
             receiver=receiver,
             path=path,
+            metrics_route=settings.metrics_on_webhook_port,
         )
-        async with application, _served(app, settings):
-            if settings.metrics_port is not None:
-                services.metrics.start_exporter(settings.metrics_port)
+        async with application, _served(app, settings, services.metrics, queue):
             if receive:
                 await _set_webhook(application.bot, settings)
                 await register_commands(application)
             worker = Worker(application, queue, settings)
+            readiness.watch("worker", worker.duties.healthy)
             warming = asyncio.create_task(warm_up(services))
             try:
                 await worker.run(stop)
             finally:
                 warming.cancel()
     finally:
-        services.metrics.stop_exporter()
         await engine.dispose()
         await services.aclose()
 
 
 @contextlib.asynccontextmanager
-async def _served(app: Any, settings: Settings) -> AsyncIterator[None]:
+async def _served(
+    app: Any, settings: Settings, metrics: Metrics, queue: UpdateQueue
+) -> AsyncIterator[None]:
+    """PORT (webhook, /healthz) on all interfaces; METRICS_PORT, when set, on METRICS_HOST."""
     port = settings.port or DEFAULT_PORT
+    sites: list[tuple[Any, int, str]] = [(app, port, "0.0.0.0")]  # noqa: S104 - behind a proxy
+    if settings.metrics_port is not None:
+        metrics_app = build_metrics_app(metrics=metrics, queue=queue)
+        sites.append((metrics_app, settings.metrics_port, settings.metrics_host))
+    runners = []
     try:
-        runner = await serve(app, port)
-    except OSError as error:
-        raise ServiceError("http", f"cannot listen on port {port}: {error}") from error
-    log.info("listening on port %d (/healthz)", port)
-    try:
+        for site_app, site_port, host in sites:
+            try:
+                runners.append(await serve(site_app, site_port, host))
+            except OSError as error:
+                message = f"cannot listen on {host} port {site_port}: {error}"
+                raise ServiceError("http", message) from error
+        log.info("listening on port %d (/healthz)", port)
+        if settings.metrics_port is not None:
+            log.info("/metrics on %s port %d", settings.metrics_host, settings.metrics_port)
         yield
     finally:
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()
 
 
 def _telegram_only(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:

@@ -24,11 +24,12 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.config import Settings
-from bot.durable import progress
 from bot.durable.cancel import CancelBus, SharedTurns
-from bot.durable.queue import Entry, UpdateQueue, consumer_name, is_cancel
+from bot.durable.queue import Entry, UpdateQueue, consumer_name, has_numeric_ids, is_cancel
 from bot.durable.receiver import report_queue
+from bot.durable.supervise import Duties
 from bot.i18n import t
+from bot.stores import progress
 from bot.tg.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Worker:
         self.consumer = consumer_name()
         self._held: dict[str, _Held] = {}
         self._changed = asyncio.Event()
+        self.duties = Duties(on_failure=lambda name: self._metrics.count_error("worker_duty"))
         # /cancel must reach the answer wherever it runs; handlers keep calling turns.cancel.
         turns = SharedTurns()
         self._services.turns = turns
@@ -98,31 +100,35 @@ class Worker:
         """Work until `stop` is set, then finish or hand back what is held."""
         await self._queue.ensure_group()
         log.info("worker %s reading %s", self.consumer, self._queue.stream)
+        keep = self.duties.keep
         background = [
-            asyncio.create_task(self._keep_alive()),
-            asyncio.create_task(self._claim_forever()),
-            asyncio.create_task(self._report_forever()),
-            asyncio.create_task(self._cancels.listen()),
+            asyncio.create_task(keep("heartbeat", self._keep_alive)),
+            asyncio.create_task(keep("claimer", self._claim_forever)),
+            asyncio.create_task(keep("queue report", self._report_forever)),
+            asyncio.create_task(keep("cancel listener", self._cancels.listen)),
         ]
         try:
-            while not stop.is_set():
-                free = self._settings.worker_concurrency - len(self._held)
-                if free <= 0:
-                    await self._wait(stop, 1.0, self._changed)
-                    continue
-                try:
-                    entries = await self._read_unless_stopped(free, stop)
-                except _QUEUE_ERRORS as error:
-                    log.warning("queue unreachable: %s", error)
-                    await self._wait(stop, 1.0)
-                    continue
-                for entry in entries:
-                    self._start(entry)
+            await keep("reader", lambda: self._read_until(stop))
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await self._shut_down()
+
+    async def _read_until(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            free = self._settings.worker_concurrency - len(self._held)
+            if free <= 0:
+                await self._wait(stop, 1.0, self._changed)
+                continue
+            try:
+                entries = await self._read_unless_stopped(free, stop)
+            except _QUEUE_ERRORS as error:
+                log.warning("queue unreachable: %s", error)
+                await self._wait(stop, 1.0)
+                continue
+            for entry in entries:
+                self._start(entry)
 
     async def _read_unless_stopped(self, count: int, stop: asyncio.Event) -> list[Entry]:
         # A Redis that hangs (paused, overloaded) must not keep SIGTERM from being seen. An
@@ -248,6 +254,9 @@ class Worker:
 
     async def _answer(self, held: _Held) -> None:
         entry, queue = held.entry, self._queue
+        if entry.unreadable is not None:  # retrying cannot make it readable
+            await self._park_unreadable(entry, entry.unreadable)
+            return
         if await queue.is_done(entry.update_id):
             await self._finish(entry)
             return
@@ -255,14 +264,10 @@ class Worker:
         held.started = True
         try:
             update = Update.de_json(json.loads(entry.payload), self._app.bot)
+            if not has_numeric_ids(update):
+                raise ValueError("a sender or chat id that is not a number")
         except Exception as error:  # retrying cannot make it readable
-            log.error("update %s parked: unreadable (%s)", entry.update_id, type(error).__name__)
-            await self._queue.park(entry, f"unreadable: {type(error).__name__}")
-            self._metrics.count_queue("parked")
-            await self._finish(entry)
-            return
-        if self._is_stale(update):
-            await self._answer_stale(update, entry)
+            await self._park_unreadable(entry, f"unreadable: {type(error).__name__} {error}"[:200])
             return
         max_attempts = self._settings.worker_max_attempts
         attempt = await queue.begin_attempt(entry.update_id)
@@ -270,6 +275,9 @@ class Worker:
             self._metrics.count_queue("redelivery")
         if attempt > max_attempts:  # it brought down the workers that tried it
             await self._park(entry, update, f"{attempt - 1} attempts ended without an answer")
+            return
+        if self._is_stale(update):  # counted too: a note that keeps failing is parked as well
+            await self._answer_stale(update, entry)
             return
         while errors := await self._process(update, entry, last=attempt >= max_attempts):
             if attempt >= max_attempts:
@@ -342,6 +350,12 @@ class Worker:
                 await self._app.bot.send_message(update.effective_chat.id, t("apology", language))
             except TelegramError:
                 log.warning("could not send the apology for a parked update")
+        await self._finish(entry)
+
+    async def _park_unreadable(self, entry: Entry, reason: str) -> None:
+        log.error("entry %s (update %s) parked: %s", entry.entry_id, entry.update_id, reason)
+        await self._queue.park(entry, reason)
+        self._metrics.count_queue("parked")
         await self._finish(entry)
 
     def _is_stale(self, update: Update) -> bool:

@@ -19,8 +19,13 @@ from bot.backends import Needs
 from bot.core.readaloud import differing_words, is_realtime_model
 from bot.errors import AudioError, BotError, ServiceError
 from bot.openai_errors import translate_openai_error
-from bot.tts.base import Speech, Synthesizer
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 from bot.tts.realtime_pool import PCM_RATE, RealtimePool
+
+# The built-in voices of audio.speech (openai.types.audio.speech_create_params.Voice).
+VOICES = "alloy ash ballad coral echo fable nova onyx sage shimmer verse marin cedar".split()
+# Those a Realtime session speaks with (openai.types.realtime: RealtimeAudioConfigOutput.voice).
+REALTIME_VOICES = "alloy ash ballad coral echo sage shimmer verse marin cedar".split()
 
 if TYPE_CHECKING:
     from bot.openai_client import OpenAIResources
@@ -69,17 +74,26 @@ class OpenAISynthesizer(Synthesizer):
                 client, model=model, voice=voice, size=realtime_sessions, timeout=timeout
             )
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
-        """Speak `text` as OGG/Opus; failures become ServiceError."""
-        if self._realtime is not None:
-            return await self._read_aloud(self._realtime, text)
-        return await self._speech_endpoint(text)
+        offered = REALTIME_VOICES if self._realtime is not None else VOICES
+        # TTS_VOICE first: it is the voice of users who chose none.
+        self.voices = (voice, *(v for v in offered if v != voice))
+        # audio.speech has a `speed`; a Realtime session's is fixed for its life, so the tempo
+        # of its sentences is changed after synthesis (bot.speech).
+        self.native_speed = self._realtime is None
 
-    async def _read_aloud(self, pool: RealtimePool, text: str) -> Speech:
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
+        """Speak `text` as OGG/Opus in the style's voice and speed; failures: ServiceError."""
+        if self._realtime is not None:
+            return await self._read_aloud(self._realtime, text, self.voice_of(style))
+        return await self._speech_endpoint(text, style)
+
+    async def _read_aloud(self, pool: RealtimePool, text: str, voice: str | None) -> Speech:
         """One sentence through a Realtime session, its PCM encoded as an OGG/Opus clip."""
         from bot.audio import encode_pcm_clip  # numpy, PyAV: loaded by bot.app's warm-up
 
-        spoken = await pool.speak(text)
+        spoken = await pool.speak(text, voice)
         missed = differing_words(text, spoken.transcript)
         if missed:
             # A count, never the words: they are the user's answer.
@@ -92,19 +106,24 @@ class OpenAISynthesizer(Synthesizer):
             raise ServiceError("synthesis", "realtime audio too short", retryable=True) from error
         return Speech(clip, "ogg", self.name, tokens=spoken.tokens)
 
-    async def _speech_endpoint(self, text: str) -> Speech:
+    async def _speech_endpoint(self, text: str, style: SpeechStyle) -> Speech:
+        """One request to audio.speech in the style's voice and speed."""
         import openai  # loaded by bot.app's warm-up, not at start-up (see bot.openai_client)
 
         try:
             response = await self._client.audio.speech.create(
-                model=self._model, voice=self._voice, input=text, response_format="opus"
+                model=self._model,
+                voice=self.voice_of(style) or self._voice,
+                input=text,
+                response_format="opus",
+                speed=style.speed,
             )
             audio = await response.aread()
         except openai.OpenAIError as error:
             raise translate_openai_error("synthesis", error) from error
         if not audio:
             raise ServiceError("synthesis", "openai returned no audio", retryable=True)
-        return Speech(audio, "ogg", self.name)
+        return Speech(audio, "ogg", self.name, speed=style.speed)
 
     async def aclose(self) -> None:
         """Close the realtime sessions, if any were opened."""

@@ -83,10 +83,13 @@ def response_request(text: str) -> RealtimeResponseCreateParamsParam:
 class RealtimeSession:
     """One open Realtime connection, configured to read aloud."""
 
-    def __init__(self, connection: AsyncRealtimeConnection, opened_at: float) -> None:
-        """Wrap `connection`, opened at `opened_at` (monotonic seconds)."""
+    def __init__(
+        self, connection: AsyncRealtimeConnection, opened_at: float, voice: str = ""
+    ) -> None:
+        """Wrap `connection`, opened at `opened_at` (monotonic seconds), speaking in `voice`."""
         self.connection = connection
         self.opened_at = opened_at
+        self.voice = voice  # fixed once the session has spoken (the Realtime API's rule)
 
     async def speak(self, text: str, *, patience: float) -> Spoken:
         """Read `text` as one response; SessionBroken when the session failed on the way.
@@ -135,7 +138,7 @@ class RealtimePool:
     Args:
         client: the shared OpenAI client.
         model: the Realtime model.
-        voice: its voice.
+        voice: the voice of a sentence that names none.
         size: the most sessions open (and sentences read) at once.
         timeout: seconds for opening a session, and for each wait for a sentence's next event.
         clock: monotonic seconds; injectable for tests.
@@ -157,19 +160,20 @@ class RealtimePool:
         self._voice = voice
         self._timeout = timeout
         self._clock = clock
+        self._size = size
         self._slots = asyncio.Semaphore(size)
         self._idle: list[RealtimeSession] = []
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def speak(self, text: str) -> Spoken:
-        """Read `text` on a pooled session; once more on a fresh one if that session breaks.
+    async def speak(self, text: str, voice: str | None = None) -> Spoken:
+        """Read `text` in `voice` on a pooled session; once more on a fresh one if it breaks.
 
         Raises:
             ServiceError: no session could be opened, the answer timed out, or two broke.
         """
         async with self._slots:
             for attempt in (1, 2):
-                session = await self._take()
+                session = await self._take(voice or self._voice)
                 try:
                     spoken = await session.speak(text, patience=self._timeout)
                 except SessionBroken as error:
@@ -195,25 +199,34 @@ class RealtimePool:
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
-    async def _take(self) -> RealtimeSession:
-        """The most recently used idle session, or a new one."""
-        while self._idle:
-            session = self._idle.pop()
+    async def _take(self, voice: str) -> RealtimeSession:
+        """The most recently used idle session in `voice`, or a new one.
+
+        A session's voice cannot change once it has spoken, so a voice nobody idle has opens a
+        session of its own; the oldest idle sessions beyond the pool's size are closed.
+        """
+        for index in range(len(self._idle) - 1, -1, -1):
+            session = self._idle[index]
+            if session.voice != voice:
+                continue
+            del self._idle[index]
             if self._clock() - session.opened_at < MAX_SESSION_AGE_SECONDS:
                 return session
             self._discard(session)
-        return await self._open()
+        while len(self._idle) >= self._size:
+            self._discard(self._idle.pop(0))
+        return await self._open(voice)
 
-    async def _open(self) -> RealtimeSession:
+    async def _open(self, voice: str) -> RealtimeSession:
         import openai
         from websockets.exceptions import InvalidStatus, WebSocketException
 
         try:
             async with asyncio.timeout(self._timeout):
                 connection = await self._client.realtime.connect(model=self._model).enter()
-                session = RealtimeSession(connection, self._clock())
+                session = RealtimeSession(connection, self._clock(), voice)
                 try:
-                    await _configure(connection, session_config(self._model, self._voice))
+                    await _configure(connection, session_config(self._model, voice))
                 except BaseException:
                     self._discard(session)
                     raise

@@ -41,8 +41,8 @@ async def test_a_voice_note_gets_transcript_answer_and_voice_in_its_language(
     text, voice = await bot_api.wait_for_messages(USER, 2, timeout=30)
     assert bot_api.calls_to("getFile"), "the voice note is downloaded"
     [transcription] = openai_api.transcription_requests()
-    assert transcription.form["model"] == "whisper-1"
-    assert transcription.form["response_format"] == "verbose_json"
+    assert transcription.form["model"] == "gpt-transcribe"
+    assert transcription.form["response_format"] == "json"
     [chat] = openai_api.chat_requests()
     assert chat.json["messages"][-1]["content"] == entry["text"]
     assert f"language code: {language}" in chat.json["messages"][0]["content"]
@@ -270,7 +270,9 @@ async def test_a_pinned_language_is_forced_on_transcription_and_answer(
     bot_api.send_text(USER, "/lang es")
     bot_api.send_voice(USER, sample("es_1.ogg"), duration=6)
     await bot_api.wait_for_messages(USER, 2, timeout=20)
-    assert openai_api.transcription_requests()[0].form.get("language") == "es"
+    [transcription] = openai_api.transcription_requests()
+    assert transcription.form_lists["languages[]"] == ["es"], "gpt-transcribe's language hint"
+    assert "language" not in transcription.form
     assert "language code: es" in openai_api.chat_requests()[0].json["messages"][0]["content"]
 
 
