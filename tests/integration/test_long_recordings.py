@@ -150,11 +150,12 @@ async def test_a_recording_over_the_voice_seconds_left_is_refused_before_downloa
 async def test_a_recording_that_would_cost_more_than_the_money_left_is_refused_before_download(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
-    # 40 minutes at $0.006 a minute is $0.24.
-    await start_bot(make_settings(daily_cost_limit_usd=0.10))
+    settings = make_settings(daily_cost_limit_usd=0.10)
+    cost = 40 * settings.price_transcription_per_minute  # 40 minutes, over $0.10
+    await start_bot(settings)
     bot_api.send_voice(USER, sample("es_1.ogg"), duration=2400, language_code="de")
     [message] = await bot_api.wait_for_messages(USER, 1)
-    assert message.text == t("recording_over_budget", "de", cost="0.24", left="0.10")
+    assert message.text == t("recording_over_budget", "de", cost=f"{cost:.2f}", left="0.10")
     assert not bot_api.calls_to("getFile")
 
 
