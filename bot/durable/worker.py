@@ -30,6 +30,7 @@ from bot.durable.queue import Entry, UpdateQueue, consumer_name, is_cancel
 from bot.durable.receiver import report_queue
 from bot.i18n import t
 from bot.tg.context import BotContext
+from bot.tg.say import tell_refused
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class Worker:
         self.consumer = consumer_name()
         self._held: dict[str, _Held] = {}
         self._changed = asyncio.Event()
+        self._finished = asyncio.Event()  # set (and replaced) whenever a held entry ends
         # /cancel must reach the answer wherever it runs; handlers keep calling turns.cancel.
         turns = SharedTurns()
         self._services.turns = turns
@@ -106,7 +108,7 @@ class Worker:
         ]
         try:
             while not stop.is_set():
-                free = self._settings.worker_concurrency - len(self._held)
+                free = self._free()
                 if free <= 0:
                     await self._wait(stop, 1.0, self._changed)
                     continue
@@ -137,6 +139,17 @@ class Worker:
             read.cancel()
             return []
         return read.result()
+
+    def _free(self) -> int:
+        """Places left for more users: WORKER_CONCURRENCY counts users, not updates.
+
+        An update waiting behind the same user's earlier one takes no place, so one user's
+        backlog never keeps others' updates in the stream (each user's backlog is short anyway:
+        USER_MAX_QUEUED_UPDATES).
+        """
+        users = {h.entry.user for h in self._held.values() if h.entry.user is not None}
+        without_user = sum(1 for h in self._held.values() if h.entry.user is None)
+        return self._settings.worker_concurrency - len(users) - without_user
 
     def _start(self, entry: Entry) -> None:
         if entry.entry_id in self._held:
@@ -207,7 +220,7 @@ class Worker:
         interval = max(0.05, claim_seconds / 2)
         while True:
             await asyncio.sleep(interval)
-            free = self._settings.worker_concurrency - len(self._held)
+            free = self._free()
             if free <= 0:
                 continue
             try:
@@ -245,12 +258,28 @@ class Worker:
             if self._held.get(entry.entry_id) is held:
                 del self._held[entry.entry_id]
             self._changed.set()
+            finished, self._finished = self._finished, asyncio.Event()
+            finished.set()
+
+    async def _wait_behind_earlier(self, entry: Entry) -> None:
+        """Wait here, without polling Redis, while this worker holds an earlier turn of the user.
+
+        The lowest turn goes first, whatever order the entries came in (a takeover may bring an
+        earlier one after a later one).
+        """
+        while any(
+            h.entry.user == entry.user and 0 < h.entry.turn < entry.turn
+            for h in self._held.values()
+        ):
+            await self._finished.wait()
 
     async def _answer(self, held: _Held) -> None:
         entry, queue = held.entry, self._queue
         if await queue.is_done(entry.update_id):
             await self._finish(entry)
             return
+        if entry.user is not None and entry.turn:
+            await self._wait_behind_earlier(entry)
         await queue.wait_turn(entry)
         held.started = True
         try:
@@ -260,6 +289,9 @@ class Worker:
             await self._queue.park(entry, f"unreadable: {type(error).__name__}")
             self._metrics.count_queue("parked")
             await self._finish(entry)
+            return
+        if entry.refused:
+            await self._tell_refused(update, entry)
             return
         if self._is_stale(update):
             await self._answer_stale(update, entry)
@@ -350,6 +382,20 @@ class Worker:
         if limit is None or message is None or message.date is None:
             return False
         return (datetime.now(UTC) - message.date).total_seconds() > limit
+
+    async def _tell_refused(self, update: Update, entry: Entry) -> None:
+        """A flooding user's first refused update of the minute: say so once, answer nothing."""
+        record = progress.Progress(self._client, self._queue.progress_key(entry.update_id))
+        token = progress.current.set(record)
+        try:
+            if not await progress.already_sent("refused"):
+                await tell_refused(update, entry.refused, self._settings)
+                await progress.record_sent("refused")
+        except TelegramError as error:
+            log.warning("could not tell a flooding user: %s", error)
+        finally:
+            progress.current.reset(token)
+        await self._finish(entry)
 
     async def _answer_stale(self, update: Update, entry: Entry) -> None:
         """After downtime: a short note instead of a full answer (or nothing, when skipping)."""

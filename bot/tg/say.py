@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Chat, Message, Update, User
 
+from bot.config import Settings
 from bot.i18n import t
 
 
@@ -37,3 +38,8 @@ async def reply(update: Update, key: str, **params: object) -> None:
     """Answer with one of the bot's own messages in the user's language."""
     if update.effective_message:
         await update.effective_message.reply_text(t(key, user_language(update), **params))
+
+
+async def tell_refused(update: Update, reason: str, settings: Settings) -> None:
+    """Tell a flooding user why their messages are skipped ("queue" or "rate")."""
+    await reply(update, f"flood_{reason}", limit=settings.user_max_messages_per_minute)
