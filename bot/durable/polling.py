@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -36,7 +35,6 @@ from bot.tg.say import tell_refused
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SECONDS = 10
-FINISH_PATIENCE_SECONDS = 30.0
 _REDIS_ERRORS = (RedisError, OSError)
 
 
@@ -49,6 +47,7 @@ class Poller:
         self._settings = settings
         self._metrics = metrics
         self._entries: dict[int, Entry] = {}  # update_id -> its entry, while being answered
+        self._unstored: dict[int, asyncio.Event] = {}  # answered without Redis: set when done
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(
@@ -81,12 +80,27 @@ class Poller:
             delay = 1.0
             for update in updates or []:
                 if not await self._store(application, update):
-                    await _sleep_unless_stopped(1.0, stop)  # Redis away: Telegram keeps the rest
-                    break
+                    await self._answer_unstored(application, update, stop)
                 offset = update.update_id + 1  # confirmed with the next getUpdates
+        for task in list(self._tasks):
+            task.cancel()  # what they did not finish stays stored, for the next start
         if offset is not None:  # confirm what was stored, so a restart is not sent it again
             with contextlib.suppress(TelegramError):
                 await bot.get_updates(offset=offset, timeout=0)
+
+    async def _answer_unstored(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        update: Update,
+        stop: asyncio.Event,
+    ) -> None:
+        """Redis cannot keep it: answer it now, and let getUpdates confirm it once answered.
+
+        The answer is most likely the short "my memory store is not answering".
+        """
+        answered = self._unstored[update.update_id] = asyncio.Event()
+        application.update_queue.put_nowait(update)
+        await _unless_stopped(answered.wait(), stop)
 
     async def _store(
         self, application: Application[Any, Any, Any, Any, Any, Any], update: Update
@@ -152,36 +166,55 @@ class Poller:
         Left unfinished when the answer is interrupted (shutdown, crash): the next start
         answers it again and sends only the parts not sent yet.
         """
-        entry = self._entries.get(update.update_id) if isinstance(update, Update) else None
+        update_id = update.update_id if isinstance(update, Update) else None
+        unstored = self._unstored.pop(update_id, None) if update_id is not None else None
+        entry = self._entries.get(update_id) if update_id is not None else None
         if entry is None:
-            yield
+            try:
+                yield
+            finally:
+                if unstored is not None:
+                    unstored.set()
             return
-        record = progress.Progress(self._queue.client, self._queue.progress_key(entry.update_id))
+        record = progress.Progress(
+            self._queue.client, self._queue.progress_key(entry.update_id), patient=False
+        )
+        try:
+            await record.load()
+        except _REDIS_ERRORS:  # Redis went away since it was stored: nothing recorded yet
+            record.loaded = True
         token = progress.current.set(record)
         try:
             yield
         finally:
             progress.current.reset(token)
         self._entries.pop(entry.update_id, None)
-        await self._finish(entry)
+        # In the background: an answer sent while Redis is away is finished once it is back.
+        task = asyncio.create_task(self._finish(entry))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _finish(self, entry: Entry) -> None:
-        """Mark it answered and delete it, waiting a while for a Redis that restarts."""
-        deadline, delay = time.monotonic() + FINISH_PATIENCE_SECONDS, 0.1
+        """Mark it answered and delete it, waiting for a Redis that restarts.
+
+        Stopped before that, the update stays stored and the next start sends what its
+        progress record does not show as sent.
+        """
+        delay, warned = 0.1, False
         while True:
             try:
                 await self._queue.finish("polling", entry)
                 return
             except _REDIS_ERRORS as error:
-                if time.monotonic() > deadline:
+                if not warned:
                     log.warning(
-                        "update %s stays stored (answered again after a restart): %s",
+                        "update %s answered; marked so once Redis is back: %s",
                         entry.update_id,
                         error,
                     )
-                    return
+                    warned = True
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                delay = min(delay * 2, 5.0)
 
 
 def _seconds(value: Any) -> float:

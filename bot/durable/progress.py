@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.stores.redis import as_text
+
+log = logging.getLogger(__name__)
 
 PROGRESS_TTL_SECONDS = 2 * 24 * 3600
 MARK_PATIENCE_SECONDS = 20.0
@@ -31,6 +34,9 @@ class Progress:
     key: str
     sent: set[str] = field(default_factory=set)
     loaded: bool = False
+    # A worker waits for Redis (a takeover would repeat the part); polling goes on without the
+    # record while Redis is away, since the answer must not wait on it.
+    patient: bool = True
 
     async def load(self) -> set[str]:
         """The parts recorded so far (read from Redis once per attempt)."""
@@ -45,7 +51,8 @@ class Progress:
         The part was sent: forgetting it would send it twice after a takeover.
         """
         self.sent.add(part)
-        delay, deadline = 0.1, time.monotonic() + MARK_PATIENCE_SECONDS
+        patience = MARK_PATIENCE_SECONDS if self.patient else 0.0
+        delay, deadline = 0.1, time.monotonic() + patience
         while True:
             try:
                 async with self.client.pipeline(transaction=True) as pipe:
@@ -53,7 +60,10 @@ class Progress:
                     pipe.expire(self.key, PROGRESS_TTL_SECONDS)
                     await pipe.execute()
                 return
-            except (RedisError, OSError):
+            except (RedisError, OSError) as error:
+                if not self.patient:
+                    log.warning("part %s sent, not recorded (Redis: %s)", part, error)
+                    return
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(delay)
