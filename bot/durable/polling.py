@@ -179,10 +179,7 @@ class Poller:
         record = progress.Progress(
             self._queue.client, self._queue.progress_key(entry.update_id), patient=False
         )
-        try:
-            await record.load()
-        except _REDIS_ERRORS:  # Redis went away since it was stored: nothing recorded yet
-            record.loaded = True
+        # Nothing awaited before the answer starts: the user's turn is taken in arrival order.
         token = progress.current.set(record)
         try:
             yield

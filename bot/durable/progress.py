@@ -41,7 +41,12 @@ class Progress:
     async def load(self) -> set[str]:
         """The parts recorded so far (read from Redis once per attempt)."""
         if not self.loaded:
-            self.sent = {as_text(part) for part in await self.client.smembers(self.key)}
+            try:
+                self.sent = {as_text(part) for part in await self.client.smembers(self.key)}
+            except (RedisError, OSError):
+                if self.patient:
+                    raise
+                log.warning("progress record unreadable; answering as if nothing was sent")
             self.loaded = True
         return self.sent
 
