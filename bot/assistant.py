@@ -26,6 +26,7 @@ from bot.core.privacy import (
 )
 from bot.core.prompt import Turn, build_messages
 from bot.db.accounts import Accounts
+from bot.durable import progress
 from bot.errors import (
     AudioError,
     AudioTooLong,
@@ -147,6 +148,8 @@ class Assistant:
                     yield event
         except RedisError as error:
             _unless_cancelled()
+            if progress.resumable():  # a worker answers the rest once Redis is back
+                raise
             log.error("redis unavailable: %s", type(error).__name__)
             yield Refused(refusal_key(redis_error(error)))
         except CredentialsRejected:

@@ -177,7 +177,7 @@ class Poller:
                     unstored.set()
             return
         record = progress.Progress(
-            self._queue.client, self._queue.progress_key(entry.update_id), patient=False
+            self._queue.client, self._queue.progress_key(entry.update_id), resumable=False
         )
         # Nothing awaited before the answer starts: the user's turn is taken in arrival order.
         token = progress.current.set(record)

@@ -34,9 +34,9 @@ class Progress:
     key: str
     sent: set[str] = field(default_factory=set)
     loaded: bool = False
-    # A worker waits for Redis (a takeover would repeat the part); polling goes on without the
-    # record while Redis is away, since the answer must not wait on it.
-    patient: bool = True
+    # A worker's update is resumed after a Redis outage (it waits for Redis rather than lose
+    # what it sent); polling answers through an outage, without the record, as it always did.
+    resumable: bool = True
 
     async def load(self) -> set[str]:
         """The parts recorded so far (read from Redis once per attempt)."""
@@ -44,7 +44,7 @@ class Progress:
             try:
                 self.sent = {as_text(part) for part in await self.client.smembers(self.key)}
             except (RedisError, OSError):
-                if self.patient:
+                if self.resumable:
                     raise
                 log.warning("progress record unreadable; answering as if nothing was sent")
             self.loaded = True
@@ -56,7 +56,7 @@ class Progress:
         The part was sent: forgetting it would send it twice after a takeover.
         """
         self.sent.add(part)
-        patience = MARK_PATIENCE_SECONDS if self.patient else 0.0
+        patience = MARK_PATIENCE_SECONDS if self.resumable else 0.0
         delay, deadline = 0.1, time.monotonic() + patience
         while True:
             try:
@@ -66,7 +66,7 @@ class Progress:
                     await pipe.execute()
                 return
             except (RedisError, OSError) as error:
-                if not self.patient:
+                if not self.resumable:
                     log.warning("part %s sent, not recorded (Redis: %s)", part, error)
                     return
                 if time.monotonic() > deadline:
@@ -74,10 +74,28 @@ class Progress:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
+    async def flush(self) -> None:
+        """Write every part known as sent (some perhaps only here, Redis being away then)."""
+        if self.sent:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.sadd(self.key, *self.sent)
+                pipe.expire(self.key, PROGRESS_TTL_SECONDS)
+                await pipe.execute()
+
 
 current: contextvars.ContextVar[Progress | None] = contextvars.ContextVar(
     "update_progress", default=None
 )
+
+
+def resumable() -> bool:
+    """Whether the update being answered is resumed after a Redis outage (webhook workers).
+
+    Such an update must not end with "my memory store is not answering": the outage is raised
+    to the worker, which answers the rest once Redis is back.
+    """
+    progress = current.get()
+    return progress is not None and progress.resumable
 
 
 async def already_sent(part: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import itertools
 import json
 import logging
 import time
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
@@ -38,6 +41,9 @@ READ_BLOCK_MS = 500
 HAND_BACK_TIMEOUT_SECONDS = 2.0
 REPORT_SECONDS = 2.0
 _QUEUE_ERRORS = (RedisError, OSError)
+# Redis away (down, restarting, loading): an answer it interrupts is resumed once it is back.
+_OUTAGES = (RedisConnectionError, RedisTimeoutError)
+MAX_RESUMES = 5  # more interruptions than this: left pending for a takeover, as before
 
 
 @dataclass
@@ -46,6 +52,7 @@ class _Attempt:
 
     last: bool
     errors: list[BaseException] = field(default_factory=list)
+    outage: BaseException | None = None  # Redis went away: resume once it is back
 
 
 _attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
@@ -58,6 +65,9 @@ class _Held:
     entry: Entry
     task: asyncio.Task[None] | None = None
     started: bool = False  # the handlers ran (so an attempt was counted)
+    # Which parts reached Telegram, kept across attempts: a part sent while Redis was away is
+    # known here even if it could not be recorded there.
+    progress: progress.Progress | None = None
 
 
 class Worker:
@@ -245,13 +255,20 @@ class Worker:
     async def _handle(self, held: _Held) -> None:
         entry = held.entry
         try:
-            await self._answer(held)
+            for resumes in itertools.count():
+                try:
+                    await self._answer(held)
+                    break
+                except _QUEUE_ERRORS as error:
+                    # Still pending: resumed here once Redis is back (or, when that takes
+                    # longer than WORKER_CLAIM_SECONDS, by the worker that claims it, which
+                    # cancels this task); the progress record keeps what was sent from being
+                    # sent again.
+                    log.warning("update %s interrupted by Redis: %s", entry.update_id, error)
+                    if resumes >= MAX_RESUMES or not await self._until_redis_is_back(held):
+                        break
         except asyncio.CancelledError:
             raise
-        except _QUEUE_ERRORS as error:
-            # Left pending: this or another worker claims it after WORKER_CLAIM_SECONDS and
-            # the progress record keeps what was already sent from being sent again.
-            log.warning("update %s interrupted by Redis: %s", entry.update_id, error)
         except Exception:
             log.exception("update %s: the worker failed; it stays pending", entry.update_id)
         finally:
@@ -260,6 +277,23 @@ class Worker:
             self._changed.set()
             finished, self._finished = self._finished, asyncio.Event()
             finished.set()
+
+    async def _until_redis_is_back(self, held: _Held) -> bool:
+        """Wait until Redis answers again; True when the entry is still ours to resume."""
+        delay = 0.2
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            try:
+                if await self._queue.keep(self.consumer, [held.entry.entry_id]):
+                    log.info("update %s was taken over meanwhile", held.entry.update_id)
+                    return False
+                if held.progress is not None:
+                    await held.progress.flush()
+            except _QUEUE_ERRORS:
+                continue
+            log.info("Redis is back; resuming update %s", held.entry.update_id)
+            return True
 
     async def _wait_behind_earlier(self, entry: Entry) -> None:
         """Wait here, without polling Redis, while this worker holds an earlier turn of the user.
@@ -303,7 +337,7 @@ class Worker:
         if attempt > max_attempts:  # it brought down the workers that tried it
             await self._park(entry, update, f"{attempt - 1} attempts ended without an answer")
             return
-        while errors := await self._process(update, entry, last=attempt >= max_attempts):
+        while errors := await self._process(update, held, last=attempt >= max_attempts):
             if attempt >= max_attempts:
                 reason = f"failed {attempt} times, last: {type(errors[-1]).__name__}"
                 await self._park(entry, update, reason, apologise=False)
@@ -313,12 +347,18 @@ class Worker:
             self._metrics.count_queue("redelivery")
         await self._finish(entry)
 
-    async def _process(self, update: Update, entry: Entry, *, last: bool) -> list[BaseException]:
-        """Run the handlers once; returns the errors they raised (none: answered)."""
+    async def _process(self, update: Update, held: _Held, *, last: bool) -> list[BaseException]:
+        """Run the handlers once; returns the errors they raised (none: answered).
+
+        Raises the Redis error that interrupted them, to be resumed once Redis is back.
+        """
+        entry = held.entry
         attempt = _Attempt(last=last)
         attempt_token = _attempt.set(attempt)
-        record = progress.Progress(self._client, self._queue.progress_key(entry.update_id))
-        progress_token = progress.current.set(record)
+        if held.progress is None:
+            key = self._queue.progress_key(entry.update_id)
+            held.progress = progress.Progress(self._client, key)
+        progress_token = progress.current.set(held.progress)
         try:
             if entry.user is not None and not entry.turn and is_cancel(update):
                 await self._cancels.stop_elsewhere(entry.user)
@@ -331,6 +371,8 @@ class Worker:
         finally:
             progress.current.reset(progress_token)
             _attempt.reset(attempt_token)
+        if attempt.outage is not None:
+            raise attempt.outage
         return attempt.errors
 
     async def _on_error(self, update: object, context: BotContext) -> None:
@@ -341,6 +383,9 @@ class Worker:
             return
         if isinstance(error, Forbidden):  # the user blocked the bot: nothing to retry
             log.info("update dropped: %s", error.message)
+            raise ApplicationHandlerStop
+        if isinstance(error, _OUTAGES):
+            attempt.outage = error  # no apology: the rest is sent once Redis is back
             raise ApplicationHandlerStop
         attempt.errors.append(error)
         if not attempt.last:
