@@ -83,9 +83,11 @@ async def test_one_user_flooding_polling_bot_leaves_the_others_answered_and_is_t
     await others_answered(bot_api, sent)
     stream = redis_keyspace.key("updates")
     await bot_api.wait_for(
-        lambda: bot_api.pending_updates() == 0
-        and redis_keyspace.client.xlen(stream) == 0
-        and services.turns.busy_users == 0,
+        lambda: (
+            bot_api.pending_updates() == 0
+            and redis_keyspace.client.xlen(stream) == 0
+            and services.turns.busy_users == 0
+        ),
         timeout=120,
     )
     assert len(refusals(bot_api)) == 1, "told once, the rest dropped silently"
@@ -118,4 +120,3 @@ async def test_one_user_flooding_webhook_workers_leaves_the_others_answered_and_
     counted = metric_sum(await metrics_of(web), "updates_refused_total")
     assert len(answered(bot_api)) <= 30
     assert len(answered(bot_api)) + counted == FLOOD
-
