@@ -3,10 +3,11 @@
 Run: .venv/bin/python -m bench.bench_flood [--others 10] [--texts 300] [--voices 100]
 
 The real bot (`python -m bot`, polling) on the emulators of bench.voice_loop, with the same fixed
-latencies. Two rounds, each on a freshly started bot that answered one voice note: the others send a voice note each at the
-same moment, alone; then the same right after one user sent `--texts` texts and `--voices` voice
-notes at once. Printed: the others' first sign of life, whole answer and voice note (p50 / p95),
-how many of the flood were answered, refused (updates_refused_total) and told so.
+latencies. Two rounds, each on a freshly started bot that has answered one voice note: the
+others send a voice note each at the same moment, alone; then the same right after one user sent
+`--texts` texts and `--voices` voice notes at once. Printed: the others' first sign of life,
+whole answer and voice note (p50 / p95), how many of the flood were answered, refused
+(updates_refused_total) and told so.
 """
 
 from __future__ import annotations
