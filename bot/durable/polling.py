@@ -28,7 +28,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.durable import progress
-from bot.durable.queue import Entry, UpdateQueue
+from bot.durable.queue import Entry, Stored, UpdateQueue
 from bot.metrics import Metrics
 from bot.tg.say import tell_refused
 
@@ -77,11 +77,15 @@ class Poller:
                 await _sleep_unless_stopped(delay, stop)
                 delay = min(delay * 2, 60.0)
                 continue
+            except Exception:  # an answer python-telegram-bot cannot read: as its Updater does
+                log.exception("getUpdates answered something unreadable; trying again")
+                await _sleep_unless_stopped(delay, stop)
+                delay = min(delay * 2, 60.0)
+                continue
             delay = 1.0
-            for update in updates or []:
-                if not await self._store(application, update):
-                    await self._answer_unstored(application, update, stop)
-                offset = update.update_id + 1  # confirmed with the next getUpdates
+            if updates:
+                await self._store_all(application, updates, stop)
+                offset = updates[-1].update_id + 1  # confirmed with the next getUpdates
         for task in list(self._tasks):
             task.cancel()  # what they did not finish stays stored, for the next start
         if offset is not None:  # confirm what was stored, so a restart is not sent it again
@@ -102,20 +106,54 @@ class Poller:
         application.update_queue.put_nowait(update)
         await _unless_stopped(answered.wait(), stop)
 
-    async def _store(
-        self, application: Application[Any, Any, Any, Any, Any, Any], update: Update
-    ) -> bool:
-        """Store one update and hand it on; False when Redis could not take it."""
+    async def _store_all(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        updates: tuple[Update, ...],
+        stop: asyncio.Event,
+    ) -> None:
+        """Store a getUpdates answer (one round trip) and hand each update on."""
         try:
-            stored = await self._queue.store(update.to_dict())
+            results = await self._queue.store_many([u.to_dict() for u in updates])
         except _REDIS_ERRORS as error:
-            log.warning("update %s not stored; asking Telegram again: %s", update.update_id, error)
-            self._metrics.count_error("queue_store")
-            return False
+            log.warning("%d update(s) not stored at once: %s", len(updates), error)
+            for update in updates:  # one by one: each answered now when Redis cannot keep it
+                if not await self._store_again(application, update):
+                    await self._answer_unstored(application, update, stop)
+            return
+        for update, stored in zip(updates, results, strict=True):
+            self._handle(application, update, stored)
+
+    def _handle(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        update: Update,
+        stored: Stored,
+    ) -> None:
         if stored.refused:
             self._metrics.count_refused(stored.refused)
         if stored.entry is not None:
             self._hand_on(application, stored.entry, update)
+
+    async def _store_again(
+        self, application: Application[Any, Any, Any, Any, Any, Any], update: Update
+    ) -> bool:
+        """After a failed batch: store one update; False when Redis cannot take it.
+
+        The failed batch may have stored it already: then it is in the stream, to hand on.
+        """
+        try:
+            stored = await self._queue.store(update.to_dict())
+            if not stored.stored and not stored.refused:
+                for entry in await self._queue.unfinished():
+                    if entry.update_id == update.update_id:
+                        stored = Stored(True, entry.refused, entry)
+        except _REDIS_ERRORS as error:
+            log.warning("update %s not stored: %s", update.update_id, error)
+            self._metrics.count_error("queue_store")
+            return False
+        if stored.entry is None or stored.entry.update_id not in self._entries:
+            self._handle(application, update, stored)
         return True
 
     async def _resume(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -186,10 +224,13 @@ class Poller:
         finally:
             progress.current.reset(token)
         self._entries.pop(entry.update_id, None)
-        # In the background: an answer sent while Redis is away is finished once it is back.
-        task = asyncio.create_task(self._finish(entry))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        try:
+            await self._queue.finish("polling", entry)
+        except _REDIS_ERRORS:
+            # In the background: an answer sent while Redis is away is finished once it is back.
+            task = asyncio.create_task(self._finish(entry))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _finish(self, entry: Entry) -> None:
         """Mark it answered and delete it, waiting for a Redis that restarts.

@@ -180,6 +180,27 @@ class Stored:
     entry: Entry | None = None  # the stored entry, for a consumer in the same process
 
 
+@dataclass
+class _StoreCall:
+    """One update's call of the store script, and how to read its reply."""
+
+    keys: list[Any]
+    args: list[Any]
+    entry: Entry  # its id, turn and refusal filled in from the reply
+
+    def result(self, reply: Any) -> Stored:
+        code, reason, entry_id, turn = reply
+        code, reason = int(code), as_text(reason)
+        if code in (0, 3):
+            return Stored(False, reason)
+        self.entry.entry_id, self.entry.turn, self.entry.refused = (
+            as_text(entry_id),
+            int(turn),
+            reason,
+        )
+        return Stored(True, reason, self.entry)
+
+
 def consumer_name() -> str:
     """A name no other worker has, readable in XINFO: host, pid and a random tail."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -256,40 +277,49 @@ class UpdateQueue:
         admitted and who refused is decided in the same script that numbers the turns, so
         several receivers agree.
         """
+        return (await self.store_many([data]))[0]
+
+    async def store_many(self, updates: list[dict[str, Any]]) -> list[Stored]:
+        """`store` each update, in order, in one round trip (a getUpdates answer holds 100).
+
+        Stored one after another they cost one round trip each, which a flood of 400 updates
+        turned into a second and a half before the next person's first sign of life.
+        """
+        calls = [self._store_call(data) for data in updates]
+        async with self._client.pipeline(transaction=False) as pipe:
+            for call in calls:
+                await self._store(keys=call.keys, args=call.args, client=pipe)
+            replies: list[Any] = await pipe.execute()
+        return [call.result(reply) for call, reply in zip(calls, replies, strict=True)]
+
+    def _store_call(self, data: dict[str, Any]) -> _StoreCall:
         update_id = int(data["update_id"])
         user, cancel = describe_update(data)
         turn_user = None if cancel else user
         payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         received_at = int(time.time() * 1000)
         admission = self.admission
-        code, reason, entry_id, turn = await self._store(
-            keys=[
-                self._key("seen", update_id),
-                self.stream,
-                self._turns(turn_user),
-                f"{self._prefix}rate:{turn_user}",
-                f"{self._prefix}refused:{turn_user}",
-            ],
-            args=[
-                SEEN_TTL_SECONDS,
-                payload,
-                update_id,
-                "" if turn_user is None else turn_user,
-                TURNS_TTL_SECONDS,
-                received_at,
-                "" if user is None else user,
-                admission.max_queued,
-                admission.per_minute,
-                admission.window_seconds,
-            ],
-        )
-        code, reason = int(code), as_text(reason)
-        if code in (0, 3):
-            return Stored(False, reason)
-        entry = Entry(
-            as_text(entry_id), update_id, payload, user, int(turn), received_at / 1000, reason
-        )
-        return Stored(True, reason, entry)
+        keys = [
+            self._key("seen", update_id),
+            self.stream,
+            self._turns(turn_user),
+            f"{self._prefix}rate:{turn_user}",
+            f"{self._prefix}refused:{turn_user}",
+        ]
+        args = [
+            SEEN_TTL_SECONDS,
+            payload,
+            update_id,
+            "" if turn_user is None else turn_user,
+            TURNS_TTL_SECONDS,
+            received_at,
+            "" if user is None else user,
+            admission.max_queued,
+            admission.per_minute,
+            admission.window_seconds,
+        ]
+        entry = Entry("", update_id, payload, user, 0, received_at / 1000)
+        return _StoreCall(keys, args, entry)
 
     async def unfinished(self, count: int = 10_000) -> list[Entry]:
         """Every stored update not yet finished, oldest first (polling mode resumes these)."""
