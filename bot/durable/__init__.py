@@ -4,6 +4,7 @@
 - `progress`: which parts of one update's answer were already sent (a takeover resumes).
 - `receiver`: the webhook endpoint and /healthz (aiohttp).
 - `worker`: reads the stream and feeds each update to python-telegram-bot's Application.
+- `polling`: polling mode's getUpdates loop, which stores each update before confirming it.
 - `migrations`: one process migrates at a time.
 - `run`: the `web`, `worker` and single-process webhook modes.
 """

@@ -120,6 +120,13 @@ return 1
 """
 
 
+# KEYS: attempts.
+_END_ATTEMPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+"""
+
+
 @dataclass
 class Entry:
     """One stored update as a worker holds it."""
@@ -244,6 +251,7 @@ class UpdateQueue:
         self._finish = client.register_script(_FINISH)
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._hand_back = client.register_script(_HAND_BACK)
+        self._end_attempt = client.register_script(_END_ATTEMPT)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -383,6 +391,10 @@ class UpdateQueue:
             pipe.expire(key, SEEN_TTL_SECONDS)
             count, _ = await pipe.execute()
         return int(count)
+
+    async def end_attempt(self, update_id: int) -> None:
+        """Give back an attempt that Redis interrupted (it is tried again, not counted twice)."""
+        await self._end_attempt(keys=[self._key("attempts", update_id)])
 
     async def wait_turn(self, entry: Entry) -> None:
         """Return once every earlier update of the same user is finished."""

@@ -65,6 +65,7 @@ class _Held:
     entry: Entry
     task: asyncio.Task[None] | None = None
     started: bool = False  # the handlers ran (so an attempt was counted)
+    counted: bool = False  # this run counted an attempt (a Redis outage gives it back)
     # Which parts reached Telegram, kept across attempts: a part sent while Redis was away is
     # known here even if it could not be recorded there.
     progress: progress.Progress | None = None
@@ -290,6 +291,9 @@ class Worker:
                     return False
                 if held.progress is not None:
                     await held.progress.flush()
+                if held.counted:  # an outage is no failed attempt: it must not lead to parking
+                    await self._queue.end_attempt(held.entry.update_id)
+                    held.counted = False
             except _QUEUE_ERRORS:
                 continue
             log.info("Redis is back; resuming update %s", held.entry.update_id)
@@ -332,18 +336,21 @@ class Worker:
             return
         max_attempts = self._settings.worker_max_attempts
         attempt = await queue.begin_attempt(entry.update_id)
+        held.counted = True
         if attempt > 1:
             self._metrics.count_queue("redelivery")
         if attempt > max_attempts:  # it brought down the workers that tried it
             await self._park(entry, update, f"{attempt - 1} attempts ended without an answer")
             return
         while errors := await self._process(update, held, last=attempt >= max_attempts):
+            held.counted = False  # a failed attempt stays counted
             if attempt >= max_attempts:
                 reason = f"failed {attempt} times, last: {type(errors[-1]).__name__}"
                 await self._park(entry, update, reason, apologise=False)
                 return
             await asyncio.sleep(min(0.5 * 2**attempt, 10.0))
             attempt = await queue.begin_attempt(entry.update_id)
+            held.counted = True
             self._metrics.count_queue("redelivery")
         await self._finish(entry)
 
