@@ -43,7 +43,7 @@ from bot.tg import handlers, listen, unasked, voice_menu
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
-from bot.tg.ordering import PerUserUpdateProcessor
+from bot.tg.ordering import Journal, PerUserUpdateProcessor
 from bot.tg.ratelimit import PriorityRateLimiter
 from bot.tg.replies import LISTEN_PREFIX
 from bot.tg.startup import reach_telegram
@@ -146,9 +146,17 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
 
 
 def build_application(
-    settings: Settings, services: Services, *, shared_budget: bool = False
+    settings: Settings,
+    services: Services,
+    *,
+    shared_budget: bool = False,
+    journal: Journal | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The python-telegram-bot Application, pointed at TELEGRAM_API_URL, with every handler."""
+    """The python-telegram-bot Application, pointed at TELEGRAM_API_URL, with every handler.
+
+    Updates come from `bot.durable` (the polling journal or the webhook stream), never from
+    python-telegram-bot's Updater, which confirms an update to Telegram before it is answered.
+    """
     root = settings.telegram_api_url
     application = (
         ApplicationBuilder()
@@ -166,7 +174,10 @@ def build_application(
                 on_call=services.metrics.count_telegram_call,
             )
         )
-        .concurrent_updates(PerUserUpdateProcessor(services.turns, ready=services.warm))
+        .concurrent_updates(
+            PerUserUpdateProcessor(services.turns, ready=services.warm, journal=journal)
+        )
+        .updater(None)
         .context_types(CONTEXT_TYPES)
         .build()
     )
@@ -292,8 +303,17 @@ async def run_bot(
     settings: Settings, stop: asyncio.Event, *, services: Services | None = None
 ) -> None:
     """Poll Telegram until `stop` is set; the same code path for `python -m bot` and the tests."""
+    from bot.durable.polling import Poller
+    from bot.durable.queue import Admission, UpdateQueue
+
     services = services or await build_services(settings)
-    application = build_application(settings, services)
+    queue = UpdateQueue(
+        services.redis.client,
+        prefix=settings.redis_prefix,
+        admission=Admission.from_settings(settings),
+    )
+    poller = Poller(queue, settings, services.metrics)
+    application = build_application(settings, services, journal=poller)
     try:
         if not await reach_telegram(application.bot, stop, where=settings.telegram_api_url):
             return
@@ -301,12 +321,10 @@ async def run_bot(
             if settings.metrics_port is not None:
                 services.metrics.start_exporter(settings.metrics_port, settings.metrics_host)
             await application.start()
-            if application.updater is None:
-                raise RuntimeError("the application was built without an updater")
             gc.freeze()  # the imports and services, before the first updates (see _warm_up)
-            await application.updater.start_polling(
-                poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
-            )
+            # Each update is stored (Redis) before getUpdates confirms it, and deleted once
+            # answered: a crash loses nothing (bot.durable.polling).
+            polling = asyncio.create_task(poller.run(application, stop))
             log.info("bot @%s is polling", application.bot.username)
             # Everything not needed to poll happens after polling started: the command menu,
             # the local speech model, and first-use loading that would stall the first message.
@@ -316,10 +334,14 @@ async def run_bot(
                 asyncio.create_task(warm_up(services)),
                 asyncio.create_task(services.metrics.watch_event_loop()),
             ]
-            await stop.wait()
+            await asyncio.wait(
+                {polling, asyncio.ensure_future(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
+            )
+            stop.set()
             for task in background:
                 task.cancel()
-            await application.updater.stop()
+            await polling  # raises what ended polling early (a rejected token, say)
+            # Stopped unanswered updates stay in the stream: the next start answers them.
             await _stop_within(application, settings.shutdown_grace_seconds)
     finally:
         services.metrics.stop_exporter()  # frees the port, so a restarted bot can bind it again

@@ -54,6 +54,7 @@ from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.speech import IncrementalSpeaker
+from bot.stores import progress
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
@@ -180,6 +181,8 @@ class Assistant:
                     yield event
         except RedisError as error:
             _unless_cancelled()
+            if progress.resumable():  # a worker answers the rest once Redis is back
+                raise
             log.error("redis unavailable: %s", type(error).__name__)
             yield Refused(refusal_key(redis_error(error)))
         except CredentialsRejected:

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # life. Telegram's ~30 messages a second carry ~15 answers a second, so more turns at once
     # only lengthen every turn and the event loop's stalls (see README, Performance).
     max_concurrent_turns: int = Field(default=64, ge=1)
+    # One person's flood must not hold the places others need: past these, their updates are
+    # refused (politely once a minute) and dropped (0 = no limit).
+    user_max_queued_updates: int = Field(default=10, ge=0)
+    user_max_messages_per_minute: int = Field(default=30, ge=0)
     # Backend names stay strings here; each registry (bot.asr, bot.tts) refuses an unknown one
     # when it builds, and None is the stage's default there. So settings import nothing of the bot.
     asr_backend: str | None = None  # a name in bot.asr.BACKENDS

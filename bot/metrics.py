@@ -168,6 +168,12 @@ class Metrics:
             "queue_claims", "Updates taken over from a worker that went silent", registry=r
         )
         self.parked = Counter("queue_parked", "Poison updates parked by this process", registry=r)
+        self.refused = Counter(
+            "updates_refused",
+            "Updates refused as one user's flood (reason: queue, rate), whether told or dropped",
+            ["reason"],
+            registry=r,
+        )
 
     def set_queue(self, *, length: int, in_progress: int, oldest: float, parked: int) -> None:
         """Record a snapshot of the update queue."""
@@ -175,6 +181,10 @@ class Metrics:
         self.queue_in_progress.set(in_progress)
         self.queue_oldest_seconds.set(oldest)
         self.queue_parked_stored.set(parked)
+
+    def count_refused(self, reason: str) -> None:
+        """Count one update refused by USER_MAX_QUEUED_UPDATES ("queue") or the rate ("rate")."""
+        self.refused.labels(reason=reason).inc()
 
     def count_queue(self, event: str) -> None:
         """Count one queue event: "redelivery", "claim" or "parked"."""

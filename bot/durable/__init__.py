@@ -3,6 +3,7 @@
 - `queue`: the stream, its consumer group and the few atomic steps (store, finish, park).
 - `receiver`: the webhook endpoint and /healthz (aiohttp).
 - `worker`: reads the stream and feeds each update to python-telegram-bot's Application.
+- `polling`: polling mode's getUpdates loop, which stores each update before confirming it.
 - `run`: the `web`, `worker` and single-process webhook modes.
 
 What polling serves too lives beside what it serves: `bot.db.migrations` (one process migrates

@@ -21,13 +21,16 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 from telegram import Update
 
 from bot.stores.redis import as_text
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,18 +41,38 @@ TURNS_TTL_SECONDS = 30 * 24 * 3600
 # user forever; this is far longer than any answer plus its takeovers.
 MAX_TURN_WAIT_SECONDS = 900.0
 
-# KEYS: seen, stream, turns. ARGV: seen ttl, update json, update id, user taking a turn
-# ('' = none: no user, or /cancel), turns ttl, received-at (ms), user ('' = none).
+# KEYS: seen, stream, turns, rate, notice. ARGV: seen ttl, update json, update id, user taking a
+# turn ('' = none: no user, or /cancel), turns ttl, received-at (ms), user ('' = none), most
+# unfinished turns (0 = no cap), most updates per window (0 = no limit), window seconds.
+# Returns {code, reason, entry id, turn}: 0 a repeated delivery, 1 stored, 2 refused and stored
+# so that a worker tells the user (once per window), 3 refused and dropped.
 _STORE = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0, '', '', 0} end
 local turn = 0
+local refused = ''
 if ARGV[4] ~= '' then
-  turn = redis.call('HINCRBY', KEYS[3], 'next', 1)
-  redis.call('EXPIRE', KEYS[3], ARGV[5])
+  local count = redis.call('INCR', KEYS[4])
+  if count == 1 then redis.call('EXPIRE', KEYS[4], ARGV[10]) end
+  local unfinished = tonumber(redis.call('HGET', KEYS[3], 'next') or '0')
+    - tonumber(redis.call('HGET', KEYS[3], 'done') or '0')
+  if tonumber(ARGV[8]) > 0 and unfinished >= tonumber(ARGV[8]) then
+    refused = 'queue'
+  elseif tonumber(ARGV[9]) > 0 and count > tonumber(ARGV[9]) then
+    refused = 'rate'
+  end
+  if refused ~= '' then
+    if not redis.call('SET', KEYS[5], refused, 'NX', 'EX', ARGV[10]) then
+      return {3, refused, '', 0}
+    end
+  else
+    turn = redis.call('HINCRBY', KEYS[3], 'next', 1)
+    redis.call('EXPIRE', KEYS[3], ARGV[5])
+  end
 end
-redis.call('XADD', KEYS[2], '*', 'update', ARGV[2], 'id', ARGV[3], 'user', ARGV[7],
-  'turn', turn, 'at', ARGV[6])
-return 1
+local id = redis.call('XADD', KEYS[2], '*', 'update', ARGV[2], 'id', ARGV[3], 'user', ARGV[7],
+  'turn', turn, 'at', ARGV[6], 'refused', refused)
+if refused ~= '' then return {2, refused, id, 0} end
+return {1, '', id, turn}
 """
 
 # KEYS: stream, done, turns, attempts, progress. ARGV: group, entry id, turn, done ttl, turns ttl.
@@ -97,6 +120,13 @@ return 1
 """
 
 
+# KEYS: attempts.
+_END_ATTEMPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+"""
+
+
 @dataclass
 class Entry:
     """One stored update as a worker holds it."""
@@ -107,6 +137,7 @@ class Entry:
     user: int | None
     turn: int
     received_at: float
+    refused: str = ""  # "queue" or "rate": tell the user they are flooding, answer nothing
     claimed: bool = False
     # Why the entry itself cannot be read (then it is parked as it was stored, never answered).
     unreadable: str | None = None
@@ -128,6 +159,7 @@ class Entry:
                 user=int(user) if user else None,
                 turn=int(values.get("turn") or 0),
                 received_at=int(values.get("at") or 0) / 1000,
+                refused=values.get("refused") or "",
             )
         except (KeyError, ValueError) as error:
             reason = f"unreadable entry: {type(error).__name__} {error}"[:200]
@@ -140,8 +172,52 @@ class Entry:
         return [
             *("update", self.payload, "id", str(self.update_id)),
             *("user", "" if self.user is None else str(self.user), "turn", str(self.turn)),
-            *("at", str(int(self.received_at * 1000))),
+            *("at", str(int(self.received_at * 1000)), "refused", self.refused),
         ]
+
+
+@dataclass(frozen=True)
+class Admission:
+    """How much one user may queue (USER_MAX_QUEUED_UPDATES) and send a minute; 0: no limit."""
+
+    max_queued: int = 0
+    per_minute: int = 0
+    window_seconds: int = 60
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Admission:
+        """The limits as configured."""
+        return cls(settings.user_max_queued_updates, settings.user_max_messages_per_minute)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What `UpdateQueue.store` did with one update."""
+
+    stored: bool  # in the stream now (an answer, or a refusal to tell)
+    refused: str = ""  # why it is refused ("queue", "rate"), "" when admitted or repeated
+    entry: Entry | None = None  # the stored entry, for a consumer in the same process
+
+
+@dataclass
+class _StoreCall:
+    """One update's call of the store script, and how to read its reply."""
+
+    keys: list[Any]
+    args: list[Any]
+    entry: Entry  # its id, turn and refusal filled in from the reply
+
+    def result(self, reply: Any) -> Stored:
+        code, reason, entry_id, turn = reply
+        code, reason = int(code), as_text(reason)
+        if code in (0, 3):
+            return Stored(False, reason)
+        self.entry.entry_id, self.entry.turn, self.entry.refused = (
+            as_text(entry_id),
+            int(turn),
+            reason,
+        )
+        return Stored(True, reason, self.entry)
 
 
 def consumer_name() -> str:
@@ -185,16 +261,25 @@ def is_cancel(update: Update) -> bool:
 class UpdateQueue:
     """The stream of updates under REDIS_PREFIX, shared by every web and worker process."""
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str) -> None:
+    def __init__(
+        self, client: aioredis.Redis, *, prefix: str, admission: Admission | None = None
+    ) -> None:
         """Name the keys; nothing is sent to Redis until a method is called."""
         self._client = client
         self._prefix = prefix
+        self.admission = admission or Admission()
         self.stream = f"{prefix}updates"
         self.dead = f"{prefix}updates:parked"
         self._store = client.register_script(_STORE)
         self._finish = client.register_script(_FINISH)
         self._heartbeat = client.register_script(_HEARTBEAT)
         self._hand_back = client.register_script(_HAND_BACK)
+        self._end_attempt = client.register_script(_END_ATTEMPT)
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The Redis client the queue uses (progress records share it)."""
+        return self._client
 
     def _key(self, kind: str, update_id: int) -> str:
         return f"{self._prefix}update:{kind}:{update_id}"
@@ -215,24 +300,62 @@ class UpdateQueue:
 
     # ---- the receiver's side ---------------------------------------------------------------
 
-    async def store(self, data: dict[str, Any]) -> bool:
-        """Store one update (True), or recognise a duplicate delivery (False)."""
+    async def store(self, data: dict[str, Any]) -> Stored:
+        """Store one update, unless it repeats a delivery or its user floods.
+
+        A user with USER_MAX_QUEUED_UPDATES unfinished, or over the rate, is refused; the first
+        refusal of a window is stored (a worker tells the user), the rest are dropped. Who is
+        admitted and who refused is decided in the same script that numbers the turns, so
+        several receivers agree.
+        """
+        return (await self.store_many([data]))[0]
+
+    async def store_many(self, updates: list[dict[str, Any]]) -> list[Stored]:
+        """`store` each update, in order, in one round trip (a getUpdates answer holds 100).
+
+        Stored one after another they cost one round trip each, which a flood of 400 updates
+        turned into a second and a half before the next person's first sign of life.
+        """
+        calls = [self._store_call(data) for data in updates]
+        async with self._client.pipeline(transaction=False) as pipe:
+            for call in calls:
+                await self._store(keys=call.keys, args=call.args, client=pipe)
+            replies: list[Any] = await pipe.execute()
+        return [call.result(reply) for call, reply in zip(calls, replies, strict=True)]
+
+    def _store_call(self, data: dict[str, Any]) -> _StoreCall:
         update_id = int(data["update_id"])
         user, cancel = describe_update(data)
         turn_user = None if cancel else user
-        stored = await self._store(
-            keys=[self._key("seen", update_id), self.stream, self._turns(turn_user)],
-            args=[
-                SEEN_TTL_SECONDS,
-                json.dumps(data, separators=(",", ":"), ensure_ascii=False),
-                update_id,
-                "" if turn_user is None else turn_user,
-                TURNS_TTL_SECONDS,
-                int(time.time() * 1000),
-                "" if user is None else user,
-            ],
-        )
-        return bool(stored)
+        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        received_at = int(time.time() * 1000)
+        admission = self.admission
+        keys = [
+            self._key("seen", update_id),
+            self.stream,
+            self._turns(turn_user),
+            f"{self._prefix}rate:{turn_user}",
+            f"{self._prefix}refused:{turn_user}",
+        ]
+        args = [
+            SEEN_TTL_SECONDS,
+            payload,
+            update_id,
+            "" if turn_user is None else turn_user,
+            TURNS_TTL_SECONDS,
+            received_at,
+            "" if user is None else user,
+            admission.max_queued,
+            admission.per_minute,
+            admission.window_seconds,
+        ]
+        entry = Entry("", update_id, payload, user, 0, received_at / 1000)
+        return _StoreCall(keys, args, entry)
+
+    async def unfinished(self, count: int = 10_000) -> list[Entry]:
+        """Every stored update not yet finished, oldest first (polling mode resumes these)."""
+        found: Any = await self._client.xrange(self.stream, count=count)
+        return [Entry.from_stream(i, f) for i, f in found if f]
 
     # ---- the worker's side -----------------------------------------------------------------
 
@@ -291,6 +414,10 @@ class UpdateQueue:
             pipe.expire(key, SEEN_TTL_SECONDS)
             count, _ = await pipe.execute()
         return int(count)
+
+    async def end_attempt(self, update_id: int) -> None:
+        """Give back an attempt that Redis interrupted (it is tried again, not counted twice)."""
+        await self._end_attempt(keys=[self._key("attempts", update_id)])
 
     async def wait_turn(self, entry: Entry) -> None:
         """Return once every earlier update of the same user is finished."""

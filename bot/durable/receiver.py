@@ -64,7 +64,9 @@ class Receiver:
             )
             self._metrics.count_error("queue_store")
             return web.Response(status=503, text="cannot store the update now")
-        if not stored:
+        if stored.refused:
+            self._metrics.count_refused(stored.refused)
+        elif not stored.stored:
             log.info("update %s delivered again; already stored", data["update_id"])
         return web.Response(status=200)
 

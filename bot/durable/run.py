@@ -20,7 +20,7 @@ from bot.app import build_application, build_services, load_deferred, warm_up
 from bot.config import Settings
 from bot.db.engine import make_engine
 from bot.durable.health import Readiness
-from bot.durable.queue import UpdateQueue
+from bot.durable.queue import Admission, UpdateQueue
 from bot.durable.receiver import (
     Receiver,
     build_metrics_app,
@@ -83,7 +83,9 @@ async def run_web(settings: Settings, stop: asyncio.Event) -> None:
     try:
         readiness = Readiness(handle.client, engine, settings.database_url)
         await readiness.require_database()
-        queue = UpdateQueue(handle.client, prefix=settings.redis_prefix)
+        queue = UpdateQueue(
+            handle.client, prefix=settings.redis_prefix, admission=Admission.from_settings(settings)
+        )
         await queue.ensure_group()
         receiver = Receiver(queue, secret=webhook_secret, metrics=metrics)
         path = webhook_path(webhook_url)
@@ -139,7 +141,9 @@ async def _answer_and_maybe_receive(
     engine = make_engine(settings.database_url, pool_size=1, max_overflow=1)
     try:
         readiness = Readiness(redis.client, engine, settings.database_url)
-        queue = UpdateQueue(redis.client, prefix=settings.redis_prefix)
+        queue = UpdateQueue(
+            redis.client, prefix=settings.redis_prefix, admission=Admission.from_settings(settings)
+        )
         await queue.ensure_group()
         receiver, path = None, None
         if receive:

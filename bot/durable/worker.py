@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import json
 import logging
 import time
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
@@ -31,6 +34,7 @@ from bot.i18n import t
 from bot.stores import progress
 from bot.tasks import cancel_within, cancelling
 from bot.tg.context import BotContext
+from bot.tg.say import tell_refused
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,9 @@ READ_BLOCK_MS = 500
 HAND_BACK_TIMEOUT_SECONDS = 2.0
 REPORT_SECONDS = 2.0
 _QUEUE_ERRORS = (RedisError, OSError)
+# Redis away (down, restarting, loading): an answer it interrupts is resumed once it is back.
+_OUTAGES = (RedisConnectionError, RedisTimeoutError)
+MAX_RESUMES = 5  # more interruptions than this: left pending for a takeover, as before
 
 
 @dataclass
@@ -46,6 +53,7 @@ class _Attempt:
 
     last: bool
     errors: list[BaseException] = field(default_factory=list)
+    outage: BaseException | None = None  # Redis went away: resume once it is back
 
 
 _attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar(
@@ -58,6 +66,10 @@ class _Held:
     entry: Entry
     task: asyncio.Task[None] | None = None
     started: bool = False  # the handlers ran (so an attempt was counted)
+    counted: bool = False  # this run counted an attempt (a Redis outage gives it back)
+    # Which parts reached Telegram, kept across attempts: a part sent while Redis was away is
+    # known here even if it could not be recorded there.
+    progress: progress.Progress | None = None
 
 
 class Worker:
@@ -80,6 +92,7 @@ class Worker:
         self._held: dict[str, _Held] = {}
         self._changed = asyncio.Event()
         self.duties = Duties(on_failure=lambda name: self._metrics.count_error("worker_duty"))
+        self._finished = asyncio.Event()  # set (and replaced) whenever a held entry ends
         # /cancel must reach the answer wherever it runs; handlers keep calling turns.cancel.
         turns = SharedTurns()
         self._services.turns = turns
@@ -122,7 +135,7 @@ class Worker:
 
     async def _read_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            free = self._settings.worker_concurrency - len(self._held)
+            free = self._free()
             if free <= 0:
                 await self._wait(stop, 1.0, self._changed)
                 continue
@@ -148,6 +161,17 @@ class Worker:
             read.cancel()
             return []
         return read.result()
+
+    def _free(self) -> int:
+        """Places left for more users: WORKER_CONCURRENCY counts users, not updates.
+
+        An update waiting behind the same user's earlier one takes no place, so one user's
+        backlog never keeps others' updates in the stream (each user's backlog is short anyway:
+        USER_MAX_QUEUED_UPDATES).
+        """
+        users = {h.entry.user for h in self._held.values() if h.entry.user is not None}
+        without_user = sum(1 for h in self._held.values() if h.entry.user is None)
+        return self._settings.worker_concurrency - len(users) - without_user
 
     def _start(self, entry: Entry) -> None:
         if entry.entry_id in self._held:
@@ -226,7 +250,7 @@ class Worker:
         interval = max(0.05, claim_seconds / 2)
         while True:
             await asyncio.sleep(interval)
-            free = self._settings.worker_concurrency - len(self._held)
+            free = self._free()
             if free <= 0:
                 continue
             try:
@@ -253,19 +277,60 @@ class Worker:
     async def _handle(self, held: _Held) -> None:
         entry = held.entry
         try:
-            await self._answer(held)
+            for resumes in itertools.count():
+                try:
+                    await self._answer(held)
+                    break
+                except _QUEUE_ERRORS as error:
+                    # Still pending: resumed here once Redis is back (or, when that takes
+                    # longer than WORKER_CLAIM_SECONDS, by the worker that claims it, which
+                    # cancels this task); the progress record keeps what was sent from being
+                    # sent again.
+                    log.warning("update %s interrupted by Redis: %s", entry.update_id, error)
+                    if resumes >= MAX_RESUMES or not await self._until_redis_is_back(held):
+                        break
         except asyncio.CancelledError:
             raise
-        except _QUEUE_ERRORS as error:
-            # Left pending: this or another worker claims it after WORKER_CLAIM_SECONDS and
-            # the progress record keeps what was already sent from being sent again.
-            log.warning("update %s interrupted by Redis: %s", entry.update_id, error)
         except Exception:
             log.exception("update %s: the worker failed; it stays pending", entry.update_id)
         finally:
             if self._held.get(entry.entry_id) is held:
                 del self._held[entry.entry_id]
             self._changed.set()
+            finished, self._finished = self._finished, asyncio.Event()
+            finished.set()
+
+    async def _until_redis_is_back(self, held: _Held) -> bool:
+        """Wait until Redis answers again; True when the entry is still ours to resume."""
+        delay = 0.2
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            try:
+                if await self._queue.keep(self.consumer, [held.entry.entry_id]):
+                    log.info("update %s was taken over meanwhile", held.entry.update_id)
+                    return False
+                if held.progress is not None:
+                    await held.progress.flush()
+                if held.counted:  # an outage is no failed attempt: it must not lead to parking
+                    await self._queue.end_attempt(held.entry.update_id)
+                    held.counted = False
+            except _QUEUE_ERRORS:
+                continue
+            log.info("Redis is back; resuming update %s", held.entry.update_id)
+            return True
+
+    async def _wait_behind_earlier(self, entry: Entry) -> None:
+        """Wait here, without polling Redis, while this worker holds an earlier turn of the user.
+
+        The lowest turn goes first, whatever order the entries came in (a takeover may bring an
+        earlier one after a later one).
+        """
+        while any(
+            h.entry.user == entry.user and 0 < h.entry.turn < entry.turn
+            for h in self._held.values()
+        ):
+            await self._finished.wait()
 
     async def _answer(self, held: _Held) -> None:
         entry, queue = held.entry, self._queue
@@ -275,6 +340,8 @@ class Worker:
         if await queue.is_done(entry.update_id):
             await self._finish(entry)
             return
+        if entry.user is not None and entry.turn:
+            await self._wait_behind_earlier(entry)
         await queue.wait_turn(entry)
         held.started = True
         try:
@@ -284,8 +351,12 @@ class Worker:
         except Exception as error:  # retrying cannot make it readable
             await self._park_unreadable(entry, f"unreadable: {type(error).__name__} {error}"[:200])
             return
+        if entry.refused:
+            await self._tell_refused(update, entry)
+            return
         max_attempts = self._settings.worker_max_attempts
         attempt = await queue.begin_attempt(entry.update_id)
+        held.counted = True
         if attempt > 1:
             self._metrics.count_queue("redelivery")
         if attempt > max_attempts:  # it brought down the workers that tried it
@@ -294,22 +365,30 @@ class Worker:
         if self._is_stale(update):  # counted too: a note that keeps failing is parked as well
             await self._answer_stale(update, entry)
             return
-        while errors := await self._process(update, entry, last=attempt >= max_attempts):
+        while errors := await self._process(update, held, last=attempt >= max_attempts):
+            held.counted = False  # a failed attempt stays counted
             if attempt >= max_attempts:
                 reason = f"failed {attempt} times, last: {type(errors[-1]).__name__}"
                 await self._park(entry, update, reason, apologise=False)
                 return
             await asyncio.sleep(min(0.5 * 2**attempt, 10.0))
             attempt = await queue.begin_attempt(entry.update_id)
+            held.counted = True
             self._metrics.count_queue("redelivery")
         await self._finish(entry)
 
-    async def _process(self, update: Update, entry: Entry, *, last: bool) -> list[BaseException]:
-        """Run the handlers once; returns the errors they raised (none: answered)."""
+    async def _process(self, update: Update, held: _Held, *, last: bool) -> list[BaseException]:
+        """Run the handlers once; returns the errors they raised (none: answered).
+
+        Raises the Redis error that interrupted them, to be resumed once Redis is back.
+        """
+        entry = held.entry
         attempt = _Attempt(last=last)
         attempt_token = _attempt.set(attempt)
-        record = progress.Progress(self._client, self._queue.progress_key(entry.update_id))
-        progress_token = progress.current.set(record)
+        if held.progress is None:
+            key = self._queue.progress_key(entry.update_id)
+            held.progress = progress.Progress(self._client, key)
+        progress_token = progress.current.set(held.progress)
         try:
             if entry.user is not None and not entry.turn and is_cancel(update):
                 await self._cancels.stop_elsewhere(entry.user)
@@ -322,6 +401,8 @@ class Worker:
         finally:
             progress.current.reset(progress_token)
             _attempt.reset(attempt_token)
+        if attempt.outage is not None:
+            raise attempt.outage
         return attempt.errors
 
     async def _on_error(self, update: object, context: BotContext) -> None:
@@ -332,6 +413,9 @@ class Worker:
             return
         if isinstance(error, Forbidden):  # the user blocked the bot: nothing to retry
             log.info("update dropped: %s", error.message)
+            raise ApplicationHandlerStop
+        if isinstance(error, _OUTAGES):
+            attempt.outage = error  # no apology: the rest is sent once Redis is back
             raise ApplicationHandlerStop
         attempt.errors.append(error)
         if not attempt.last:
@@ -379,6 +463,20 @@ class Worker:
         if limit is None or message is None or message.date is None:
             return False
         return (datetime.now(UTC) - message.date).total_seconds() > limit
+
+    async def _tell_refused(self, update: Update, entry: Entry) -> None:
+        """A flooding user's first refused update of the minute: say so once, answer nothing."""
+        record = progress.Progress(self._client, self._queue.progress_key(entry.update_id))
+        token = progress.current.set(record)
+        try:
+            if not await progress.already_sent("refused"):
+                await tell_refused(update, entry.refused, self._settings)
+                await progress.record_sent("refused")
+        except TelegramError as error:
+            log.warning("could not tell a flooding user: %s", error)
+        finally:
+            progress.current.reset(token)
+        await self._finish(entry)
 
     async def _answer_stale(self, update: Update, entry: Entry) -> None:
         """After downtime: a short note instead of a full answer (or nothing, when skipping)."""

@@ -67,6 +67,8 @@ MESSAGES = {
     "private_value": "die private Angabe",
     "storage_down": "Entschuldigung, mein Gedächtnisspeicher antwortet gerade nicht. Bitte versuche es in einer Minute erneut.",
     "memory_unavailable": "(Ich konnte diesen Austausch nicht speichern und erinnere mich später vielleicht nicht daran.)",
+    "flood_queue": "Du hast mehr Nachrichten geschickt, als ich bearbeiten kann. Ich beantworte die vorhandenen, die übrigen lasse ich aus. Bitte warte auf meine Antworten.",
+    "flood_rate": "Das sind mehr als {limit} Nachrichten pro Minute. Neue lasse ich kurz aus; bitte schreib etwas langsamer.",
     "file_gone": "Telegram hat diese Datei nicht mehr. Bitte schick sie noch einmal.",
     "text_too_long": "Diese Nachricht ist mir zu lang: etwa {tokens} Tokens, ich lese höchstens {limit}. Bitte schick eine kürzere.",
     "service_rejected": "Entschuldigung, ich kann gerade nicht antworten: mein KI-Dienst ist nicht richtig eingerichtet. Bitte sag es dem Betreiber des Bots.",

@@ -67,6 +67,8 @@ MESSAGES = {
     "private_value": "the private value",
     "storage_down": "Sorry, my memory store is not answering right now. Please try again in a minute.",
     "memory_unavailable": "(I could not save this exchange to memory, so I may not recall it later.)",
+    "flood_queue": "You have sent more messages than I can keep up with. I will answer the ones I have; the rest are skipped. Please wait for my answers.",
+    "flood_rate": "That is more than {limit} messages a minute. I will skip new ones for a moment; please slow down.",
     "file_gone": "Telegram no longer has that file. Please send it again.",
     "text_too_long": "That message is too long for me: about {tokens} tokens, and I read at most {limit}. Please send a shorter one.",
     "service_rejected": "Sorry, I can't answer right now: my AI service is not set up correctly. Please tell the bot's operator.",

@@ -67,6 +67,8 @@ MESSAGES = {
     "private_value": "el dato privado",
     "storage_down": "Lo siento, mi almacén de memoria no responde ahora mismo. Inténtalo de nuevo en un minuto.",
     "memory_unavailable": "(No pude guardar este intercambio en la memoria, así que quizá no lo recuerde después.)",
+    "flood_queue": "Has enviado más mensajes de los que puedo atender. Responderé a los que tengo y omitiré el resto. Espera mis respuestas, por favor.",
+    "flood_rate": "Son más de {limit} mensajes por minuto. Omitiré los nuevos un momento; ve más despacio, por favor.",
     "file_gone": "Telegram ya no tiene ese archivo. Por favor, envíalo otra vez.",
     "text_too_long": "Ese mensaje es demasiado largo para mí: unos {tokens} tokens, y leo como máximo {limit}. Por favor, envía uno más corto.",
     "service_rejected": "Lo siento, ahora no puedo responder: mi servicio de IA no está bien configurado. Avisa, por favor, a quien gestiona el bot.",

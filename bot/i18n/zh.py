@@ -66,6 +66,8 @@ MESSAGES = {
     "private_value": "隐私信息",
     "storage_down": "抱歉，我的记忆存储暂时没有响应。请一分钟后再试。",
     "memory_unavailable": "（这次对话没能保存到记忆中，之后我可能记不起来。）",
+    "flood_queue": "你发来的消息太多，我处理不过来。我会回答已收到的消息，其余的将跳过。请等待我的回答。",
+    "flood_rate": "这已超过每分钟 {limit} 条消息。新的消息我会暂时跳过，请慢一点。",
     "file_gone": "Telegram 上已经没有这个文件了。请重新发送。",
     "text_too_long": "这条消息太长了：约 {tokens} 个 token，我最多只能读 {limit} 个。请发送短一些的消息。",
     "service_rejected": "抱歉，我现在无法回答：我的 AI 服务配置不正确。请告诉机器人的管理员。",

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import Awaitable
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
@@ -116,23 +117,44 @@ class Pacer:
             self._next_turn = None
 
 
+class Journal(Protocol):
+    """Where polled updates are kept until answered (bot.durable.polling.Poller)."""
+
+    def answering(self, update: object) -> AbstractAsyncContextManager[None]:
+        """Around one update's whole answer; a normal exit means it was answered."""
+        ...
+
+
+# python-telegram-bot's own limit counts updates, so one user's queued backlog took every place
+# before the per-user lock (400 updates of one user: nobody else answered for a minute). Each
+# user's updates wait behind their own lock instead, and what bounds the work is the turns' slots
+# (MAX_CONCURRENT_TURNS), taken one per user; how much one user can queue is bounded before this
+# (USER_MAX_QUEUED_UPDATES, at storing).
+UNBOUNDED = 1 << 30
+
+
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across users, sequential within one user, a few new updates per loop turn."""
 
     def __init__(
         self,
         turns: UserTurns,
-        max_concurrent_updates: int = 256,
+        max_concurrent_updates: int = UNBOUNDED,
         *,
         ready: asyncio.Event | None = None,
+        journal: Journal | None = None,
     ) -> None:
-        """Order by `turns`; once `ready` is set (or WARM_UP_WAIT passed), updates begin."""
+        """Order by `turns`; once `ready` is set (or WARM_UP_WAIT passed), updates begin.
+
+        With a `journal`, each update's answer runs inside `journal.answering(update)`.
+        """
         super().__init__(max_concurrent_updates)
         self.turns = turns
         self.pacer = Pacer()
         self.ready = ready
         self._updates: set[asyncio.Task[Any]] = set()  # answering or queued behind their user
         self._stopped = False
+        self.journal = journal
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Queue the update behind the same user's earlier ones (/cancel runs at once)."""
@@ -149,10 +171,12 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 await asyncio.wait_for(self.ready.wait(), WARM_UP_WAIT)
         await self.pacer.turn()
         user_id = _user_id(update)
-        if user_id is None or _is_cancel(update):
-            await coroutine
-            return
-        await self.turns.run(user_id, coroutine)
+        journal = self.journal.answering(update) if self.journal else contextlib.nullcontext()
+        async with journal:
+            if user_id is None or _is_cancel(update):
+                await coroutine
+            else:
+                await self.turns.run(user_id, coroutine)
 
     async def stop_all(self) -> int:
         """Stop every update answering or queued now, their cleanup bounded; how many there were."""

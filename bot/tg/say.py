@@ -11,6 +11,7 @@ from functools import wraps
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
+from bot.config import Settings
 from bot.db.users import UserRecord
 from bot.errors import ServiceError
 from bot.i18n import t
@@ -82,3 +83,8 @@ async def named_user(update: Update, context: BotContext, usage_text: str) -> Us
     if user is None:
         await reply(update, "admin_unknown_user", ref=context.args[0][:40])
     return user
+
+
+async def tell_refused(update: Update, reason: str, settings: Settings) -> None:
+    """Tell a flooding user why their messages are skipped ("queue" or "rate")."""
+    await reply(update, f"flood_{reason}", limit=settings.user_max_messages_per_minute)
