@@ -299,7 +299,7 @@ class Assistant:
             return
         if not heard.from_cache:
             await self._record(
-                request.sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
+                request.sender.user_id, kind="transcription", voice_seconds=heard.audio_seconds
             )
         yield heard if heard.text else Refused("no_speech")
 
