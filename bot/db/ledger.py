@@ -104,12 +104,11 @@ def _amount(kind: Kind) -> ColumnElement[Any]:
 
 def _usage(totals: Sequence[Any]) -> Usage:
     """A Usage from one total per row of KIND_TABLE, in its order (whole numbers for counts)."""
-    return Usage(
-        **{
-            kind.name: int(total) if kind.unit == "count" else float(total)
-            for kind, total in zip(KIND_TABLE, totals, strict=True)
-        }
-    )
+    amounts: dict[str, Any] = {
+        kind.name: int(total) if kind.unit == "count" else float(total)
+        for kind, total in zip(KIND_TABLE, totals, strict=True)
+    }
+    return Usage(**amounts)
 
 
 async def insert_event(
