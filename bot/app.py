@@ -116,6 +116,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
             retry_budget_seconds=settings.openai_retry_budget_seconds,
             max_attempts=settings.openai_max_attempts,
             max_seconds=settings.max_voice_seconds,
+            max_recording_seconds=settings.max_recording_seconds,
         ),
         chat=ChatModel(
             client_openai,

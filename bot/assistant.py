@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,9 +25,10 @@ from bot.core.privacy import (
     restore,
 )
 from bot.core.prompt import Turn, about_voice_note, build_messages
-from bot.core.quota import speech_cost
+from bot.core.quota import QuotaKind, cost_of, speech_cost
+from bot.core.recording import recording_turn, summary_messages
 from bot.core.wake import calls_bot
-from bot.db.accounts import Accounts
+from bot.db.accounts import Accounts, Admission
 from bot.errors import (
     AudioError,
     AudioTooLong,
@@ -43,10 +44,12 @@ from bot.events import (
     Heard,
     Hearing,
     Notice,
+    Recording,
     Refused,
     Spoken,
+    Transcribing,
 )
-from bot.hearing import Listener
+from bot.hearing import Listener, Tally
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
@@ -232,30 +235,47 @@ class Assistant:
         when the group turned them on, and never gets a refusal (nor a growing transcript).
         """
         sender, overheard = request.sender, request.overheard
-        refusal = await self._admit(sender)
+        admitted = await self._admission(sender)
+        # A recording over MAX_VOICE_SECONDS is heard in pieces, once the user can afford it.
+        long = request.duration > self.settings.max_voice_seconds
+        refusal = admitted if isinstance(admitted, Refused) else None
+        if long and isinstance(admitted, Admission):
+            refusal = self._afford(request.duration, admitted.left)
         if refusal:
             if overheard is None:
                 yield refusal
             return
+        assert isinstance(admitted, Admission)  # noqa: S101 - refused above otherwise
         prefs = await self.prefs.load(sender.user_id)
         heard: Heard | Refused = Refused("no_speech")
-        async for item in self._hear_growing(request, prefs):
-            if isinstance(item, Hearing):
-                if overheard is None:
-                    yield item
-            else:
-                heard = item
+        hearing = (
+            self._hear_recording(request, prefs, admitted.left)
+            if long
+            else self._hear_growing(request, prefs)
+        )
+        async with contextlib.aclosing(hearing) as items:
+            async for item in items:
+                if isinstance(item, Hearing | Transcribing):
+                    if overheard is None:
+                        yield item
+                else:
+                    heard = item
         if isinstance(heard, Refused):
             if overheard is None:
                 yield heard
             return
         if overheard is not None and not calls_bot(heard.text, overheard.names):
             if await self.prefs.group_transcripts(sender.chat_id):
-                yield heard
+                async for event in self._heard_whole(sender, heard, prefs):
+                    yield event
             return
-        yield heard
         if heard.language_source in ("speech", "text"):
             await self.prefs.update(sender.user_id, last_language=heard.language)
+        if heard.audio_seconds > self.settings.long_note_seconds:
+            async for event in self._heard_whole(sender, heard, prefs):
+                yield event
+            return
+        yield heard
         if prefs.mode == "transcribe":
             return
         voice = prefs.speaks(to_voice_note=True)
@@ -272,7 +292,7 @@ class Assistant:
 
     async def _hear_growing(
         self, request: AudioRequest, prefs: Preferences
-    ) -> AsyncIterator[Hearing | Heard | Refused]:
+    ) -> AsyncGenerator[Hearing | Heard | Refused, None]:
         """The transcript while it grows, then what was heard (charged when recognised)."""
         heard: Heard | None = None
         try:
@@ -302,6 +322,122 @@ class Assistant:
                 request.sender.user_id, kind="transcription", voice_seconds=heard.audio_seconds
             )
         yield heard if heard.text else Refused("no_speech")
+
+    async def _hear_recording(
+        self, request: AudioRequest, prefs: Preferences, left: Mapping[QuotaKind, float | None]
+    ) -> AsyncGenerator[Transcribing | Heard | Refused, None]:
+        """A long recording's progress, then what was heard; charged as heard, also if stopped.
+
+        The charge is written when the recording ends by any path: finished, failed, or
+        stopped by /cancel (the generator is closed then, and its `finally` still runs).
+        Decoding stops at the voice seconds the user has left, whatever was declared.
+        """
+        tally, voice_left = Tally(), left.get("voice_seconds")
+        heard: Heard | None = None
+        try:
+            async for item in self.listener.hear_recording(
+                fetch=request.fetch,
+                prefs=prefs,
+                telegram_language=request.sender.telegram_language,
+                declared_seconds=request.duration,
+                tally=tally,
+                allowed_seconds=float("inf") if voice_left is None else voice_left,
+            ):
+                if isinstance(item, Heard):
+                    heard = item
+                else:
+                    yield item
+        except AudioTooLong as error:
+            log.info("recording longer than allowed: %s", error)
+            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
+        except AudioError as error:
+            log.info("undecodable recording: %s", error)
+            yield Refused("bad_audio")
+        except CredentialsRejected:
+            raise  # the operator's to fix: the error boundary says so, once
+        except ServiceError as error:
+            log.warning("recording not heard: %s", error)
+            yield Refused(refusal_key(error))
+        finally:
+            if tally.seconds:
+                await self._record(
+                    request.sender.user_id, kind="transcription", audio_seconds=tally.seconds
+                )
+        if heard is not None:
+            yield heard if heard.text else Refused("no_speech")
+
+    def _afford(self, seconds: float, left: Mapping[QuotaKind, float | None]) -> Refused | None:
+        """Refuse, with the numbers, a recording longer than the listening or money left."""
+        voice = left.get("voice_seconds")
+        if voice is not None and seconds > voice:
+            return Refused("recording_over_quota", {"seconds": round(seconds), "left": int(voice)})
+        money = left.get("cost")
+        cost = cost_of(self.accounts.prices, voice_seconds=seconds)
+        if money is not None and cost > money:
+            return Refused("recording_over_budget", {"cost": f"{cost:.2f}", "left": f"{money:.2f}"})
+        return None
+
+    async def _heard_whole(
+        self, sender: Sender, heard: Heard, prefs: Preferences
+    ) -> AsyncIterator[AssistantEvent]:
+        """A long note's transcript (a document when long), then its summary unless only heard."""
+        if heard.audio_seconds <= self.settings.long_note_seconds:
+            yield heard
+            return
+        yield Recording(heard.text, heard.language, heard.audio_seconds)
+        if prefs.mode != "transcribe":
+            async for event in self._summarize(sender, heard, prefs):
+                yield event
+
+    async def _summarize(
+        self, sender: Sender, heard: Heard, prefs: Preferences
+    ) -> AsyncIterator[AssistantEvent]:
+        """A recording's summary in its language, as text and voice; memory keeps both."""
+        language, minutes = heard.language, max(1, round(heard.audio_seconds / 60))
+        transcript, vault = await self._mask_into_vault(sender, heard.text, language)
+        messages = summary_messages(transcript, language=language, minutes=minutes)
+        voice = prefs.speaks(to_voice_note=True)
+        speaker = self._speaker(language, prefs.style) if voice else None
+        try:
+            summary, usage = "", None
+            try:
+                stream = self._stream([], "", language, speaker, messages=messages)
+                async for summary, usage in stream:  # noqa: B007 - the last usage is kept
+                    yield AnswerDelta(restore(summary, vault, owner=sender.owner))
+            except CredentialsRejected:
+                raise
+            except ServiceError as error:
+                log.warning("summary failed: %s", error)
+                yield Refused(refusal_key(error))
+                return
+            if not summary.strip():
+                yield Refused("service_down")
+                return
+            stored, vault = await self._mask_into_vault(sender, summary.strip(), language, vault)
+            turn = recording_turn(
+                transcript, stored, minutes=minutes, max_tokens=self.settings.memory_max_tokens
+            )
+            remembered = await self._keep(sender, turn)
+            await self._record_chat(sender.user_id, usage, cached=False)
+            yield Answered(text=restore(stored, vault, owner=sender.owner), language=language)
+            if not remembered:
+                yield Notice("memory_unavailable")
+            if speaker:
+                async for event in self._speak(sender.user_id, stored, language, speaker):
+                    yield event
+        finally:
+            if speaker:
+                speaker.cancel()
+
+    async def _keep(self, sender: Sender, turn: Turn) -> bool:
+        """Remember a turn; False when Redis could not keep it (the answer is still given)."""
+        try:
+            await self.conversations.append(sender.conversation, turn)
+        except OUTAGES as error:
+            _unless_cancelled()
+            log.error("turn not remembered: %s", type(error).__name__)
+            return False
+        return True
 
     async def _hear(
         self, request: AudioRequest, prefs: Preferences
@@ -341,6 +477,11 @@ class Assistant:
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""
+        admitted = await self._admission(sender)
+        return admitted if isinstance(admitted, Refused) else None
+
+    async def _admission(self, sender: Sender) -> Refused | Admission:
+        """`_admit`, with the admission (and what the user has left) when allowed."""
         try:
             admission = await self.accounts.admit(
                 sender.user_id,
@@ -356,7 +497,7 @@ class Assistant:
             return Refused(admission.access)
         decision = admission.quota
         if decision.allowed:
-            return None
+            return admission
         self.metrics.count_quota_refusal(decision.kind or "unknown")
         resets = decision.resets_at.strftime("%Y-%m-%d %H:%M") if decision.resets_at else "-"
         return Refused(
@@ -527,13 +668,16 @@ class Assistant:
         question: str,
         language: str,
         speaker: IncrementalSpeaker | None,
+        *,
+        messages: list[dict[str, str]] | None = None,
     ) -> AsyncIterator[tuple[str, ChatUsage | None]]:
         """(answer so far, usage once reported) after each delta; raises ServiceError.
 
         The speaker is fed once per new sentence: masking the whole answer on every delta
-        would be quadratic on the event loop.
+        would be quadratic on the event loop. `messages`, when given, replace the chat
+        prompt built from the history and question (a recording's summary).
         """
-        messages = build_messages(
+        messages = messages or build_messages(
             system_prompt=self.settings.system_prompt,
             history=history,
             user_text=question,

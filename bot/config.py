@@ -64,6 +64,10 @@ class Settings(BaseSettings):
 
     # Voice in
     max_voice_seconds: int = Field(default=300, ge=1)
+    # Longer recordings (up to this, and the file limit) are cut at pauses and transcribed in
+    # pieces; past LONG_NOTE_SECONDS the answer is a summary, with the transcript beside it.
+    max_recording_minutes: int = Field(default=120, ge=1)
+    long_note_seconds: int = Field(default=120, ge=1)
     # Turns this process works on at once; more wait their turn after their first sign of
     # life. Telegram's ~30 messages a second carry ~15 answers a second, so more turns at once
     # only lengthen every turn and the event loop's stalls (see README, Performance).
@@ -190,6 +194,11 @@ class Settings(BaseSettings):
         if self.telegram_local_mode:
             return LOCAL_BOT_API_MAX_DOWNLOAD_BYTES
         return CLOUD_BOT_API_MAX_DOWNLOAD_BYTES
+
+    @property
+    def max_recording_seconds(self) -> int:
+        """The longest recording accepted, in seconds (never under MAX_VOICE_SECONDS)."""
+        return max(self.max_recording_minutes * 60, self.max_voice_seconds)
 
     @property
     def vault_secret(self) -> str:

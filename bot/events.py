@@ -28,6 +28,34 @@ class Heard:
 
 
 @dataclass(frozen=True)
+class Transcribing:
+    """How far a long recording's transcription is: seconds heard out of (about) all."""
+
+    done: float
+    total: float
+
+    @property
+    def percent(self) -> int:
+        """Whole percent done, 0 to 100."""
+        return min(100, int(100 * self.done / self.total)) if self.total > 0 else 0
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A long recording's whole transcript, sent beside its summary (as a file when long).
+
+    Args:
+        text: the transcript.
+        language: the recording's language.
+        seconds: its length.
+    """
+
+    text: str
+    language: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Hearing:
     """The transcript so far, while a streaming recogniser is still writing it.
 
@@ -82,4 +110,6 @@ class Refused:
     params: dict[str, object] = field(default_factory=dict)
 
 
-AssistantEvent = Hearing | Heard | AnswerDelta | Answered | Spoken | Notice | Refused
+AssistantEvent = (
+    Hearing | Heard | Transcribing | Recording | AnswerDelta | Answered | Spoken | Notice | Refused
+)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from bot.asr.base import Transcriber, Transcript
 from bot.core.language import (
@@ -14,15 +17,26 @@ from bot.core.language import (
     detect_text_language,
     language_to_hear,
 )
+from bot.core.pauses import join_transcripts
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
-from bot.events import Heard
+from bot.events import Heard, Transcribing
 from bot.metrics import Metrics
 from bot.retry import call_with_retries
 from bot.stores.caches import TranscriptCache
 from bot.stores.prefs import Preferences
 
+if TYPE_CHECKING:
+    from bot.pieces import Piece
+
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tally:
+    """Seconds of a recording transcribed so far: what a stopped recording is charged."""
+
+    seconds: float = 0.0
 
 
 class Listener:
@@ -38,9 +52,11 @@ class Listener:
         retry_budget_seconds: float,
         max_attempts: int,
         max_seconds: float = float("inf"),
+        max_recording_seconds: float = float("inf"),
     ) -> None:
         self._transcriber = transcriber
         self._max_seconds = max_seconds
+        self._max_recording_seconds = max_recording_seconds
         self._cache = cache
         self._metrics = metrics
         self._confidence = confidence
@@ -175,6 +191,130 @@ class Listener:
             return data, decoded.container, decoded.duration
         return decoded.wav, "wav", decoded.duration
 
+    async def hear_recording(
+        self,
+        *,
+        fetch: Callable[[], Awaitable[bytes]],
+        prefs: Preferences,
+        telegram_language: str | None,
+        declared_seconds: float,
+        tally: Tally,
+        allowed_seconds: float = float("inf"),
+    ) -> AsyncIterator[Transcribing | Heard]:
+        """Transcribe a long recording piece by piece; Transcribing as pieces finish, then Heard.
+
+        The recording is decoded a piece at a time (bot.pieces), and up to the transcriber's
+        `parallel` pieces are transcribed side by side; each finished piece adds its seconds to
+        `tally` at once, so a recording stopped half-way is charged for what was heard. The
+        pieces' transcripts are joined in order (bot.core.pauses.join_transcripts).
+
+        `allowed_seconds` (the voice seconds the user has left) bounds the decoding beside
+        MAX_RECORDING_MINUTES: a recording longer than it was declared stops there.
+
+        Raises:
+            AudioTooLong, AudioError: as `hear`; ServiceError: a piece could not be transcribed.
+        """
+        with self._metrics.time_stage("download"):
+            data = await fetch()
+        pieces = await self._piece_source(data, min(allowed_seconds, self._max_recording_seconds))
+        slots = asyncio.Semaphore(max(1, self._transcriber.parallel))
+        finished: asyncio.Queue[asyncio.Task[Any]] = asyncio.Queue()
+        running: set[asyncio.Task[Any]] = set()
+        total = [declared_seconds]
+
+        def track(task: asyncio.Task[Any]) -> None:
+            running.add(task)
+            task.add_done_callback(running.discard)
+            task.add_done_callback(finished.put_nowait)
+
+        async def produce() -> int:
+            """Decode pieces (one ahead of the free slots) and start each one's transcription."""
+            count = 0
+            while (piece := await self._next_piece(pieces)) is not None:
+                total[0] = max(total[0], piece.start + piece.seconds)
+                await slots.acquire()
+                track(asyncio.create_task(self._piece(piece, prefs.pinned_language, tally, slots)))
+                count += 1
+            return count
+
+        heard: dict[int, tuple[Piece, Transcript]] = {}
+        yield Transcribing(done=0.0, total=total[0])  # the status message shows at once
+        producer = asyncio.create_task(produce())
+        track(producer)
+        try:
+            expected = None
+            while expected is None or len(heard) < expected:
+                task = await finished.get()
+                if task is producer:
+                    expected = producer.result()  # raises what decoding raised
+                    continue
+                piece, transcript = task.result()  # raises what transcription raised
+                heard[piece.index] = (piece, transcript)
+                yield Transcribing(done=tally.seconds, total=total[0])
+        finally:
+            for task in running:
+                task.cancel()
+            with contextlib.suppress(ValueError):  # a decode thread still in it: left to GC
+                pieces.close()
+        yield self._joined([heard[i] for i in sorted(heard)], prefs, telegram_language)
+
+    async def _piece_source(self, data: bytes, limit: float) -> Generator[Piece, None, None]:
+        """The pieces to come, after the packets said the length is allowed (nothing decoded)."""
+        from bot.audio import packet_seconds
+        from bot.pieces import decode_pieces
+
+        async with self._decoding:
+            await asyncio.to_thread(packet_seconds, data, limit=limit)
+        return decode_pieces(data, piece_seconds=self._transcriber.piece_seconds, max_seconds=limit)
+
+    async def _next_piece(self, pieces: Generator[Piece, None, None]) -> Piece | None:
+        """Decode the next piece in a thread, one decode per core as for voice notes."""
+        async with self._decoding:
+            with self._metrics.time_stage("decode"):
+                return await asyncio.to_thread(next, pieces, None)
+
+    async def _piece(
+        self, piece: Piece, language: str | None, tally: Tally, slots: asyncio.Semaphore
+    ) -> tuple[Piece, Transcript]:
+        """Transcribe one piece in its slot; its seconds count as soon as it is heard."""
+        try:
+            transcript = await self._transcribe(piece.wav, "wav", language)
+        finally:
+            slots.release()
+        tally.seconds += piece.seconds
+        return piece, transcript
+
+    def _joined(
+        self,
+        pieces: list[tuple[Piece, Transcript]],
+        prefs: Preferences,
+        telegram_language: str | None,
+    ) -> Heard:
+        """One Heard for the whole recording: the joined text in the language most heard."""
+        text = join_transcripts([t.text for _, t in pieces], [p.overlaps for p, _ in pieces])
+        spoken: dict[str, float] = {}
+        for piece, transcript in pieces:
+            if transcript.language and transcript.text:
+                spoken[transcript.language] = spoken.get(transcript.language, 0) + piece.seconds
+        asr_language = max(spoken, key=spoken.__getitem__) if spoken else None
+        text_language, text_probability = detect_text_language(text)
+        choice = choose_language(
+            asr_language=asr_language,
+            asr_probability=1.0 if asr_language else 0.0,
+            text_language=text_language,
+            text_probability=text_probability,
+            pinned=prefs.pinned_language,
+            last_spoken=prefs.last_language,
+            telegram_language=telegram_language,
+            threshold=self._confidence,
+        )
+        return Heard(
+            text=text,
+            language=choice.language,
+            language_source=choice.source,
+            audio_seconds=sum(piece.seconds for piece, _ in pieces),
+        )
+
     async def _transcribe(
         self,
         audio: bytes,
@@ -199,4 +339,4 @@ class Listener:
             )
 
 
-__all__ = ["Listener"]
+__all__ = ["Listener", "Tally"]

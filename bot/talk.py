@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.app import build_services
 from bot.assistant import AudioRequest, Sender, TextRequest
 from bot.config import Settings
-from bot.events import AnswerDelta, Answered, Heard, Notice, Refused, Spoken
+from bot.events import AnswerDelta, Answered, Heard, Notice, Recording, Refused, Spoken
 from bot.i18n import t
 
 
@@ -36,7 +36,7 @@ async def talk(
         status = 0
         async with contextlib.aclosing(events) as stream:
             async for event in stream:
-                if isinstance(event, Heard):
+                if isinstance(event, Heard | Recording):
                     print(f"transcript ({event.language}): {event.text}")
                 elif isinstance(event, AnswerDelta):
                     continue

@@ -48,6 +48,12 @@ class Transcriber(Pluggable, ABC):
     accepts: frozenset[str] = frozenset({"wav"})
     # Whether `identify` tells the spoken language apart from transcribing (a local Whisper).
     identifies: bool = False
+    # A long recording is cut at pauses into pieces of at most this many seconds: a remote API
+    # takes 25 MB (a few minutes of 16 kHz WAV); a local Whisper hears 30 s at a time.
+    piece_seconds: float = 180.0
+    # Pieces of one recording transcribed at once: a remote API's requests side by side; a
+    # local backend sets its worker count.
+    parallel: int = 4
 
     @abstractmethod
     async def transcribe(

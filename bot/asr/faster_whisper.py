@@ -43,6 +43,7 @@ class FasterWhisperTranscriber(Transcriber):
     name = "faster-whisper"
     offline = True
     identifies = True
+    piece_seconds = 30.0  # Whisper's own window: a piece is one pass of the encoder
 
     def __init__(
         self,
@@ -59,6 +60,7 @@ class FasterWhisperTranscriber(Transcriber):
         self._beam_size = beam_size
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         self._workers = workers or cores or 1
+        self.parallel = self._workers
         self._cpu_threads = cpu_threads or max(1, (cores or 1) // self._workers)
         self._cache_dir = cache_dir
         self._model: WhisperModel | None = None

@@ -33,6 +33,8 @@ class OpenAIWhisperTranscriber(Transcriber):
 
     name = "openai-whisper"
     offline = True
+    piece_seconds = 30.0  # Whisper's own window: a piece is one pass of the encoder
+    parallel = 1  # its one worker
 
     def __init__(self, *, model: str, device: str = "cpu", cache_dir: Path | None = None) -> None:
         self._model_name = model

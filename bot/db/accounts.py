@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -50,6 +50,8 @@ class Admission:
     user: UserRecord
     access: Access
     quota: QuotaDecision
+    # What is left of each kind before the tighter cap (None: unlimited, and for admins).
+    left: Mapping[QuotaKind, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,11 +154,11 @@ class Accounts:
             )
         access = self._access_of(user_id, record)
         if self.is_admin(user_id):
-            decision = quota.ALLOWED
-        else:
-            limits = self.limits.merged(record.overrides)
-            decision = quota.check(today=today, month=month, limits=limits, now=now)
-        return Admission(record, access, decision)
+            return Admission(record, access, quota.ALLOWED)
+        limits = self.limits.merged(record.overrides)
+        decision = quota.check(today=today, month=month, limits=limits, now=now)
+        left = quota.remaining(today=today, month=month, limits=limits)
+        return Admission(record, access, decision, left)
 
     def _access_of(self, user_id: int, user: UserRecord | None) -> Access:
         if self.is_admin(user_id):

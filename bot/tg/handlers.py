@@ -176,7 +176,7 @@ async def text_message(update: Update, context: BotContext) -> None:
 def _limits(context: BotContext) -> DownloadLimits:
     settings = context.services.settings
     return DownloadLimits(
-        max_seconds=settings.max_voice_seconds, max_bytes=settings.max_download_bytes
+        max_seconds=settings.max_recording_seconds, max_bytes=settings.max_download_bytes
     )
 
 

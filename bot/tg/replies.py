@@ -21,8 +21,10 @@ from bot.events import (
     Heard,
     Hearing,
     Notice,
+    Recording,
     Refused,
     Spoken,
+    Transcribing,
 )
 from bot.i18n import t
 from bot.metrics import Metrics
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 _PART_LIMIT = TELEGRAM_MAX_TEXT - 400
 # A group may get about 20 messages a minute, edits included: one preview edit per 3 s at most.
 GROUP_INTERVAL = 3.0
+# A long recording's status message is edited at most this often.
+PROGRESS_INTERVAL = 3.0
 LISTEN_PREFIX = "say:"  # the "🔊" button's data: "say:<token>" (bot.tg.listen answers it)
 
 
@@ -86,6 +90,8 @@ class ReplyRenderer:
         self._last_update = 0.0
         self._answer_shown = False
         self._hearing_shown = False
+        self._status: Message | None = None
+        self._status_shown = (-1, 0.0)  # (percent, when) last shown
 
     async def render(self, events: AsyncGenerator[AssistantEvent, None]) -> None:
         """Consume the assistant's events and show each one.
@@ -117,6 +123,11 @@ class ReplyRenderer:
             self._language = event.language
             self._header = t("heard", event.language, text=event.text)
             await self._update_preview(self._header, at_once=True)
+        elif isinstance(event, Transcribing):
+            await self._show_progress(event)
+        elif isinstance(event, Recording):
+            self._language = event.language
+            await self._once("transcript", lambda: self._send_transcript(event))
         elif isinstance(event, AnswerDelta):
             # The first words go out at once: waiting for the interval would hold them back.
             first = not self._answer_shown and bool(event.text.strip())
@@ -133,6 +144,58 @@ class ReplyRenderer:
             note = t(event.key, self._language, **event.params)
             await self._once(f"note:{event.key}", lambda: self._finish_refusal(note))
             self._header_sent = True  # the note carried the header (also when sent before)
+
+    async def _show_progress(self, event: Transcribing) -> None:
+        """One status message, edited at most every PROGRESS_INTERVAL seconds."""
+        percent, now = event.percent, time.monotonic()
+        shown, when = self._status_shown
+        if percent == shown or (shown >= 0 and now - when < PROGRESS_INTERVAL):
+            return
+        text = t("transcribing", self._language, percent=percent)
+        try:
+            if self._status is None:
+                self._status = await self._bot.send_message(
+                    self._chat_id,
+                    text,
+                    reply_to_message_id=self._reply_to,
+                    message_thread_id=self._thread_id,
+                    rate_limit_args=Priority.EPHEMERAL,
+                )
+            else:
+                await self._bot.edit_message_text(
+                    text,
+                    chat_id=self._chat_id,
+                    message_id=self._status.message_id,
+                    rate_limit_args=Priority.EPHEMERAL,
+                )
+        except Dropped:
+            return  # the next one shows it
+        except BadRequest as error:
+            log.info("progress not shown: %s", error.message)
+        self._status_shown = (percent, now)
+        if self._action is not None:
+            self._action.progressed()
+
+    async def _send_transcript(self, event: Recording) -> None:
+        """The status says it is done; the transcript follows, as a file when it is long."""
+        minutes = max(1, round(event.seconds / 60))
+        if self._status is not None:
+            with contextlib.suppress(BadRequest):
+                await self._status.edit_text(t("transcribed", event.language, minutes=minutes))
+        text = t("heard", event.language, text=event.text)
+        if len(text) <= _PART_LIMIT:
+            await self.send_text(text)
+            return
+        if self._action is not None:
+            self._action.show(ChatAction.UPLOAD_DOCUMENT)
+        await self._bot.send_document(
+            self._chat_id,
+            event.text.encode(),
+            filename="transcript.txt",
+            caption=t("transcript_caption", event.language, minutes=minutes),
+            reply_to_message_id=self._reply_to,
+            message_thread_id=self._thread_id,
+        )
 
     def _compose(self, answer: str) -> str:
         return f"{self._header}\n\n{answer}" if self._header else answer

@@ -80,6 +80,7 @@ class OpenAIEmulator(LoopbackServer):
         self._billed_seconds: float | None = None
         self._reasoning_tokens = 0
         self._gates: dict[str, asyncio.Event] = {}
+        self._free_passes: dict[str, int] = {}
         self.held = 0  # requests waiting at a gate right now
         self.realtime = RealtimeEmulator(lambda: self.latencies)  # GET /v1/realtime (WebSocket)
         self._routes: dict[
@@ -145,13 +146,14 @@ class OpenAIEmulator(LoopbackServer):
         """Cut the connection of the next streamed completion after `after_chunks` chunks."""
         self._stream_breaks.append(after_chunks)
 
-    def hold(self, path_suffix: str) -> None:
+    def hold(self, path_suffix: str, *, after: int = 0) -> None:
         """Hold matching requests at a gate until release(): streams after their first chunk.
 
         Tests use it to make many turns overlap for certain, then wait for `held` to reach
-        their count before releasing.
+        their count before releasing. With `after`, that many requests pass first.
         """
         self._gates[path_suffix] = asyncio.Event()
+        self._free_passes[path_suffix] = after
 
     def release(self, path_suffix: str) -> None:
         """Let the requests held for `path_suffix` go on, and stop holding new ones."""
@@ -160,8 +162,12 @@ class OpenAIEmulator(LoopbackServer):
             gate.set()
 
     async def _pass_gate(self, path: str) -> None:
-        gate = next((g for suffix, g in self._gates.items() if path.endswith(suffix)), None)
-        if gate is None:
+        suffix = next((suffix for suffix in self._gates if path.endswith(suffix)), None)
+        if suffix is None:
+            return
+        gate = self._gates[suffix]
+        if self._free_passes.get(suffix, 0) > 0:
+            self._free_passes[suffix] -= 1
             return
         self.held += 1
         try:

@@ -126,10 +126,10 @@ async def test_silence_gets_i_could_not_hear_any_speech_and_no_model_call(
     ("declared", "key", "params"),
     [
         pytest.param(
-            {"duration": 301},
+            {"duration": 7201},
             "too_long",
-            {"seconds": 301, "limit": 300},
-            id="a voice note over the duration limit",
+            {"seconds": 7201, "limit": 7200},
+            id="a recording over MAX_RECORDING_MINUTES",
         ),
         pytest.param(
             {"duration": 10, "file_size": 25 * 2**20},

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.tts",
             "bot.llm",
             "bot.audio",
+            "bot.pieces",
             "bot.tempo",
             "bot.lifecycle",
             "bot.tasks",
