@@ -361,7 +361,7 @@ class Assistant:
         finally:
             if tally.seconds:
                 await self._record(
-                    request.sender.user_id, kind="transcription", audio_seconds=tally.seconds
+                    request.sender.user_id, kind="transcription", voice_seconds=tally.seconds
                 )
         if heard is not None:
             yield heard if heard.text else Refused("no_speech")
