@@ -2,7 +2,8 @@
 
 Limits apply per user and per UTC period: a day starts at 00:00 UTC, a month on the 1st at
 00:00 UTC. A limit of 0 or None means unlimited. A user at or over any limit is refused until
-that period resets.
+that period resets. The kinds are the rows of KIND_TABLE; the ledger, /usage, /setlimit and /stats
+read them from there.
 """
 
 from __future__ import annotations
