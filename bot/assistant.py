@@ -322,7 +322,7 @@ class Assistant:
             return
         if not heard.from_cache:
             await self._record(
-                request.sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
+                request.sender.user_id, kind="transcription", voice_seconds=heard.audio_seconds
             )
         yield heard if heard.text else Refused("no_speech")
 
@@ -364,7 +364,7 @@ class Assistant:
         finally:
             if tally.seconds:
                 await self._record(
-                    request.sender.user_id, kind="transcription", audio_seconds=tally.seconds
+                    request.sender.user_id, kind="transcription", voice_seconds=tally.seconds
                 )
         if heard is not None:
             yield heard if heard.text else Refused("no_speech")

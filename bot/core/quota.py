@@ -2,43 +2,103 @@
 
 Limits apply per user and per UTC period: a day starts at 00:00 UTC, a month on the 1st at
 00:00 UTC. A limit of 0 or None means unlimited. A user at or over any limit is refused until
-that period resets.
+that period resets. The kinds are the rows of KIND_TABLE; the ledger, /usage, /setlimit and /stats
+read them from there.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol
 
 QuotaKind = Literal["tokens", "voice_seconds", "tts_chars", "cost"]
 # What a usage event records: a model answer, a transcription or a synthesis.
 UsageKind = Literal["chat", "transcription", "synthesis"]
 Period = Literal["day", "month"]
+# What an amount counts: whole things (tokens, characters), seconds, or US dollars.
+Unit = Literal["count", "seconds", "usd"]
 
-KINDS: tuple[QuotaKind, ...] = get_args(QuotaKind)
+
+@dataclass(frozen=True)
+class Kind:
+    """One quota kind: a row of KIND_TABLE, which everything else reads.
+
+    Args:
+        name: the quantity's one name: the field of `Usage`, the ledger column that holds it
+            (unless `ledger` says otherwise), the limit keys `daily_<name>` and `monthly_<name>`
+            (the users' override columns too), and the messages `kind_<name>` and
+            `amount_<name>` in each language table.
+        unit: what it counts; whole numbers for "count", and how `/usage` shows it.
+        daily_setting: the Settings field of the global daily cap (0 = unlimited).
+        monthly_setting: the Settings field of the global monthly cap.
+        aliases: the other words `/setlimit` takes for it.
+        max_value: the largest limit that is a policy and not a typo.
+        ledger: the `UsageEvent` columns whose sum is the amount; empty means `(name,)`.
+    """
+
+    name: QuotaKind
+    unit: Unit
+    daily_setting: str
+    monthly_setting: str
+    aliases: tuple[str, ...]
+    max_value: float
+    ledger: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The ledger columns summed into this kind."""
+        return self.ledger or (self.name,)
+
+    def setting(self, period: Period) -> str:
+        """The Settings field of the global cap for one period."""
+        return self.daily_setting if period == "day" else self.monthly_setting
+
+
+KIND_TABLE: tuple[Kind, ...] = (
+    Kind(
+        "tokens",
+        unit="count",
+        daily_setting="daily_token_limit",
+        monthly_setting="monthly_token_limit",
+        aliases=("token",),
+        max_value=1e9,  # a billion tokens a day is a typo, not a policy
+        ledger=("tokens_in", "tokens_out"),
+    ),
+    Kind(
+        "voice_seconds",
+        unit="seconds",
+        daily_setting="daily_voice_seconds_limit",
+        monthly_setting="monthly_voice_seconds_limit",
+        aliases=("voice", "seconds"),
+        max_value=1e8,
+    ),
+    Kind(
+        "tts_chars",
+        unit="count",
+        daily_setting="daily_tts_chars_limit",
+        monthly_setting="monthly_tts_chars_limit",
+        aliases=("tts", "chars"),
+        max_value=1e9,
+    ),
+    Kind(
+        "cost",
+        unit="usd",
+        daily_setting="daily_cost_limit_usd",
+        monthly_setting="monthly_cost_limit_usd",
+        aliases=("usd",),
+        max_value=1e6,
+    ),
+)
+KINDS: tuple[QuotaKind, ...] = tuple(kind.name for kind in KIND_TABLE)
+KIND_BY_NAME: Mapping[str, Kind] = {kind.name: kind for kind in KIND_TABLE}
+PERIODS: tuple[Period, ...] = ("day", "month")
 LIMIT_KEYS: tuple[str, ...] = tuple(f"{p}_{k}" for p in ("daily", "monthly") for k in KINDS)
 
-# Values above these are typos, not policies (a billion tokens, a million dollars a day).
-_MAX_VALUE: dict[QuotaKind, float] = {
-    "tokens": 1e9,
-    "voice_seconds": 1e8,
-    "tts_chars": 1e9,
-    "cost": 1e6,
-}
-_KIND_ALIASES: dict[str, QuotaKind] = {
-    "tokens": "tokens",
-    "token": "tokens",
-    "voice_seconds": "voice_seconds",
-    "voice": "voice_seconds",
-    "seconds": "voice_seconds",
-    "tts_chars": "tts_chars",
-    "tts": "tts_chars",
-    "chars": "tts_chars",
-    "cost": "cost",
-    "usd": "cost",
+_KIND_ALIASES: dict[str, Kind] = {
+    word: kind for kind in KIND_TABLE for word in (kind.name, *kind.aliases)
 }
 _UNLIMITED_WORDS = frozenset({"off", "none", "unlimited", "no"})
 _DEFAULT_WORDS = frozenset({"default", "reset", "inherit"})
@@ -46,7 +106,7 @@ _DEFAULT_WORDS = frozenset({"default", "reset", "inherit"})
 
 @dataclass(frozen=True)
 class Usage:
-    """What a user consumed in some period."""
+    """What a user consumed in some period: one field per row of KIND_TABLE."""
 
     tokens: int = 0
     voice_seconds: float = 0
@@ -56,10 +116,7 @@ class Usage:
     def __add__(self, other: Usage) -> Usage:
         """Sum two usages field by field."""
         return Usage(
-            tokens=self.tokens + other.tokens,
-            voice_seconds=self.voice_seconds + other.voice_seconds,
-            tts_chars=self.tts_chars + other.tts_chars,
-            cost=self.cost + other.cost,
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
         )
 
     def of(self, kind: QuotaKind) -> float:
@@ -67,42 +124,34 @@ class Usage:
         return float(getattr(self, kind))
 
 
-class _LimitSettings(Protocol):
-    daily_token_limit: int
-    daily_voice_seconds_limit: int
-    daily_tts_chars_limit: int
-    daily_cost_limit_usd: float
-    monthly_token_limit: int
-    monthly_voice_seconds_limit: int
-    monthly_tts_chars_limit: int
-    monthly_cost_limit_usd: float
-
-
-@dataclass(frozen=True)
 class Limits:
-    """Daily and monthly caps per kind; 0 or None means unlimited."""
+    """Daily and monthly caps per kind, by limit key (`daily_tokens`, ...); 0 or None: unlimited.
 
-    daily_tokens: float | None = None
-    daily_voice_seconds: float | None = None
-    daily_tts_chars: float | None = None
-    daily_cost: float | None = None
-    monthly_tokens: float | None = None
-    monthly_voice_seconds: float | None = None
-    monthly_tts_chars: float | None = None
-    monthly_cost: float | None = None
+    Args:
+        caps: a value for some of LIMIT_KEYS; the others are unlimited.
+
+    Raises:
+        KeyError: a key that is not one of LIMIT_KEYS.
+    """
+
+    __slots__ = ("_caps",)
+
+    def __init__(self, **caps: float | None) -> None:
+        """Keep the caps, 0 and None both as None."""
+        unknown = set(caps) - set(LIMIT_KEYS)
+        if unknown:
+            raise KeyError(f"unknown limit keys: {sorted(unknown)}")
+        self._caps = {key: caps.get(key) or None for key in LIMIT_KEYS}
 
     @classmethod
-    def from_settings(cls, settings: _LimitSettings) -> Limits:
-        """The global limits from DAILY_* and MONTHLY_* settings."""
+    def from_settings(cls, settings: object) -> Limits:
+        """The global limits from the settings each row of KIND_TABLE names (DAILY_*, MONTHLY_*)."""
         return cls(
-            daily_tokens=settings.daily_token_limit or None,
-            daily_voice_seconds=settings.daily_voice_seconds_limit or None,
-            daily_tts_chars=settings.daily_tts_chars_limit or None,
-            daily_cost=settings.daily_cost_limit_usd or None,
-            monthly_tokens=settings.monthly_token_limit or None,
-            monthly_voice_seconds=settings.monthly_voice_seconds_limit or None,
-            monthly_tts_chars=settings.monthly_tts_chars_limit or None,
-            monthly_cost=settings.monthly_cost_limit_usd or None,
+            **{
+                f"{_prefix(period)}_{kind.name}": getattr(settings, kind.setting(period))
+                for kind in KIND_TABLE
+                for period in PERIODS
+            }
         )
 
     def merged(self, overrides: Mapping[str, float | None]) -> Limits:
@@ -111,20 +160,29 @@ class Limits:
         An override of None keeps the global value; 0 makes that cap unlimited for the user.
         Unknown keys raise KeyError.
         """
-        unknown = set(overrides) - set(LIMIT_KEYS)
-        if unknown:
-            raise KeyError(f"unknown limit keys: {sorted(unknown)}")
-        changes = {key: value or None for key, value in overrides.items() if value is not None}
-        return replace(self, **changes)
+        changes = {key: value for key, value in overrides.items() if value is not None}
+        return Limits(**{**self._caps, **changes})
 
     def get(self, period: Period, kind: QuotaKind) -> float | None:
         """The cap for one period and kind, None when unlimited."""
-        value: float | None = getattr(self, f"{_prefix(period)}_{kind}")
-        return value or None
+        return self._caps[f"{_prefix(period)}_{kind}"]
 
     def as_dict(self) -> dict[str, float | None]:
         """Every key with its cap (None when unlimited)."""
-        return {f.name: getattr(self, f.name) or None for f in fields(self)}
+        return dict(self._caps)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every cap is."""
+        return isinstance(other, Limits) and self._caps == other._caps
+
+    def __hash__(self) -> int:
+        """A hash of the caps, so equal limits hash alike."""
+        return hash(tuple(self._caps.items()))
+
+    def __repr__(self) -> str:
+        """The caps that are set, as the constructor takes them."""
+        caps = ", ".join(f"{key}={value!r}" for key, value in self._caps.items() if value)
+        return f"Limits({caps})"
 
 
 class _PriceSettings(Protocol):
@@ -267,7 +325,7 @@ def check(*, today: Usage, month: Usage, limits: Limits, now: datetime) -> Quota
 
 def remaining(*, today: Usage, month: Usage, limits: Limits) -> dict[QuotaKind, float | None]:
     """What is left of each kind before the tighter of the two caps; None when unlimited."""
-    windows: tuple[tuple[Period, Usage], ...] = (("day", today), ("month", month))
+    windows = tuple(zip(PERIODS, (today, month), strict=True))
     left: dict[QuotaKind, float | None] = {}
     for kind in KINDS:
         candidates = [
@@ -282,8 +340,8 @@ def remaining(*, today: Usage, month: Usage, limits: Limits) -> dict[QuotaKind, 
 def parse_limit(kind_text: str, value_text: str) -> tuple[str, float | None]:
     """Parse `/setlimit` arguments into (limit key, value).
 
-    `kind_text` is `daily_<kind>` or `monthly_<kind>` with kind one of tokens, voice_seconds,
-    tts_chars, cost (aliases: voice, tts, usd; a bare kind means daily). `value_text` is a
+    `kind_text` is `daily_<kind>` or `monthly_<kind>` with kind a name of KIND_TABLE or one of
+    its aliases (voice, tts, usd, ...); a bare kind means daily. `value_text` is a
     number, "off"/"none"/"unlimited" (→ 0.0: no cap for this user) or "default"/"reset"
     (→ None: drop the override and use the global limit).
 
@@ -304,14 +362,14 @@ def parse_limit(kind_text: str, value_text: str) -> tuple[str, float | None]:
         raise ValueError(f"{value_text!r} is not a finite number")
     if value < 0:
         raise ValueError("a limit cannot be negative")
-    if value > _MAX_VALUE[kind]:
-        raise ValueError(f"{value_text} is too large for {kind} (at most {_MAX_VALUE[kind]:g})")
-    if kind in ("tokens", "tts_chars") and not value.is_integer():
-        raise ValueError(f"{kind} must be a whole number")
+    if value > kind.max_value:
+        raise ValueError(f"{value_text} is too large for {kind.name} (at most {kind.max_value:g})")
+    if kind.unit == "count" and not value.is_integer():
+        raise ValueError(f"{kind.name} must be a whole number")
     return key, value
 
 
-def _parse_key(kind_text: str) -> tuple[str, QuotaKind]:
+def _parse_key(kind_text: str) -> tuple[str, Kind]:
     text = kind_text.strip().lower().replace("-", "_")
     period, _, rest = text.partition("_")
     if period not in ("daily", "monthly"):
@@ -319,7 +377,7 @@ def _parse_key(kind_text: str) -> tuple[str, QuotaKind]:
     kind = _KIND_ALIASES.get(rest)
     if kind is None:
         raise ValueError(f"unknown limit {kind_text!r}; use one of: {', '.join(LIMIT_KEYS)}")
-    return f"{period}_{kind}", kind
+    return f"{period}_{kind.name}", kind
 
 
 def _prefix(period: Period) -> str:

@@ -178,7 +178,7 @@ class Accounts:
         model: str | None = None,
         tokens_in: int = 0,
         tokens_out: int = 0,
-        audio_seconds: float = 0.0,
+        voice_seconds: float = 0.0,
         tts_chars: int = 0,
         cache_hit: bool = False,
         cost: float | None = None,
@@ -187,7 +187,7 @@ class Accounts:
         """Add one event to the ledger; returns False when an outage deferred it to the backlog.
 
         `cost` defaults to the unit prices applied to the amounts, or 0 for a cache hit; pass
-        it to override (for example 0.0 for a local model). `audio_seconds` is voice heard
+        it to override (for example 0.0 for a local model). `voice_seconds` is voice heard
         (it counts against the voice quota); put spoken output in `tts_chars`.
 
         Raises:
@@ -201,7 +201,7 @@ class Accounts:
                     self.prices,
                     tokens_in=tokens_in,
                     tokens_out=tokens_out,
-                    voice_seconds=audio_seconds,
+                    voice_seconds=voice_seconds,
                     tts_chars=tts_chars,
                 )
             )
@@ -212,7 +212,7 @@ class Accounts:
             "model": model,
             "tokens_in": tokens_in,
             "tokens_out": tokens_out,
-            "audio_seconds": audio_seconds,
+            "voice_seconds": voice_seconds,
             "tts_chars": tts_chars,
             "cache_hit": cache_hit,
             "cost": cost,

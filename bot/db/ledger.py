@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -12,7 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from bot.core.quota import Usage
+from bot.core.quota import KIND_TABLE, Kind, Usage
 from bot.db.models import UsageEvent, User
 
 
@@ -44,11 +47,24 @@ class PeriodStats:
     days: int
     active_users: int
     messages: int
-    voice_minutes: float
-    tokens: int
-    cost: float
+    usage: Usage
     cache_hit_rate: float
     top_users: tuple[TopUser, ...]
+
+    @property
+    def tokens(self) -> int:
+        """Tokens in and out."""
+        return self.usage.tokens
+
+    @property
+    def voice_minutes(self) -> float:
+        """Minutes of voice heard."""
+        return self.usage.voice_seconds / 60
+
+    @property
+    def cost(self) -> float:
+        """Estimated cost in US dollars."""
+        return self.usage.cost
 
 
 # Lower case, like the SQL function it renders.
@@ -80,6 +96,21 @@ def _total(column: ColumnExpressionArgument[Any]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(column), 0)
 
 
+def _amount(kind: Kind) -> ColumnElement[Any]:
+    """A row's amount of one kind: the sum of the ledger columns its row of KIND_TABLE names."""
+    columns: list[ColumnElement[Any]] = [getattr(UsageEvent, name) for name in kind.columns]
+    return functools.reduce(operator.add, columns)
+
+
+def _usage(totals: Sequence[Any]) -> Usage:
+    """A Usage from one total per row of KIND_TABLE, in its order (whole numbers for counts)."""
+    amounts: dict[str, Any] = {
+        kind.name: int(total) if kind.unit == "count" else float(total)
+        for kind, total in zip(KIND_TABLE, totals, strict=True)
+    }
+    return Usage(**amounts)
+
+
 async def insert_event(
     session: AsyncSession, *, user_id: int, now: datetime, **values: Any
 ) -> None:
@@ -103,8 +134,7 @@ async def user_usage(
         today = case((UsageEvent.created_at >= day_start, column), else_=0)
         return _total(today), _total(column)
 
-    columns = [*both(_TOKENS), *both(UsageEvent.audio_seconds)]
-    columns += [*both(UsageEvent.tts_chars), *both(UsageEvent.cost)]
+    columns = [column for kind in KIND_TABLE for column in both(_amount(kind))]
     row = (
         await session.execute(
             select(*columns).where(
@@ -114,9 +144,7 @@ async def user_usage(
             )
         )
     ).one()
-    today = Usage(int(row[0]), float(row[2]), int(row[4]), float(row[6]))
-    month = Usage(int(row[1]), float(row[3]), int(row[5]), float(row[7]))
-    return today, month
+    return _usage(row[0::2]), _usage(row[1::2])
 
 
 async def period_stats(
@@ -129,11 +157,9 @@ async def period_stats(
             select(
                 func.count(distinct(UsageEvent.user_id)),
                 _total(_IS_CHAT),
-                _total(UsageEvent.audio_seconds),
-                _total(_TOKENS),
-                _total(UsageEvent.cost),
                 _total(_IS_HIT),
                 func.count(UsageEvent.id),
+                *(_total(_amount(kind)) for kind in KIND_TABLE),
             ).where(*window)
         )
     ).one()
@@ -145,15 +171,13 @@ async def period_stats(
         .order_by(_total(_TOKENS).desc(), _total(UsageEvent.cost).desc(), User.id)
         .limit(5)
     )
-    events = int(totals[6])
+    events = int(totals[3])
     return PeriodStats(
         days=days,
         active_users=int(totals[0]),
         messages=int(totals[1]),
-        voice_minutes=float(totals[2]) / 60,
-        tokens=int(totals[3]),
-        cost=float(totals[4]),
-        cache_hit_rate=int(totals[5]) / events if events else 0.0,
+        usage=_usage(totals[4:]),
+        cache_hit_rate=int(totals[2]) / events if events else 0.0,
         top_users=tuple(TopUser(int(r[0]), r[1], int(r[2]), float(r[3])) for r in top),
     )
 
@@ -167,7 +191,7 @@ async def daily_series(session: AsyncSession, *, first_day: date, days: int) -> 
             day,
             _total(_IS_CHAT),
             _total(_TOKENS),
-            _total(UsageEvent.audio_seconds),
+            _total(UsageEvent.voice_seconds),
             _total(UsageEvent.cost),
         )
         .where(UsageEvent.created_at >= since, UsageEvent.created_at < since + timedelta(days))

@@ -20,6 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.core.quota import LIMIT_KEYS
+
 # Named constraints, so migrations can drop or alter them on every backend (SQLite batch mode too).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -56,14 +58,12 @@ class User(Base):
     last_seen: Mapped[datetime] = _created_at()
     blocked: Mapped[bool] = mapped_column(Boolean, server_default=false())
     allowed: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    daily_tokens: Mapped[float | None] = mapped_column(Float)
-    daily_voice_seconds: Mapped[float | None] = mapped_column(Float)
-    daily_tts_chars: Mapped[float | None] = mapped_column(Float)
-    daily_cost: Mapped[float | None] = mapped_column(Float)
-    monthly_tokens: Mapped[float | None] = mapped_column(Float)
-    monthly_voice_seconds: Mapped[float | None] = mapped_column(Float)
-    monthly_tts_chars: Mapped[float | None] = mapped_column(Float)
-    monthly_cost: Mapped[float | None] = mapped_column(Float)
+
+
+# One nullable override column per limit key (daily_tokens, ..., monthly_cost), so a quota kind
+# is a row of KIND_TABLE here too; the declarative base adds each to the table and the mapper.
+for _key in LIMIT_KEYS:
+    setattr(User, _key, mapped_column(_key, Float, nullable=True))
 
 
 class UsageEvent(Base):
@@ -81,7 +81,7 @@ class UsageEvent(Base):
     model: Mapped[str | None] = mapped_column(String(64))
     tokens_in: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     tokens_out: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    audio_seconds: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    voice_seconds: Mapped[float] = mapped_column(Float, server_default=text("0"))
     tts_chars: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     cache_hit: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Float, not Numeric: these are estimates, and Numeric is not native on SQLite.

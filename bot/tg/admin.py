@@ -11,7 +11,7 @@ import asyncio
 from telegram import Update
 
 from bot.charts import render_daily_usage
-from bot.core.quota import parse_limit
+from bot.core.quota import KINDS, parse_limit
 from bot.lifecycle import today
 from bot.tg.context import BotContext, Handler
 from bot.tg.incoming import user_of
@@ -26,7 +26,7 @@ from bot.tg.say import database_errors, named_user, reply, send_privately
 
 SETLIMIT_USAGE = (
     "/setlimit <user id or @username> "
-    "<daily_tokens|daily_voice_seconds|daily_tts_chars|daily_cost|monthly_...> <value|off|default>"
+    f"<{'|'.join(f'daily_{kind}' for kind in KINDS)}|monthly_...> <value|off|default>"
 )
 CHART_CAPTION = "Usage per day, last 30 days (UTC)"
 

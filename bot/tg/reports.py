@@ -9,15 +9,15 @@ from datetime import date
 from typing import cast
 
 from bot.core.lifecycle import ModelStatus, describe
-from bot.core.quota import QuotaKind, Usage
+from bot.core.quota import KIND_BY_NAME, KIND_TABLE, Kind, QuotaKind, Usage
 from bot.db.accounts import Stats, UsageReport
 from bot.db.users import UserRecord
 from bot.i18n import Key, t
 
 
 def format_amount(kind: QuotaKind, value: float) -> str:
-    """A quota amount as people read it: whole tokens, seconds and characters, dollars."""
-    if kind == "cost":
+    """A quota amount in its unit: whole tokens, seconds and characters; dollars."""
+    if KIND_BY_NAME[kind].unit == "usd":
         return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
     return f"{round(value):,}"
 
@@ -31,15 +31,18 @@ def format_limit(key: str, value: float | None) -> str:
     return format_amount(cast(QuotaKind, key.split("_", 1)[1]), value)
 
 
+def _usage_amount(kind: Kind, value: float) -> str:
+    """An amount as a usage line shows it: seconds of voice add up to minutes there."""
+    if kind.unit == "seconds":
+        return f"{value / 60:.1f}"
+    return format_amount(kind.name, value)
+
+
 def format_usage(usage: Usage, language: str | None) -> str:
-    """One line of usage numbers in the user's language."""
-    return t(
-        "usage_amounts",
-        language,
-        tokens=format_amount("tokens", usage.tokens),
-        minutes=f"{usage.voice_seconds / 60:.1f}",
-        chars=format_amount("tts_chars", usage.tts_chars),
-        cost=format_amount("cost", usage.cost),
+    """One line of usage numbers in the user's language: each kind's `amount_<kind>` message."""
+    return " · ".join(
+        t(f"amount_{kind.name}", language, amount=_usage_amount(kind, usage.of(kind.name)))
+        for kind in KIND_TABLE
     )
 
 
@@ -89,8 +92,7 @@ def format_stats(stats: Stats) -> str:
         )
         blocks.append(
             f"{period_title(period.days)}: {period.active_users} active users, "
-            f"{period.messages} messages, {period.voice_minutes:.1f} voice minutes, "
-            f"{period.tokens:,} tokens, ${period.cost:.4f}, "
+            f"{period.messages} messages, {format_usage(period.usage, 'en')}, "
             f"{period.cache_hit_rate:.0%} cache hits" + (f"\nTop: {top}" if top else "")
         )
     return "\n\n".join(blocks)

@@ -91,7 +91,7 @@ async def audit_rows(engine) -> list[tuple[int, str, int | None, str | None]]:
 
 async def test_usage_report_adds_up_today_and_this_month(accounts: Accounts) -> None:
     await accounts.record_usage(ALICE, kind="chat", tokens_in=300, tokens_out=100, now=NOW)
-    await accounts.record_usage(ALICE, kind="transcription", audio_seconds=30, now=NOW)
+    await accounts.record_usage(ALICE, kind="transcription", voice_seconds=30, now=NOW)
     await accounts.record_usage(ALICE, kind="synthesis", tts_chars=1000, now=NOW)
     earlier = NOW - timedelta(days=5)
     await accounts.record_usage(ALICE, kind="chat", tokens_in=1000, now=earlier)
@@ -238,7 +238,7 @@ async def seed_ledger(accounts: Accounts) -> None:
     """Seven events over 40 days; the numbers below follow from them."""
     events = [
         (ALICE, timedelta(hours=1), dict(kind="chat", tokens_in=100, tokens_out=50)),
-        (ALICE, timedelta(hours=2), dict(kind="transcription", audio_seconds=90)),
+        (ALICE, timedelta(hours=2), dict(kind="transcription", voice_seconds=90)),
         (BOB, timedelta(hours=11, minutes=59), dict(kind="chat", tokens_in=10, cache_hit=True)),
         (BOB, timedelta(hours=12, minutes=1), dict(kind="chat", tokens_in=20)),
         (ALICE, timedelta(days=3), dict(kind="chat", tokens_in=1000)),

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot.db.engine import alembic_config, make_engine, migrate
 from bot.db.models import Base
@@ -74,3 +74,38 @@ def test_the_migration_history_is_one_line_of_date_prefixed_files() -> None:
         script.path.rsplit("/", 1)[-1][:14].replace("_", "").isdigit()
         for script in scripts.walk_revisions()
     )
+
+
+async def seconds_recorded(url: str, column: str) -> list[float]:
+    """The values of one usage_events column, read without the models."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text(f"SELECT {column} FROM usage_events"))  # noqa: S608
+            return [float(value) for (value,) in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_renaming_audio_seconds_to_voice_seconds_keeps_the_seconds_recorded(
+    empty_database_url: str,
+) -> None:
+    config = alembic_config(empty_database_url)
+    await asyncio.to_thread(command.upgrade, config, "1a2b3c4d5e6f")
+    engine = make_engine(empty_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO users (id) VALUES (7)"))
+            await connection.execute(
+                text(
+                    "INSERT INTO usage_events (user_id, kind, audio_seconds) "
+                    "VALUES (7, 'transcription', 90.5)"
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    await migrate(empty_database_url)
+    assert await seconds_recorded(empty_database_url, "voice_seconds") == [90.5]
+    await asyncio.to_thread(command.downgrade, config, "1a2b3c4d5e6f")
+    assert await seconds_recorded(empty_database_url, "audio_seconds") == [90.5]

@@ -140,7 +140,7 @@ async def test_the_seconds_charged_are_those_the_transcription_service_reports(
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     await bot_api.wait_for_messages(USER, 2, timeout=30)
     [(seconds, cost)] = await ledger(
-        settings.database_url, UsageEvent.audio_seconds, UsageEvent.cost, kind="transcription"
+        settings.database_url, UsageEvent.voice_seconds, UsageEvent.cost, kind="transcription"
     )
     assert seconds == 42.0
     assert cost == 42.0 / 60 * settings.price_transcription_per_minute
@@ -154,7 +154,7 @@ async def test_without_usage_in_the_response_the_seconds_charged_are_the_audios(
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     await bot_api.wait_for_messages(USER, 2, timeout=30)
     [(seconds,)] = await ledger(
-        settings.database_url, UsageEvent.audio_seconds, kind="transcription"
+        settings.database_url, UsageEvent.voice_seconds, kind="transcription"
     )
     assert abs(seconds - manifest()["en_1.ogg"]["duration"]) < 0.5
 
