@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.asr.base import Transcriber, Transcript
 from bot.asr.faster_whisper import FasterWhisperTranscriber
-from bot.audio import decode_to_wav
+from bot.audio_in import decode_to_wav
 
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures"
 MANIFEST = {m["file"]: m for m in json.loads((FIXTURES / "manifest.json").read_text())}

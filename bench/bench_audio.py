@@ -14,7 +14,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from bot.audio import (
+from bot.audio_in import decode_to_wav
+from bot.voice_out import (
     OPUS_FRAME,
     VOICE_BITRATE,
     VOICE_RATE,
@@ -23,7 +24,6 @@ from bot.audio import (
     _join,
     _load,
     _Segment,
-    decode_to_wav,
     encode_voice_note,
     ffmpeg_binary,
 )

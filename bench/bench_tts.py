@@ -10,7 +10,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.audio import wav_duration
+from bot.audio_in import wav_duration
 from bot.errors import ServiceError
 from bot.speech import IncrementalSpeaker, speak_answer
 from bot.tts.espeak import EspeakSynthesizer

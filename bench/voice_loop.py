@@ -335,7 +335,7 @@ async def local_whisper(loop: Loop, samples: list[str]) -> Local:
     import json
 
     from bot.asr.faster_whisper import FasterWhisperTranscriber
-    from bot.audio import decode_to_wav
+    from bot.audio_in import decode_to_wav
     from bot.core.language import language_to_hear
 
     manifest = {

@@ -251,9 +251,10 @@ async def warm_up(services: Services) -> None:
 def load_deferred(services: Services) -> None:
     """Load (blocking) what build_services leaves for later, so that the bot polls sooner.
 
-    The openai SDK and its client (~0.4 s), and bot.audio's numpy, PyAV and pydub (~0.1 s).
+    The openai SDK and its client (~0.4 s), and bot.audio_in's and bot.voice_out's numpy, PyAV
+    and pydub (~0.1 s).
     """
-    import bot.audio  # noqa: F401
+    import bot.voice_out  # noqa: F401  (it imports bot.audio_in)
 
     services.openai.client()
 

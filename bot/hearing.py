@@ -177,7 +177,7 @@ class Listener:
         before anything is paid for.
         """
         # numpy and PyAV (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
-        from bot.audio import as_sent_seconds, decode_to_wav, packet_seconds
+        from bot.audio_in import as_sent_seconds, decode_to_wav, packet_seconds
 
         limit = self._max_seconds
         if "ogg" in self._transcriber.accepts:
@@ -260,7 +260,7 @@ class Listener:
 
     async def _piece_source(self, data: bytes, limit: float) -> Generator[Piece, None, None]:
         """The pieces to come, after the packets said the length is allowed (nothing decoded)."""
-        from bot.audio import packet_seconds
+        from bot.audio_in import packet_seconds
         from bot.pieces import decode_pieces
 
         async with self._decoding:

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from bot.audio import ASR_RATE, MIN_DECODED_SECONDS, _frames, _guess, _open, _to_wav
+from bot.audio_in import (
+    ASR_RATE,
+    MIN_DECODED_SECONDS,
+    decoded_frames,
+    guess_format,
+    open_input,
+    to_wav,
+)
 from bot.core.pauses import FRAME_SECONDS, choose_cut
 from bot.errors import AudioError, AudioTooLong
 
@@ -60,18 +67,18 @@ def decode_pieces(
         AudioTooLong: the audio decodes to more than `max_seconds` (found as soon as it does).
         AudioError: not audio, or nothing decodable in it.
     """
-    fmt, _codec = _guess(data, container)
+    fmt, _codec = guess_format(data, container)
     piece_bytes = round(piece_seconds / FRAME_SECONDS) * _FRAME_BYTES
     most = max_seconds * ASR_RATE * 2
     buffer, decoded, start, index = bytearray(), 0, 0, 0
     overlaps = False
-    with _open(data, fmt) as source:
+    with open_input(data, fmt) as source:
         try:
             stream = source.streams.audio[0]
         except IndexError:
             raise AudioError(f"no audio stream in {fmt}") from None
         resampler = av.AudioResampler(format="s16", layout="mono", rate=ASR_RATE)
-        for frame in _frames(source, stream):
+        for frame in decoded_frames(source, stream):
             for converted in resampler.resample(frame):
                 chunk = converted.to_ndarray().tobytes()
                 buffer += chunk
@@ -108,7 +115,7 @@ def _piece(index: int, start: int, pcm: bytes | bytearray, overlaps: bool) -> Pi
         index=index,
         start=start / (2 * ASR_RATE),
         seconds=len(pcm) / (2 * ASR_RATE),
-        wav=_to_wav(bytes(pcm)),
+        wav=to_wav(bytes(pcm)),
         overlaps=overlaps,
     )
 

@@ -16,7 +16,7 @@ from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 from bot.tts.fallback import FallbackSynthesizer
 
 if TYPE_CHECKING:
-    from bot.audio import VoiceNote
+    from bot.voice_out import VoiceNote
 
 # Faster than any of our voices speaks (espeak-ng: ~17 letters or ~4 Chinese characters a second),
 # so the estimate stays below the real length and the planned chunks fill the note.
@@ -219,7 +219,7 @@ class IncrementalSpeaker:
         self.tokens = sum(billed, SpeechTokens()) if billed else None
         clips = [(speech.audio, speech.format) for speech in speeches]
         # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
-        from bot.audio import encode_voice_note
+        from bot.voice_out import encode_voice_note
 
         try:
             return await asyncio.to_thread(encode_voice_note, clips, max_seconds=self._max_seconds)

@@ -43,7 +43,7 @@ class Transcriber(Pluggable, ABC):
     """
 
     name: str = "transcriber"
-    # Containers (bot.audio.sniff_format names) the backend takes as they were sent. A remote
+    # Containers (bot.audio_in.sniff_format names) the backend takes as they were sent. A remote
     # API spares the upload: Telegram's OGG/Opus is about 8 times smaller than 16 kHz WAV.
     accepts: frozenset[str] = frozenset({"wav"})
     # Whether `identify` tells the spoken language apart from transcribing (a local Whisper).

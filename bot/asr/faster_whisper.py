@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.asr.base import LanguageGuess, Transcriber, Transcript
 from bot.asr.models import resolve_faster_whisper_model
-from bot.audio import wav_to_float32
+from bot.audio_in import wav_to_float32
 from bot.backends import requires_package
 
 with requires_package("faster-whisper"):

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.openai_client import OpenAIResources
 
 STAGE = "transcription"
-# What the API takes as it is (file name and type by bot.audio.sniff_format's container name).
+# What the API takes as it is (file name and type by bot.audio_in.sniff_format's container name).
 _UPLOADS = {
     "ogg": ("voice.ogg", "audio/ogg"),
     "wav": ("voice.wav", "audio/wav"),
@@ -203,6 +203,6 @@ def _billed_seconds(response: object) -> float | None:
 
 def _duration(audio: bytes, container: str) -> float:
     """Seconds of audio when the API did not say (json format): known for WAV, else 0."""
-    from bot.audio import wav_duration  # numpy and PyAV: loaded by bot.app's warm-up
+    from bot.audio_in import wav_duration  # numpy and PyAV: loaded by bot.app's warm-up
 
     return wav_duration(audio) if container == "wav" else 0.0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.asr.base import Transcriber, Transcript
-from bot.audio import ASR_RATE, wav_to_float32
+from bot.audio_in import ASR_RATE, wav_to_float32
 from bot.backends import requires_package
 
 with requires_package("openai-whisper"):

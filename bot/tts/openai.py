@@ -91,7 +91,7 @@ class OpenAISynthesizer(Synthesizer):
 
     async def _read_aloud(self, pool: RealtimePool, text: str, voice: str | None) -> Speech:
         """One sentence through a Realtime session, its PCM encoded as an OGG/Opus clip."""
-        from bot.audio import encode_pcm_clip  # numpy, PyAV: loaded by bot.app's warm-up
+        from bot.voice_out import encode_pcm_clip  # numpy, PyAV: loaded by bot.app's warm-up
 
         spoken = await pool.speak(text, voice)
         missed = differing_words(text, spoken.transcript)

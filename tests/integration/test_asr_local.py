@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from bot.asr.base import Transcript
 from bot.asr.faster_whisper import FasterWhisperTranscriber
 from bot.asr.models import BASE_DIR_NAME
-from bot.audio import decode_to_wav
+from bot.audio_in import decode_to_wav
 from bot.hearing import Listener
 from bot.metrics import Metrics
 from bot.stores.caches import CacheCounters, TranscriptCache

@@ -15,7 +15,7 @@ from whisper.model import ModelDimensions, Whisper
 
 from bot.asr import make_transcriber
 from bot.asr.openai_whisper import OpenAIWhisperTranscriber
-from bot.audio import decode_to_wav
+from bot.audio_in import decode_to_wav
 from bot.config import Settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -7,7 +7,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from bot.audio import wav_duration
+from bot.audio_in import wav_duration
 from bot.config import Settings
 from bot.errors import BotError, ServiceError, SpeechUnavailable
 from bot.speech import IncrementalSpeaker, speak_answer

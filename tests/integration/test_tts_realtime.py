@@ -22,7 +22,7 @@ from tests.emulators.openai_api import OpenAIEmulator
 USER = 7007
 SENTENCES = ["The sun is out today.", "Take a hat with you.", "Have a good walk!"]
 ANSWER = " ".join(SENTENCES)
-PAUSE_SECONDS = 0.15  # between two sentences of a voice note (bot.audio.CLIP_PAUSE_MS)
+PAUSE_SECONDS = 0.15  # between two sentences of a voice note (bot.voice_out.CLIP_PAUSE_MS)
 
 
 def realtime(make_settings, **overrides: object):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.audio import wav_duration
+from bot.audio_in import wav_duration
 from bot.i18n import t
 from bot.speech import speak_answer
 from bot.stores.prefs import PreferenceStore

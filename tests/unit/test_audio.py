@@ -1,4 +1,4 @@
-"""Audio conversion: whatever the user sends becomes 16 kHz mono WAV; speech, a voice bubble."""
+"""Audio in and voice out: what the user sends becomes 16 kHz mono WAV; speech, a voice bubble."""
 
 from __future__ import annotations
 
@@ -11,17 +11,16 @@ import av
 import numpy as np
 import pytest
 
-from bot.audio import (
+from bot.audio_in import (
     DecodedAudio,
     as_sent_seconds,
     decode_to_wav,
-    encode_voice_note,
-    ffmpeg_binary,
     packet_seconds,
     wav_duration,
     wav_to_float32,
 )
 from bot.errors import AudioError, AudioTooLong
+from bot.voice_out import encode_voice_note, ffmpeg_binary
 from tests.emulators.audio_tools import ogg_without_audio, opus_bomb
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
