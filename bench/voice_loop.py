@@ -336,7 +336,7 @@ async def local_whisper(loop: Loop, samples: list[str]) -> Local:
 
     from bot.asr.faster_whisper import FasterWhisperTranscriber
     from bot.audio_in import decode_to_wav
-    from bot.core.language import language_to_hear
+    from bot.core.language import LanguageCode, language_to_hear
 
     manifest = {
         m["file"]: m for m in json.loads((ROOT / "tests/fixtures/manifest.json").read_text())
@@ -363,7 +363,7 @@ async def local_whisper(loop: Loop, samples: list[str]) -> Local:
             asr_probability=guess.probability,
             pinned=None,
             last_spoken=None,
-            telegram_language=name.split("_")[0],
+            telegram_language=LanguageCode.base_of(name.split("_")[0]),
         )
         await transcriber.transcribe(wav.wav, language=chosen)
         same_work[name] = (time.perf_counter() - started) / manifest[name]["duration"]

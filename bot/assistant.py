@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.core.cache_keys import is_cacheable
-from bot.core.language import detect_typed_language
+from bot.core.language import LanguageCode, detect_typed_language
 from bot.core.privacy import (
     PLACEHOLDER_RE,
     Vault,
@@ -75,7 +75,7 @@ class Sender:
     user_id: int
     chat_id: int
     is_group: bool = False
-    telegram_language: str | None = None
+    telegram_language: LanguageCode | None = None  # normalised by whoever builds the Sender
     username: str | None = None
     full_name: str | None = None
 

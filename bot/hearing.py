@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.asr.base import Transcriber, Transcript
 from bot.core.language import (
+    LanguageCode,
     choose_language,
     count_words,
     detect_text_language,
@@ -76,7 +77,7 @@ class Listener:
         file_unique_id: str,
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
-        telegram_language: str | None,
+        telegram_language: LanguageCode | None,
         on_text: Callable[[str], None] | None = None,
     ) -> Heard:
         """Transcribe (or reuse a transcript of) a voice note; raises AudioError or ServiceError.
@@ -110,7 +111,7 @@ class Listener:
         self,
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
-        telegram_language: str | None,
+        telegram_language: LanguageCode | None,
         on_text: Callable[[str], None] | None,
     ) -> Heard:
         with self._metrics.time_stage("download"):
@@ -196,7 +197,7 @@ class Listener:
         *,
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
-        telegram_language: str | None,
+        telegram_language: LanguageCode | None,
         declared_seconds: float,
         tally: Tally,
         allowed_seconds: float = float("inf"),
@@ -288,11 +289,11 @@ class Listener:
         self,
         pieces: list[tuple[Piece, Transcript]],
         prefs: Preferences,
-        telegram_language: str | None,
+        telegram_language: LanguageCode | None,
     ) -> Heard:
         """One Heard for the whole recording: the joined text in the language most heard."""
         text = join_transcripts([t.text for _, t in pieces], [p.overlaps for p, _ in pieces])
-        spoken: dict[str, float] = {}
+        spoken: dict[LanguageCode, float] = {}
         for piece, transcript in pieces:
             if transcript.language and transcript.text:
                 spoken[transcript.language] = spoken.get(transcript.language, 0) + piece.seconds

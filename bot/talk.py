@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.app import build_services
 from bot.assistant import AudioRequest, Sender, TextRequest
 from bot.config import Settings
+from bot.core.language import LanguageCode
 from bot.events import AnswerDelta, Answered, Heard, Notice, Recording, Refused, Spoken
 from bot.i18n import t
 
@@ -18,7 +19,9 @@ async def talk(
     settings: Settings, file: Path | None, text: str | None, out: Path | None, language: str | None
 ) -> int:
     """Answer one file or text; print transcript, language and answer; write the voice to .ogg."""
-    sender = Sender(user_id=1, chat_id=1, telegram_language=language, username="console")
+    sender = Sender(
+        user_id=1, chat_id=1, telegram_language=LanguageCode.base_of(language), username="console"
+    )
     services = await build_services(settings)
     try:
         if file is not None:

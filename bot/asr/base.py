@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.backends import Pluggable
+from bot.core.language import LanguageCode
 
 
 @dataclass(frozen=True)
@@ -15,14 +16,15 @@ class Transcript:
 
     Args:
         text: the recognised text, stripped; empty when no speech was heard.
-        language: ISO 639-1 code the backend detected or was given ("en", "zh", ...), or None.
+        language: ISO 639-1 code the backend detected or was given ("en", "zh", ...), or None;
+            each backend normalises what its model reports (`LanguageCode.base_of`).
         language_probability: the backend's confidence in `language` (1.0 when it was forced).
         duration: seconds of audio.
         billed_seconds: the seconds a remote service said it charged, when it said so.
     """
 
     text: str
-    language: str | None
+    language: LanguageCode | None
     language_probability: float
     duration: float
     billed_seconds: float | None = None
@@ -32,7 +34,7 @@ class Transcript:
 class LanguageGuess:
     """The spoken language a backend identified before transcribing, and its confidence."""
 
-    language: str
+    language: LanguageCode
     probability: float
 
 

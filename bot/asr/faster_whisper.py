@@ -14,6 +14,7 @@ from bot.asr.base import LanguageGuess, Transcriber, Transcript
 from bot.asr.models import resolve_faster_whisper_model
 from bot.audio_in import wav_to_float32
 from bot.backends import requires_package
+from bot.core.language import LanguageCode
 
 with requires_package("faster-whisper"):
     from faster_whisper import WhisperModel
@@ -119,7 +120,8 @@ class FasterWhisperTranscriber(Transcriber):
         if not model.model.is_multilingual:
             return None  # an English-only model: nothing to choose
         language, probability, _ = model.detect_language(audio=wav_to_float32(wav))
-        return LanguageGuess(language, float(probability))
+        code = LanguageCode.base_of(language)  # what Whisper reports enters the bot here
+        return LanguageGuess(code, float(probability)) if code else None
 
     def _transcribe_sync(self, wav: bytes, language: str | None) -> Transcript:
         """The blocking part: decode the segments (they are lazy) and join them."""
@@ -132,7 +134,7 @@ class FasterWhisperTranscriber(Transcriber):
             text, info = self._decode(audio, language, no_speech_threshold=None)
         return Transcript(
             text=text,
-            language=info.language,
+            language=LanguageCode.base_of(info.language),
             language_probability=float(info.language_probability),
             duration=float(info.duration),
         )

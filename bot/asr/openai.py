@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bot.asr.base import Transcriber, Transcript
 from bot.backends import Needs
-from bot.core.language import normalize_language
+from bot.core.language import LanguageCode
 from bot.errors import ServiceError
 from bot.openai_errors import translate_openai_error
 
@@ -65,14 +65,14 @@ _STREAMING_MODELS = ("gpt-transcribe", "gpt-4o-transcribe", "gpt-4o-mini-transcr
 DETECTED_PROBABILITY = 0.9
 
 
-def language_code(reported: str | None) -> str | None:
+def language_code(reported: str | None) -> LanguageCode | None:
     """ISO 639-1 code for the API's language field ("russian" → "ru"; codes pass through)."""
     if not reported:
         return None
     value = reported.strip().lower()
     if value in LANGUAGE_CODES.values():
-        return value
-    return LANGUAGE_CODES.get(value)
+        return LanguageCode.base_of(value)
+    return LanguageCode.base_of(LANGUAGE_CODES.get(value))
 
 
 class OpenAITranscriber(Transcriber):
@@ -180,17 +180,17 @@ class OpenAITranscriber(Transcriber):
         duration = getattr(response, "duration", None)
         return Transcript(
             text=(text or "").strip(),
-            language=language or detected,
+            language=LanguageCode.base_of(language) or detected,
             language_probability=1.0 if language else (DETECTED_PROBABILITY if detected else 0.0),
             duration=float(duration) if duration else _duration(audio, container),
             billed_seconds=_billed_seconds(response),
         )
 
 
-def _first_language(response: object) -> str | None:
+def _first_language(response: object) -> LanguageCode | None:
     """The first of gpt-transcribe's `languages` (the main one); None when it could not tell."""
     languages = getattr(response, "languages", None) or []
-    return normalize_language(getattr(languages[0], "code", None)) if languages else None
+    return LanguageCode.base_of(getattr(languages[0], "code", None)) if languages else None
 
 
 def _billed_seconds(response: object) -> float | None:

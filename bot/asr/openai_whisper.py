@@ -12,6 +12,7 @@ from typing import Any
 from bot.asr.base import Transcriber, Transcript
 from bot.audio_in import ASR_RATE, wav_to_float32
 from bot.backends import requires_package
+from bot.core.language import LanguageCode
 
 with requires_package("openai-whisper"):
     import whisper
@@ -92,7 +93,7 @@ class OpenAIWhisperTranscriber(Transcriber):
         )
         return Transcript(
             text=str(result["text"]).strip(),
-            language=language,
+            language=LanguageCode.base_of(language),
             language_probability=probability,
             duration=len(audio) / ASR_RATE,
         )

@@ -15,7 +15,6 @@ from langdetect.lang_detect_exception import LangDetectException
 # langdetect samples at random; a fixed seed makes it a function of its input.
 DetectorFactory.seed = 0
 
-DEFAULT_LANGUAGE = "en"
 TYPED_CONFIDENCE = 0.9
 TYPED_MIN_WORDS = 3
 # A CJK character counts as a word: Chinese and Japanese put no spaces between words.
@@ -39,21 +38,53 @@ class LanguageChoice:
         retranscribe: run ASR again with `language` forced; the transcript was made in another one.
     """
 
-    language: str
+    language: LanguageCode
     source: str
     retranscribe: bool
 
 
-def normalize_language(code: str | None) -> str | None:
-    """ISO 639-1 part of a tag: "ru-RU" → "ru", "zh-hans" → "zh"; None when blank."""
-    if not code or not code.strip():
-        return None
-    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0] or None
+class LanguageCode(str):
+    """A language tag normalised where it enters the bot: trimmed, lower case, "-" between subtags.
+
+    Made only by `parse` (or `base_of`), so a value of this type is known to be normalised: the
+    code past the entry points compares and looks up codes without normalising them again.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def parse(cls, raw: str | None) -> LanguageCode | None:
+        """The tag as said: "ru_RU " → "ru-ru", "zh-Hans" → "zh-hans"; None when blank."""
+        first, *rest = re.split(r"[-_]", (raw or "").strip().lower())
+        return cls("-".join([first, *filter(None, rest)])) if first else None
+
+    @classmethod
+    def base_of(cls, raw: str | None) -> LanguageCode | None:
+        """The primary subtag of a raw tag ("ru-RU" → "ru"): what the bot acts on. None if blank."""
+        code = cls.parse(raw)
+        return code.base if code is not None else None
+
+    @property
+    def base(self) -> LanguageCode:
+        """The primary subtag, the ISO 639-1 language: "pt-br" → "pt"."""
+        return LanguageCode(self.split("-", 1)[0])
+
+
+def normalize_language(code: str | None) -> LanguageCode | None:
+    """ISO 639-1 part of a tag: "ru-RU" → "ru", "zh-hans" → "zh"; None when blank.
+
+    The name of `LanguageCode.base_of` from before it, kept for code written against it.
+    """
+    return LanguageCode.base_of(code)
+
+
+DEFAULT_LANGUAGE = LanguageCode("en")
+_JA, _KO, _ZH = LanguageCode("ja"), LanguageCode("ko"), LanguageCode("zh")
 
 
 def detect_text_language(
     text: str, *, candidates: frozenset[str] | None = None
-) -> tuple[str | None, float]:
+) -> tuple[LanguageCode | None, float]:
     """Guess the language of `text` with langdetect: (ISO 639-1 code, probability).
 
     With `candidates`, only those languages are considered and their probabilities are
@@ -73,9 +104,9 @@ def detect_text_language(
         detector.get_probabilities()
     except LangDetectException:
         return None, 0.0
-    scores: dict[str, float] = {}
+    scores: dict[LanguageCode, float] = {}
     for tag, probability in zip(detector.langlist, detector.langprob, strict=True):
-        code = normalize_language(tag)
+        code = LanguageCode.base_of(tag)  # langdetect's tags enter here
         if code and (candidates is None or code in candidates):
             scores[code] = scores.get(code, 0.0) + probability  # zh-cn + zh-tw → zh
     total = sum(scores.values())
@@ -85,25 +116,25 @@ def detect_text_language(
     return best, scores[best] / total
 
 
-def _script_language(text: str) -> str | None:
+def _script_language(text: str) -> LanguageCode | None:
     """Japanese, Korean or Chinese when CJK characters make up most of the letters, else None."""
     cjk = len(_CJK.findall(text))
     if not cjk or cjk * 2 < len(_LETTER.findall(text)):
         return None
     if _KANA.search(text):
-        return "ja"
-    return "ko" if _HANGUL.search(text) else "zh"
+        return _JA
+    return _KO if _HANGUL.search(text) else _ZH
 
 
 def choose_language(
     *,
-    asr_language: str | None,
+    asr_language: LanguageCode | None,
     asr_probability: float,
-    text_language: str | None,
+    text_language: LanguageCode | None,
     text_probability: float,
-    pinned: str | None,
-    last_spoken: str | None,
-    telegram_language: str | None,
+    pinned: LanguageCode | None,
+    last_spoken: LanguageCode | None,
+    telegram_language: LanguageCode | None,
     threshold: float = 0.7,
     text_words: int = TYPED_MIN_WORDS,
 ) -> LanguageChoice:
@@ -127,23 +158,23 @@ def choose_language(
     in (the ASR's, else the text's): forcing the language makes Whisper far better on accented
     or synthetic speech (measured: es WER 0.98 → 0.58, de 1.02 → 0.42).
     """
-    asr, text = normalize_language(asr_language), normalize_language(text_language)
+    asr, text = asr_language, text_language
     heard = asr or text
-    if pin := normalize_language(pinned):
-        return LanguageChoice(pin, "pinned", heard is not None and pin != heard)
+    if pinned:
+        return LanguageChoice(pinned, "pinned", heard is not None and pinned != heard)
     if asr is None:
         readable = text if text_words >= TYPED_MIN_WORDS else None
         return _without_speech_language(
             readable, text_probability, last_spoken, telegram_language, threshold
         )
     text_confident = text is not None and text_probability >= threshold
-    known = normalize_language(last_spoken) or normalize_language(telegram_language)
+    known = last_spoken or telegram_language
     backed = text is not None or known in (None, asr)
     if asr and asr_probability >= threshold and (not text_confident or text == asr) and backed:
         return LanguageChoice(asr, "speech", False)
     for known, source in ((last_spoken, "known"), (telegram_language, "telegram")):
-        if code := normalize_language(known):
-            return LanguageChoice(code, source, heard is not None and code != heard)
+        if known:
+            return LanguageChoice(known, source, heard is not None and known != heard)
     if asr:
         return LanguageChoice(asr, "speech", False)
     if text:
@@ -152,10 +183,10 @@ def choose_language(
 
 
 def _without_speech_language(
-    text: str | None,
+    text: LanguageCode | None,
     text_probability: float,
-    last_spoken: str | None,
-    telegram_language: str | None,
+    last_spoken: LanguageCode | None,
+    telegram_language: LanguageCode | None,
     threshold: float,
 ) -> LanguageChoice:
     """The choice when the recogniser named no language: the transcript's text speaks first.
@@ -167,24 +198,24 @@ def _without_speech_language(
     """
     if text is not None and text_probability >= threshold:
         return LanguageChoice(text, "text", False)
-    if known := normalize_language(last_spoken):
-        return LanguageChoice(known, "known", text is not None and known != text)
+    if last_spoken:
+        return LanguageChoice(last_spoken, "known", text is not None and last_spoken != text)
     if text is not None:
         return LanguageChoice(text, "text", False)
-    if code := normalize_language(telegram_language):
-        return LanguageChoice(code, "telegram", False)
+    if telegram_language:
+        return LanguageChoice(telegram_language, "telegram", False)
     return LanguageChoice(DEFAULT_LANGUAGE, "default", False)
 
 
 def language_to_hear(
     *,
-    asr_language: str | None,
+    asr_language: LanguageCode | None,
     asr_probability: float,
-    pinned: str | None,
-    last_spoken: str | None,
-    telegram_language: str | None,
+    pinned: LanguageCode | None,
+    last_spoken: LanguageCode | None,
+    telegram_language: LanguageCode | None,
     threshold: float = 0.7,
-) -> str | None:
+) -> LanguageCode | None:
     """The language to transcribe in, from an identification made before any transcript.
 
     The order of choose_language without the text: a pinned language; a confident spoken one
@@ -192,12 +223,11 @@ def language_to_hear(
     guess. choose_language then checks the transcript and asks for another pass only when the
     text contradicts this choice (robotic Mandarin identified as Thai came back empty).
     """
-    if pin := normalize_language(pinned):
-        return pin
-    asr = normalize_language(asr_language)
-    if asr and asr_probability >= threshold:
-        return asr
-    return normalize_language(last_spoken) or normalize_language(telegram_language) or asr
+    if pinned:
+        return pinned
+    if asr_language and asr_probability >= threshold:
+        return asr_language
+    return last_spoken or telegram_language or asr_language
 
 
 def count_words(text: str) -> int:
@@ -208,22 +238,20 @@ def count_words(text: str) -> int:
 def detect_typed_language(
     text: str,
     *,
-    telegram_language: str | None,
-    last_spoken: str | None,
-    pinned: str | None,
+    telegram_language: LanguageCode | None,
+    last_spoken: LanguageCode | None,
+    pinned: LanguageCode | None,
     threshold: float = TYPED_CONFIDENCE,
-) -> str:
+) -> LanguageCode:
     """The language of a typed message.
 
     A pinned language wins; then langdetect when it is confident on at least three words
     (shorter texts are guessed badly); then the Telegram language, the last spoken one, English.
     """
-    if pin := normalize_language(pinned):
-        return pin
+    if pinned:
+        return pinned
     if count_words(text) >= TYPED_MIN_WORDS:
         guess, probability = detect_text_language(text)
         if guess and probability >= threshold:
             return guess
-    return (
-        normalize_language(telegram_language) or normalize_language(last_spoken) or DEFAULT_LANGUAGE
-    )
+    return telegram_language or last_spoken or DEFAULT_LANGUAGE

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from bot.core.language import normalize_language
+from bot.core.language import LanguageCode
 from bot.core.pii_recognizers import (
     RANK,
     PersonalItem,
@@ -79,7 +79,7 @@ _REGIONS_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
 
 def regions_for(language_code: str | None) -> tuple[str, ...]:
     """Return phone regions to try for a Telegram language code: its countries, then defaults."""
-    language = normalize_language(language_code) or ""
+    language = LanguageCode.base_of(language_code) or ""
     first = _REGIONS_BY_LANGUAGE.get(language, ())
     return first + tuple(r for r in DEFAULT_REGIONS if r not in first)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.language import normalize_language
+from bot.core.language import LanguageCode
 from bot.i18n import de, en, es, ru, zh
 
 TABLES: Mapping[str, Mapping[str, str]] = {
@@ -18,7 +18,7 @@ TABLES: Mapping[str, Mapping[str, str]] = {
 
 def ui_language(code: str | None) -> str:
     """The language of the bot's own messages: the user's when we have a table for it, else English."""
-    base = normalize_language(code)
+    base = LanguageCode.base_of(code)
     return base if base is not None and base in TABLES else "en"
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import redis.asyncio as aioredis
 from cryptography.fernet import Fernet, InvalidToken
 
+from bot.core.language import LanguageCode
 from bot.core.privacy import Vault
 from bot.stores.redis import as_text
 from bot.tts.base import SpeechStyle
@@ -23,8 +24,8 @@ SPEEDS = (0.8, 1.0, 1.25, 1.5)
 class Preferences:
     """What a user chose, and the language they last spoke confidently."""
 
-    pinned_language: str | None = None
-    last_language: str | None = None
+    pinned_language: LanguageCode | None = None
+    last_language: LanguageCode | None = None
     replies: str = "notes"
     mode: str = "chat"
     voice: str | None = None
@@ -54,8 +55,8 @@ class PreferenceStore:
         raw = await self._redis.hgetall(f"{self._prefix}prefs:{user_id}")
         data = {as_text(k): as_text(v) for k, v in raw.items()}
         return Preferences(
-            pinned_language=data.get("pinned") or None,
-            last_language=data.get("last") or None,
+            pinned_language=LanguageCode.base_of(data.get("pinned")),
+            last_language=LanguageCode.base_of(data.get("last")),
             replies=_replies(data.get("voice")),
             mode=data["mode"] if data.get("mode") in MODES else "chat",
             voice=data.get("tts_voice") or None,

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ChatAction
 
 from bot.assistant import Overheard
-from bot.core.language import normalize_language
+from bot.core.language import LanguageCode
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.core.wake import wake_names
 from bot.events import Refused
@@ -92,7 +92,7 @@ async def lang(update: Update, context: BotContext) -> None:
     if not context.args:
         await reply(update, "lang_usage")
         return
-    code = normalize_language(context.args[0]) or ""
+    code = LanguageCode.base_of(context.args[0]) or ""
     if code == "auto":
         await context.services.prefs.update(user_id, pinned_language=None)
         await reply(update, "lang_auto")

@@ -9,6 +9,7 @@ from telegram import Bot, Chat, Message, Update, User
 from telegram.error import BadRequest, TelegramError
 
 from bot.assistant import AudioRequest, Overheard, Sender, TextRequest
+from bot.core.language import LanguageCode
 from bot.core.prompt import estimate_tokens
 from bot.core.text import is_blank, mentions_bot, strip_mention
 from bot.errors import ServiceError
@@ -81,7 +82,7 @@ def describe_sender(update: Update) -> Sender:
         user_id=user.id,
         chat_id=chat.id,
         is_group=chat.type in ("group", "supergroup"),
-        telegram_language=user.language_code,
+        telegram_language=LanguageCode.base_of(user.language_code),
         username=user.username,
         full_name=user.full_name,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.backends import Pluggable
-from bot.core.language import normalize_language
+from bot.core.language import LanguageCode
 from bot.core.quota import SpeechTokens
 
 
@@ -50,7 +50,7 @@ DEFAULT_STYLE = SpeechStyle()
 
 def base_language(language: str) -> str:
     """The lower-case primary subtag: "en-US" → "en", "ZH" → "zh"."""
-    return normalize_language(language) or ""
+    return LanguageCode.base_of(language) or ""
 
 
 class Synthesizer(Pluggable, ABC):

@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.language import (
     LanguageChoice,
+    LanguageCode,
     choose_language,
     detect_text_language,
     detect_typed_language,
@@ -31,15 +32,15 @@ def voice(
     last: str | None = None,
     tg: str | None = None,
 ) -> dict[str, object]:
-    """choose_language's keyword arguments, compactly."""
+    """choose_language's keyword arguments, compactly; codes normalised as where they enter."""
     return {
-        "asr_language": asr,
+        "asr_language": LanguageCode.base_of(asr),
         "asr_probability": asr_p,
-        "text_language": text,
+        "text_language": LanguageCode.base_of(text),
         "text_probability": text_p,
-        "pinned": pinned,
-        "last_spoken": last,
-        "telegram_language": tg,
+        "pinned": LanguageCode.base_of(pinned),
+        "last_spoken": LanguageCode.base_of(last),
+        "telegram_language": LanguageCode.base_of(tg),
     }
 
 
@@ -212,7 +213,10 @@ def test_detect_typed_language(
     text: str, telegram: str | None, last: str | None, pinned: str | None, expected: str
 ) -> None:
     chosen = detect_typed_language(
-        text, telegram_language=telegram, last_spoken=last, pinned=pinned
+        text,
+        telegram_language=LanguageCode.base_of(telegram),
+        last_spoken=LanguageCode.base_of(last),
+        pinned=LanguageCode.base_of(pinned),
     )
     assert chosen == expected
 
@@ -270,6 +274,26 @@ def test_normalize_language(code: str, expected: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "tag", "base"),
+    [
+        pytest.param("ru-RU", "ru-ru", "ru", id="lower case"),
+        pytest.param(" pt_BR ", "pt-br", "pt", id="trimmed, underscore as hyphen"),
+        pytest.param("zh-Hans-CN", "zh-hans-cn", "zh", id="every subtag kept"),
+        pytest.param("de", "de", "de", id="a bare language is its own base"),
+    ],
+)
+def test_a_language_code_is_parsed_once_with_its_base(raw: str, tag: str, base: str) -> None:
+    code = LanguageCode.parse(raw)
+    assert (code, code.base if code else None) == (tag, base)
+    assert isinstance(code, str)
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "-de", "_"])
+def test_a_blank_language_code_is_none(raw: str | None) -> None:
+    assert LanguageCode.parse(raw) is None
+
+
+@pytest.mark.parametrize(
     ("asr", "probability", "pinned", "last", "telegram", "expected"),
     [
         pytest.param("de", 0.9, "es", "en", "ru", "es", id="a pinned language wins"),
@@ -288,10 +312,10 @@ def test_language_to_hear_before_any_transcript(
     expected: str,
 ) -> None:
     chosen = language_to_hear(
-        asr_language=asr,
+        asr_language=LanguageCode.base_of(asr),
         asr_probability=probability,
-        pinned=pinned,
-        last_spoken=last,
-        telegram_language=telegram,
+        pinned=LanguageCode.base_of(pinned),
+        last_spoken=LanguageCode.base_of(last),
+        telegram_language=LanguageCode.base_of(telegram),
     )
     assert chosen == expected
