@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from redis.exceptions import RedisError
 from bot.config import Settings
 from bot.core.cache_keys import is_cacheable
 from bot.core.language import LanguageCode, detect_typed_language
+from bot.core.patterns import SENTENCE_ENDED
 from bot.core.privacy import (
     PLACEHOLDER_RE,
     Vault,
@@ -64,7 +64,6 @@ from bot.stores.redis import OUTAGES, redis_error
 from bot.tts.base import SpeechStyle, Synthesizer
 
 log = logging.getLogger(__name__)
-_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s|[。！？]|\n")  # CJK marks need no space
 Clock = Callable[[], datetime]
 
 
@@ -698,7 +697,7 @@ class Assistant:
             if not answer:
                 self.metrics.observe("model_first_token", time.perf_counter() - started)
             answer += item
-            if speaker and (ends := len(_SENTENCE_END.findall(answer))) > sentence_ends:
+            if speaker and (ends := len(SENTENCE_ENDED.findall(answer))) > sentence_ends:
                 sentence_ends = ends
                 speaker.feed(self._speakable(answer, language))
             yield answer, usage

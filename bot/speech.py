@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.cache_keys import voice_id
+from bot.core.patterns import FINISHED, SENTENCE_END, url_spans
 from bot.core.quota import SpeechTokens
 from bot.errors import AudioError, SpeechUnavailable
 from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
@@ -27,18 +28,10 @@ DEFAULT_CONCURRENCY = 3
 _FENCED_CODE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)  # code read aloud helps nobody
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _LINE_MARKERS = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+•]\s+|\d{1,3}[.)]\s+)+")
 _TABLE_RULE = re.compile(r"^[\s|:-]*-[\s|:-]*$")
 _EMPHASIS = re.compile(r"[*`~|]+|(?<!\w)_+|_+(?!\w)")
 _SPACES = re.compile(r"[ \t\u00a0]+")
-# A sentence ends at . ! ? … followed by a space, the end or a Spanish opener; CJK marks end it
-# without a space. Closing quotes and brackets stay with their sentence.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*(?=\s|$|[¿¡])|[。！？；]+[」』”’）\"')]*")
-# The text ends with a finished sentence: a Latin mark needs whitespace after it, CJK does not.
-_FINISHED = re.compile(
-    r"(?:(?P<mark>[.!?…]+)[\"'»”’)\]]*\s+|[。！？；]+[」』”’）\"')]*\s*|\n\s*)\Z"
-)
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st vs e.g i.e z.b bzw".split())
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])(?=\s)|(?<=[，、；：])")
 _SPACE_BEFORE_MARK = re.compile(r"\s+(?=[.,!?;:…])")
@@ -69,7 +62,7 @@ def finished_sentences(text_so_far: str) -> list[str]:
 
 
 def _ends_sentence(text: str) -> bool:
-    match = _FINISHED.search(text)
+    match = FINISHED.search(text)
     if match is None:
         return False
     return not _is_abbreviation(text[: match.start()], match.group("mark") or "")
@@ -96,7 +89,8 @@ def within_budget(chunks: Iterable[str], max_seconds: float) -> list[str]:
 def _clean(text: str) -> str:
     text = _FENCED_CODE.sub("\n", text)
     text = _MD_LINK.sub(r"\1", text)
-    text = _URL.sub("", text)
+    for start, end in reversed(url_spans(text)):  # the sentence's mark after a link stays
+        text = text[:start] + text[end:]
     text = html.unescape(_HTML_TAG.sub("", text))
     lines = (_clean_line(line) for line in text.splitlines() if not _TABLE_RULE.match(line))
     return "\n".join(lines)
@@ -116,7 +110,7 @@ def _is_symbol(ch: str) -> bool:
 
 def _sentences(line: str) -> list[str]:
     sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(line):
+    for match in SENTENCE_END.finditer(line):
         if _is_abbreviation(line[start : match.start()], match.group()):
             continue
         sentences.append(line[start : match.end()].strip())

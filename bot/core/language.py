@@ -12,19 +12,18 @@ from langdetect import DetectorFactory
 from langdetect.detector_factory import init_factory
 from langdetect.lang_detect_exception import LangDetectException
 
+from bot.core.patterns import CJK, CJK_CHARS, HANGUL, KANA, LETTER
+
 # langdetect samples at random; a fixed seed makes it a function of its input.
 DetectorFactory.seed = 0
 
 TYPED_CONFIDENCE = 0.9
 TYPED_MIN_WORDS = 3
-# A CJK character counts as a word: Chinese and Japanese put no spaces between words.
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]|[^\W\d_]+")
-_LETTER = re.compile(r"[^\W\d_]")
+# A CJK character counts as a word: Chinese and Japanese put no spaces between words. Digits
+# are no words here: they say nothing of a language.
+_COUNTED_WORD = re.compile(rf"[{CJK_CHARS}]|[^\W\d_]+")
 # langdetect often calls plain Chinese Korean ("明天北京的天气怎么样" → ko, p=0.99999), so the
 # CJK languages are told apart by their scripts, which is exact: kana is Japanese, hangul Korean.
-_KANA = re.compile(r"[\u3040-\u30ff]")
-_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u1100-\u11ff]")
 SCRIPT_CONFIDENCE = 0.99
 
 
@@ -118,12 +117,12 @@ def detect_text_language(
 
 def _script_language(text: str) -> LanguageCode | None:
     """Japanese, Korean or Chinese when CJK characters make up most of the letters, else None."""
-    cjk = len(_CJK.findall(text))
-    if not cjk or cjk * 2 < len(_LETTER.findall(text)):
+    cjk = len(CJK.findall(text))
+    if not cjk or cjk * 2 < len(LETTER.findall(text)):
         return None
-    if _KANA.search(text):
+    if KANA.search(text):
         return _JA
-    return _KO if _HANGUL.search(text) else _ZH
+    return _KO if HANGUL.search(text) else _ZH
 
 
 def choose_language(
@@ -232,7 +231,7 @@ def language_to_hear(
 
 def count_words(text: str) -> int:
     """Words in `text`, counting each CJK character as one."""
-    return len(_WORD.findall(text))
+    return len(_COUNTED_WORD.findall(text))
 
 
 def detect_typed_language(

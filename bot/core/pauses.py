@@ -8,9 +8,10 @@ second and the words both pieces heard are dropped once at the seam.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from bot.core.patterns import WORD
 
 FRAME_SECONDS = 0.02
 # A frame is quiet below max(floor, the quietest tenth + margin), but never within
@@ -22,7 +23,6 @@ MIN_PAUSE_SECONDS = 0.3
 OVERLAP_SECONDS = 1.0
 # Words compared at a seam: a second of overlap holds at most a few words.
 SEAM_WORDS = 12
-_PUNCTUATION = re.compile(r"[^\w]+")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def _seam_length(before: Sequence[str], after: Sequence[str]) -> int:
 
 def _norm(word: str) -> str:
     """A word as compared at a seam: case and punctuation do not matter (a cut may move them)."""
-    return _PUNCTUATION.sub("", word).casefold()
+    return "".join(WORD.findall(word)).casefold()
 
 
 __all__ = ["Cut", "choose_cut", "join_transcripts", "quiet_threshold"]

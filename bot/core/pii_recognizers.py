@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
+from bot.core.patterns import CJK_CHARS, url_spans
+
 
 @dataclass(frozen=True)
 class PersonalItem:
@@ -39,7 +41,7 @@ _A = re.ASCII
 # `\w` does not take them. Chinese, Japanese and Korean are written without spaces, so a run of
 # those characters ends a Latin or Cyrillic address ("邮箱是zhang@example.cn请回复") and is one on
 # its own ("张伟@...").
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# (CJK_CHARS, bot.core.patterns: with Hangul's conjoining jamo, which the copy here lacked.)
 
 
 def _mark_ranges() -> str:
@@ -56,17 +58,14 @@ def _mark_ranges() -> str:
 
 
 _MARK = f"[{_mark_ranges()}]"
-_WORD = rf"(?:[^\W{_CJK}]|{_MARK})"  # a letter, mark, digit or _ of any script but CJK
-_LETTER = rf"[^\W\d_{_CJK}]"
+_SPACED_WORD = rf"(?:[^\W{CJK_CHARS}]|{_MARK})"  # a letter, mark, digit or _ of any script but CJK
+_SPACED_LETTER = rf"[^\W\d_{CJK_CHARS}]"
 _EMAIL = re.compile(
-    rf"(?:(?<![._%+-])(?<!{_WORD})[^\W_{_CJK}](?:{_WORD}|[.%+-])*|(?<![\w.%+-])[{_CJK}]+)"
+    rf"(?:(?<![._%+-])(?<!{_SPACED_WORD})[^\W_{CJK_CHARS}](?:{_SPACED_WORD}|[.%+-])*|(?<![\w.%+-])[{CJK_CHARS}]+)"
     rf"@(?:[^\W_](?:[^\W_]|{_MARK}|-)*\.)+"
-    rf"(?:{_LETTER}(?:{_LETTER}|{_MARK})+(?!{_WORD}|-)|[{_CJK}]{{2,}}(?![\w-])"
-    rf"|xn--[A-Za-z0-9-]+(?!{_WORD}))"
+    rf"(?:{_SPACED_LETTER}(?:{_SPACED_LETTER}|{_MARK})+(?!{_SPACED_WORD}|-)|[{CJK_CHARS}]{{2,}}(?![\w-])"
+    rf"|xn--[A-Za-z0-9-]+(?!{_SPACED_WORD}))"
 )
-# Printable ASCII only, so a URL stops where Chinese text or a quote begins.
-_URL = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][A-Za-z0-9+.-]{1,15}://|www\.)[!-~]+", _A)
-_URL_STRIP = ".,;:!?)]}'\"`>"
 _SECRET_PARAMS = frozenset(
     {"sig", "auth", "pass", "pwd", "passwd", "session", "sessionid", "sid", "jwt", "apikey"}
 )
@@ -81,10 +80,9 @@ def find_emails(text: str) -> Iterator[PersonalItem]:
 
 def find_urls(text: str) -> Iterator[PersonalItem]:
     """Yield URLs that carry a password (user:pass@) or a token-like query or fragment parameter."""
-    for m in _URL.finditer(text):
-        url = m.group().rstrip(_URL_STRIP)
-        if _url_has_credentials(url):
-            yield PersonalItem("url", m.start(), m.start() + len(url), url)
+    for start, end in url_spans(text):
+        if _url_has_credentials(url := text[start:end]):
+            yield PersonalItem("url", start, end, url)
 
 
 def _url_has_credentials(url: str) -> bool:
@@ -122,7 +120,7 @@ _SECRET_PATTERNS = tuple(
 )
 _PW_WORDS = r"password|passwd|passcode|pwd|парол[ьяе]|contraseña|passwort|kennwort|密码|口令"
 _KEY_WORDS = r"token|api[ _-]?key|secret|key|токен|ключ|clave|llave|schlüssel|密钥|令牌|秘钥"
-_LETTER = r"A-Za-z\u0400-\u04ff"  # Latin and Cyrillic
+_LATIN_CYRILLIC = r"A-Za-z\u0400-\u04ff"
 # A keyword, then separators or linking words ("is", "lautet", "是"), then the candidate:
 # printable ASCII without quotes or spaces.
 _JOIN = (
@@ -132,7 +130,7 @@ _JOIN = (
 )
 _KEYWORD_SECRET = re.compile(
     # A Latin or Cyrillic keyword must start a word; a Chinese one may follow "wifi" directly.
-    rf"(?:(?<![{_LETTER}])|(?=[^{_LETTER}]))"
+    rf"(?:(?<![{_LATIN_CYRILLIC}])|(?=[^{_LATIN_CYRILLIC}]))"
     rf"(?:(?P<pw>{_PW_WORDS})|(?P<key>{_KEY_WORDS})){_JOIN}(?P<tok>[!#-&(-~]+)",
     re.IGNORECASE,
 )

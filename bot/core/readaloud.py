@@ -7,8 +7,9 @@ told to read the text word for word; its own transcript of what it said tells wh
 from __future__ import annotations
 
 import difflib
-import re
 import unicodedata
+
+from bot.core.patterns import CJK, WORD
 
 # The instructions of every Realtime session: a voice, never a conversation partner.
 READ_ALOUD_INSTRUCTIONS = (
@@ -20,7 +21,6 @@ READ_ALOUD_INSTRUCTIONS = (
 
 # Realtime models that reason: the least effort keeps the first audio fast (reading needs none).
 _REASONING_PREFIXES = ("gpt-realtime-2",)
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def is_realtime_model(model: str) -> bool:
@@ -44,7 +44,7 @@ def spoken_words(text: str) -> list[str]:
     spaces, and a model's transcript may space them differently.
     """
     words: list[str] = []
-    for run in _WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
+    for run in WORD.findall(unicodedata.normalize("NFKC", text).casefold()):
         if any(_is_wide(ch) for ch in run):
             words.extend(_split_wide(run))
         else:
@@ -61,7 +61,7 @@ def differing_words(text: str, transcript: str) -> int:
 
 
 def _is_wide(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in "WF"
+    return CJK.match(ch) is not None
 
 
 def _split_wide(run: str) -> list[str]:

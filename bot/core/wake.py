@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-_NOT_WORD = re.compile(r"[\W_]+")
+from bot.core.patterns import CJK, WORD
+
 # Said before a name ("hey Voicey"); one of them may come first.
 GREETINGS = frozenset(
     "hey hi hello ok okay yo dear эй привет слушай окей hola oye oiga hallo he 嘿 喂 你好".split()
@@ -14,11 +14,11 @@ MAX_NAME_WORDS = 4
 
 
 def _words(text: str) -> list[str]:
-    return _NOT_WORD.sub(" ", text.casefold()).split()
+    return WORD.findall(text.casefold())
 
 
 def _is_wide(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" for ch in text)
+    return CJK.search(text) is not None
 
 
 def wake_names(*, first_name: str, username: str, words: Iterable[str] = ()) -> tuple[str, ...]:
