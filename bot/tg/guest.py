@@ -20,6 +20,7 @@ from telegram.error import BadRequest
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
 from bot.events import Answered, AssistantEvent, Heard, Notice, Refused
 from bot.i18n import t
+from bot.stores import progress
 from bot.tg.context import BotContext
 from bot.tg.incoming import DownloadLimits, describe_text, replied_audio, user_language
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # Room for the tags Markdown → HTML adds: the one message must stay within Telegram's limit.
 _LIMIT = TELEGRAM_MAX_TEXT - 400
+_PART = "guest"  # the answer's name in the update's progress record (bot.stores.progress)
 
 
 async def answer_guest(update: Update, context: BotContext) -> None:
@@ -74,8 +76,11 @@ async def _collect(events: AsyncGenerator[AssistantEvent, None], language: str |
 async def answer(message: Message, text: str) -> None:
     """Post `text` as the guest answer: formatted, or plain when Telegram rejects the markup.
 
-    One message is all a guest query gets, so a text over Telegram's limit is cut short.
+    One message is all a guest query gets, so a text over Telegram's limit is cut short, and
+    a worker resuming the update after it was answered answers nothing more.
     """
+    if await progress.already_sent(_PART):
+        return
     parts = split_message(text, _LIMIT)
     text = parts[0] if len(parts) == 1 else parts[0].rstrip() + " …"
     try:
@@ -83,6 +88,7 @@ async def answer(message: Message, text: str) -> None:
     except BadRequest as error:
         log.info("formatting rejected, answering in plain text: %s", error.message)
         await message.answer_guest_query(_article(text, None))
+    await progress.record_sent(_PART)
 
 
 def _article(text: str, parse_mode: str | None) -> InlineQueryResultArticle:
