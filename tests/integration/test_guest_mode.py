@@ -77,3 +77,15 @@ async def test_a_guest_answer_over_telegrams_limit_is_cut_to_one_message(
     answer = await bot_api.wait_for_guest_answer(query)
     assert answer.text.startswith(t("heard", "en", text=SAID))
     assert answer.text.endswith(" …") and len(answer.text) <= 4096
+
+
+async def test_a_guest_call_that_fails_unexpectedly_gets_the_apology_as_its_guest_answer(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    openai_api.reject_key("sk-test-key")  # the error boundary's case: the operator must act
+    await start_bot(make_settings())
+    note = bot_api.voice_without_bot(SPEAKER, sample("en_1.ogg"), duration=6)
+    query = bot_api.call_as_guest(CALLER, f"@{BOT_USERNAME}", reply_to=note, language_code="de")
+    answer = await bot_api.wait_for_guest_answer(query)
+    assert answer.text == t("service_rejected", "de")
+    assert not calls_into_the_group(bot_api)
