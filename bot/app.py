@@ -39,7 +39,7 @@ from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import connect_redis
 from bot.tasks import CLEANUP_SECONDS
-from bot.tg import handlers, listen, unasked, voice_menu
+from bot.tg import guest, handlers, listen, unasked, voice_menu
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
@@ -191,6 +191,8 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     audio = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.ALL
     unsupported = filters.PHOTO | filters.VIDEO | filters.Sticker.ALL
     table = [
+        # First: a guest call may look like any message, but can only be answered as a guest.
+        MessageHandler(filters.UpdateType.GUEST_MESSAGE, guest.answer_guest),
         *command_handlers(),
         MessageHandler(filters.COMMAND, handlers.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
@@ -209,7 +211,9 @@ async def _count_update(update: Update, context: Any) -> None:
     """Count every update by its kind (runs in its own handler group, before the real handler)."""
     message = update.effective_message
     kind = "other"
-    if message is not None and (message.text or "").startswith("/"):
+    if update.guest_message is not None:
+        kind = "guest"
+    elif message is not None and (message.text or "").startswith("/"):
         kind = "command"
     elif message is not None:
         kind = next(

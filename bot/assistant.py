@@ -113,11 +113,16 @@ class AudioRequest:
 
 @dataclass(frozen=True)
 class TextRequest:
-    """A typed message; `about` is the voice note it replies to, when it asks about one."""
+    """A typed message; `about` is the voice note it replies to, when it asks about one.
+
+    `text_only` is for an answer that can only be text (a guest query): no voice note and no
+    "🔊" button, since neither could be sent.
+    """
 
     sender: Sender
     text: str
     about: AudioRequest | None = None
+    text_only: bool = False
 
 
 @dataclass
@@ -227,8 +232,11 @@ class Assistant:
             last_spoken=prefs.last_language,
             pinned=prefs.pinned_language,
         )
-        voice = prefs.speaks(to_voice_note=False)
-        async for event in self._converse(sender, text, language, voice, prefs):
+        voice = prefs.speaks(to_voice_note=False) and not request.text_only
+        converse = self._converse(
+            sender, text, language, voice, prefs, listenable=not request.text_only
+        )
+        async for event in converse:
             yield event
 
     async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
@@ -513,9 +521,19 @@ class Assistant:
         )
 
     async def _converse(
-        self, sender: Sender, text: str, language: str, voice: bool, prefs: Preferences
+        self,
+        sender: Sender,
+        text: str,
+        language: str,
+        voice: bool,
+        prefs: Preferences,
+        *,
+        listenable: bool = True,
     ) -> AsyncIterator[AssistantEvent]:
-        """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
+        """Mask, answer from cache or model (speaking sentences as they come), remember, speak.
+
+        A text answer is kept for its "🔊" button unless it is not `listenable`.
+        """
         question, vault = await self._mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
         speaker = self._speaker(language, prefs.style) if voice else None
@@ -542,7 +560,9 @@ class Assistant:
             stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
             remembered = await self._remember(sender, question, stored, language, history, cached)
             await self._record_chat(sender.user_id, usage, cached=bool(cached))
-            listen = None if speaker else await self._save_for_listening(sender, stored, language)
+            listen = None
+            if listenable and not speaker:
+                listen = await self._save_for_listening(sender, stored, language)
             yield Answered(
                 text=restore(stored, vault, owner=sender.owner),
                 language=language,

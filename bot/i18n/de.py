@@ -96,4 +96,5 @@ MESSAGES = {
     "transcribe_usage": "Schreib /transcribe on oder /transcribe off.",
     "transcribe_admins_only": "Das können nur die Admins der Gruppe ändern.",
     "transcribe_groups_only": "/transcribe ist für Gruppen; hier gibt dir /mode transcribe nur Transkripte.",
+    "guest_no_voice": "Antworte mit @{bot} auf eine Sprachnachricht, dann schreibe ich auf, was sie sagt; mit einer Frage dazu beantworte ich sie.",
 }

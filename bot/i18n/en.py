@@ -96,4 +96,5 @@ MESSAGES = {
     "transcribe_usage": "Use /transcribe on or /transcribe off.",
     "transcribe_admins_only": "Only the group's admins can change that.",
     "transcribe_groups_only": "/transcribe is for groups; here, /mode transcribe gives you transcripts only.",
+    "guest_no_voice": "Reply to a voice note with @{bot} and I'll write out what it says; add a question and I'll answer it.",
 }

@@ -96,4 +96,5 @@ MESSAGES = {
     "transcribe_usage": "Usa /transcribe on o /transcribe off.",
     "transcribe_admins_only": "Solo los administradores del grupo pueden cambiar eso.",
     "transcribe_groups_only": "/transcribe es para grupos; aquí, /mode transcribe te da solo transcripciones.",
+    "guest_no_voice": "Responde a una nota de voz con @{bot} y escribiré lo que dice; añade una pregunta y la responderé.",
 }

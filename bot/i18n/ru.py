@@ -96,4 +96,5 @@ MESSAGES = {
     "transcribe_usage": "Напишите /transcribe on или /transcribe off.",
     "transcribe_admins_only": "Это могут изменить только администраторы группы.",
     "transcribe_groups_only": "/transcribe работает в группах; здесь /mode transcribe даёт только расшифровку.",
+    "guest_no_voice": "Ответьте на голосовое сообщение с @{bot}, и я напишу, что в нём сказано; добавьте вопрос, и я на него отвечу.",
 }

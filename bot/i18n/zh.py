@@ -95,4 +95,5 @@ MESSAGES = {
     "transcribe_usage": "请使用 /transcribe on 或 /transcribe off。",
     "transcribe_admins_only": "只有群管理员可以更改此设置。",
     "transcribe_groups_only": "/transcribe 用于群组；在这里，/mode transcribe 只给你转写。",
+    "guest_no_voice": "用 @{bot} 回复一条语音消息，我会写出它说了什么；附上问题，我会回答。",
 }
