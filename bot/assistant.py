@@ -34,7 +34,7 @@ from bot.errors import (
     SpeechUnavailable,
     refusal_key,
 )
-from bot.events import AnswerDelta, Answered, AssistantEvent, Notice, Refused, Spoken
+from bot.events import AnswerDelta, Answered, AssistantEvent, Notice, Refused, Speaking, Spoken
 from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
@@ -125,6 +125,14 @@ class Assistant:
         async for event in self._turn(request.sender, self._answer_voice(request)):
             yield event
 
+    async def answer_live(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
+        """Answer an utterance of a live session: a voice note whose answer is always spoken.
+
+        Sentence by sentence as each is ready: `Speaking` comes before the answer streams.
+        """
+        async for event in self._turn(request.sender, self._answer_voice(request, live=True)):
+            yield event
+
     async def forget(self, sender: Sender) -> None:
         """Forget the conversation and its private values (/reset)."""
         await self.conversations.reset(sender.conversation)
@@ -184,7 +192,9 @@ class Assistant:
         async for event in self._converse(request.sender, request.text, language, voice):
             yield event
 
-    async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
+    async def _answer_voice(
+        self, request: AudioRequest, *, live: bool = False
+    ) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
         refusal = await self._admit(sender)
         if refusal:
@@ -222,9 +232,10 @@ class Assistant:
         yield heard
         if heard.language_source in ("speech", "text"):
             await self.prefs.update(sender.user_id, last_language=heard.language)
-        if prefs.mode == "transcribe":
+        if prefs.mode == "transcribe" and not live:  # a live session is a conversation
             return
-        async for event in self._converse(sender, heard.text, heard.language, prefs.mode != "text"):
+        voice = live or prefs.mode != "text"
+        async for event in self._converse(sender, heard.text, heard.language, voice, live=live):
             yield event
 
     async def _admit(self, sender: Sender) -> Refused | None:
@@ -257,12 +268,19 @@ class Assistant:
         )
 
     async def _converse(
-        self, sender: Sender, text: str, language: str, voice: bool
+        self, sender: Sender, text: str, language: str, voice: bool, *, live: bool = False
     ) -> AsyncIterator[AssistantEvent]:
-        """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
+        """Mask, answer from cache or model (speaking sentences as they come), remember, speak.
+
+        Live, each sentence's speech is handed out as soon as it is ready (`Speaking`), and an
+        answer cut short by the user is remembered as far as it went.
+        """
         question, vault = await self._mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
         speaker = self._speaker(language) if voice else None
+        if speaker and live:
+            yield Speaking(speaker.parts())
+        answer = ""
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
@@ -273,6 +291,10 @@ class Assistant:
                     stream = self._stream(history, question, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
+                except (asyncio.CancelledError, GeneratorExit):
+                    if live and answer.strip():
+                        await self._keep_interrupted(sender, question, answer, language, vault)
+                    raise
                 except CredentialsRejected:
                     raise  # the operator's to fix: the error boundary says so, once
                 except ServiceError as error:
@@ -294,7 +316,7 @@ class Assistant:
             if not remembered:
                 yield Notice("memory_unavailable")
             if speaker:
-                async for event in self._speak(sender.user_id, stored, language, speaker):
+                async for event in self._speak(sender.user_id, stored, language, speaker, live):
                     yield event
         finally:
             if speaker:
@@ -416,19 +438,38 @@ class Assistant:
         return PLACEHOLDER_RE.sub(t("private_value", language), mask(text)[0])
 
     async def _speak(
-        self, user_id: int, stored: str, language: str, speaker: IncrementalSpeaker
+        self,
+        user_id: int,
+        stored: str,
+        language: str,
+        speaker: IncrementalSpeaker,
+        live: bool = False,
     ) -> AsyncIterator[AssistantEvent]:
-        """Finish the voice note; when no voice works, say so and keep the text."""
+        """Finish the voice note (live: every sentence); when no voice works, say so."""
         spoken_text = self._speakable(stored, language)
         try:
             with self.metrics.time_stage("synthesis"):
-                note = await speaker.finish(spoken_text)
+                if live:
+                    await speaker.settle(spoken_text)
+                else:
+                    note = await speaker.finish(spoken_text)
         except (SpeechUnavailable, ServiceError) as error:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
         await self._record(user_id, kind="synthesis", tts_chars=len(spoken_text))
-        yield Spoken(ogg=note.ogg, duration=note.duration)
+        if not live:
+            yield Spoken(ogg=note.ogg, duration=note.duration)
+
+    async def _keep_interrupted(
+        self, sender: Sender, question: str, answer: str, language: str, vault: Vault
+    ) -> None:
+        """Remember a live answer the user cut short, as far as it was said."""
+        stored, _ = await self._mask_into_vault(sender, answer.strip() + " …", language, vault)
+        try:
+            await self.conversations.append(sender.conversation, Turn(question, stored))
+        except OUTAGES as error:
+            log.error("interrupted turn not remembered: %s", type(error).__name__)
 
     def _answer_key(self, question: str, language: str) -> dict[str, str]:
         return {

@@ -144,8 +144,11 @@ class Listener:
         Both refuse bad audio before anything is paid for.
         """
         # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
-        from bot.audio import as_sent_seconds, decode_to_wav
+        from bot.audio import as_sent_seconds, decode_to_wav, plain_wav_seconds
 
+        # A live utterance comes as 16 kHz WAV already: nothing to decode.
+        if "wav" in self._transcriber.accepts and (seconds := plain_wav_seconds(data)):
+            return data, "wav", seconds
         if "ogg" in self._transcriber.accepts and (seconds := as_sent_seconds(data)) is not None:
             return data, "ogg", seconds
         decoded = decode_to_wav(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -18,7 +19,12 @@ from bot.durable.health import Readiness
 from bot.durable.queue import UpdateQueue
 from bot.metrics import Metrics
 
+if TYPE_CHECKING:
+    from bot.live.server import LiveHub
+
 log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8080
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name, not a secret
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is JSON text; files are fetched separately
@@ -69,11 +75,15 @@ def build_web_app(
     *,
     readiness: Readiness,
     metrics: Metrics,
-    queue: UpdateQueue,
+    queue: UpdateQueue | None,
     receiver: Receiver | None,
     path: str | None,
+    live: LiveHub | None = None,
 ) -> web.Application:
-    """The routes: the webhook path (when this process receives), /healthz and /metrics."""
+    """The routes: the webhook path (when this process receives), /healthz and /metrics.
+
+    With `live` (PUBLIC_URL set, and this process answers), the live page and its WebSocket.
+    """
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -81,13 +91,18 @@ def build_web_app(
         return web.json_response(status, status=200 if all(status.values()) else 503)
 
     async def metrics_page(request: web.Request) -> web.Response:
-        await report_queue(queue, metrics)  # a scrape sees the queue as it is now
+        if queue is not None:
+            await report_queue(queue, metrics)  # a scrape sees the queue as it is now
         return web.Response(body=metrics.render(), content_type="text/plain")
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_page)
     if receiver is not None and path is not None:
         app.router.add_post(path, receiver.handle)
+    if live is not None:
+        from bot.live.server import add_live_routes
+
+        add_live_routes(app, live)
     return app
 
 

@@ -21,15 +21,15 @@ from bot.config import Settings
 from bot.db.engine import make_engine
 from bot.durable.health import Readiness
 from bot.durable.queue import UpdateQueue
-from bot.durable.receiver import Receiver, build_web_app, serve, webhook_path
+from bot.durable.receiver import DEFAULT_PORT, Receiver, build_web_app, serve, webhook_path
 from bot.durable.worker import Worker
 from bot.errors import ServiceError
+from bot.live.server import live_hub
 from bot.metrics import Metrics
 from bot.stores.redis import RedisHandle, connect_redis
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8080
 EXIT_DEADLINE_SECONDS = 28.0  # the contract says 30 s; leave a little for the interpreter
 
 
@@ -81,7 +81,7 @@ async def run_web(settings: Settings, stop: asyncio.Event) -> None:
             telegram = _telegram_only(settings)
             async with telegram:
                 await _set_webhook(telegram.bot, settings)
-                await register_commands(telegram)
+                await register_commands(telegram, settings)
             await stop.wait()
     finally:
         await engine.dispose()
@@ -135,13 +135,14 @@ async def _answer_and_maybe_receive(
             queue=queue,
             receiver=receiver,
             path=path,
+            live=live_hub(services),
         )
         async with application, _served(app, settings):
             if settings.metrics_port is not None:
                 services.metrics.start_exporter(settings.metrics_port)
             if receive:
                 await _set_webhook(application.bot, settings)
-                await register_commands(application)
+                await register_commands(application, settings)
             worker = Worker(application, queue, settings)
             warming = asyncio.create_task(warm_up(services))
             try:

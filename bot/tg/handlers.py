@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.constants import ChatAction
 
 from bot.core.language import normalize_language
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.events import Refused
+from bot.i18n import t
 from bot.stores.prefs import MODES
 from bot.tg.context import BotContext
 from bot.tg.incoming import (
@@ -21,7 +22,7 @@ from bot.tg.incoming import (
     topic_of,
 )
 from bot.tg.replies import ReplyRenderer
-from bot.tg.say import message_of, reply
+from bot.tg.say import chat_of, message_of, reply, user_language
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,24 @@ async def mode(update: Update, context: BotContext) -> None:
         return
     await context.services.prefs.update(describe_sender(update).user_id, mode=choice)
     await reply(update, f"mode_{choice}")
+
+
+async def live(update: Update, context: BotContext) -> None:
+    """Open the live voice page (a Mini App) from a button, when PUBLIC_URL is set."""
+    public_url = context.services.settings.public_url
+    if not public_url:
+        await reply(update, "live_not_set_up")
+        return
+    if chat_of(update).type != "private":  # Telegram allows web_app buttons in private chats only
+        await reply(update, "live_private_only")
+        return
+    language = user_language(update)
+    button = InlineKeyboardButton(
+        t("live_button", language), web_app=WebAppInfo(url=f"{public_url}/live")
+    )
+    await message_of(update).reply_text(
+        t("live_open", language), reply_markup=InlineKeyboardMarkup([[button]])
+    )
 
 
 async def text_message(update: Update, context: BotContext) -> None:
