@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
+import shutil
 import statistics
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -85,6 +88,29 @@ async def watch_stalls(bot: BotProcess, stop: asyncio.Event) -> float:
     return max(worst, await asyncio.to_thread(bot.metric, "event_loop_lag_seconds"))
 
 
+def stage_averages(bot: BotProcess) -> str:
+    """The bot's own averages over every utterance: its stages, and end of speech to audio."""
+    url = f"http://127.0.0.1:{bot.metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+
+    def average(name: str) -> float:
+        total = re.search(rf"^{name}_sum(?:{{[^}}]*}})? ([0-9.eE+-]+)$", text, re.MULTILINE)
+        count = re.search(rf"^{name}_count(?:{{[^}}]*}})? ([0-9.eE+-]+)$", text, re.MULTILINE)
+        if not total or not count or not float(count.group(1)):
+            return float("nan")
+        return float(total.group(1)) / float(count.group(1))
+
+    parts = []
+    for stage in ("transcription", "model_first_token", "synthesis"):
+        pattern = rf'^stage_seconds_(sum|count){{stage="{stage}"}} ([0-9.eE+-]+)$'
+        found = dict(re.findall(pattern, text, re.MULTILINE))
+        if found.get("count") and float(found["count"]):
+            parts.append(f"{stage} {float(found['sum']) / float(found['count']):.3f} s")
+    parts.append(f"end of utterance → first audio sent {average('live_first_audio_seconds'):.3f} s")
+    return ", ".join(parts)
+
+
 def summary(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -105,7 +131,12 @@ async def main(args: argparse.Namespace) -> None:
             bot_api,
             openai_api,
             Path(data),
-            extra_env={"PUBLIC_URL": root, "PORT": str(port), "LIVE_SILENCE_MS": str(SILENCE_MS)},
+            extra_env={
+                "PUBLIC_URL": root,
+                "PORT": str(port),
+                "LIVE_SILENCE_MS": str(SILENCE_MS),
+                **({"DATABASE_URL": args.database_url} if args.database_url else {}),
+            },
         )
         await bot.start()
         await asyncio.sleep(2)  # the warm-up after the first poll
@@ -115,8 +146,15 @@ async def main(args: argparse.Namespace) -> None:
                     await speak_and_time(session, root, bot_api.token, 5000, run)
                     for run in range(args.runs)
                 ]
+                # The machine's own share: the stall the idle bot reports over the same time.
                 stop = asyncio.Event()
                 watcher = asyncio.create_task(watch_stalls(bot, stop))
+                await asyncio.sleep(10)
+                stop.set()
+                idle_stall = await watcher
+                stop = asyncio.Event()
+                watcher = asyncio.create_task(watch_stalls(bot, stop))
+                cpu_before = bot.cpu_seconds()
                 crowd = await asyncio.gather(
                     *(
                         speak_and_time(session, root, bot_api.token, 6000 + n, 0)
@@ -125,6 +163,11 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 stop.set()
                 stall = await watcher
+                cpu = (bot.cpu_seconds() - cpu_before) / args.crowd
+            warnings = bot.log_summary(6)
+            stages = await asyncio.to_thread(stage_averages, bot)
+            if args.keep_log:
+                shutil.copy(bot.log_path, args.keep_log)
         finally:
             await bot.stop()
             await bot_api.stop()
@@ -140,15 +183,21 @@ async def main(args: argparse.Namespace) -> None:
     verdict = "met" if statistics.median(one) <= bound else "**missed**"
     print(f"| 1 ({args.runs} runs) | {summary(one)} | ≤ {bound:.2f} s: {verdict} |")
     print(f"| {args.crowd} at once | {summary(crowd)} | - |")
+    print(f"\nThe bot's averages over all utterances: {stages}")
+    if warnings:
+        print("\nThe bot's most frequent warnings:", *warnings, sep="\n  ")
     print(
         f"\nLongest event-loop stall during the {args.crowd}-session round: {stall * 1000:.0f} ms "
-        f"(target ≤ 100 ms: {'met' if stall <= 0.1 else '**missed**'})"
+        f"(target ≤ 100 ms: {'met' if stall <= 0.1 else '**missed**'}); the idle bot over 10 s "
+        f"just before: {idle_stall * 1000:.0f} ms. Bot CPU per utterance: {cpu * 1000:.0f} ms."
     )
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://... (default SQLite)")
+    parser.add_argument("--keep-log", type=Path, help="copy the bot's log here")
     parser.add_argument("--crowd", type=int, default=20)
     parser.add_argument("--transcription", type=float, default=0.3)
     parser.add_argument("--first-token", type=float, default=0.3)

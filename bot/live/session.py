@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from bot.assistant import AudioRequest, Sender
-from bot.errors import CredentialsRejected
+from bot.errors import AudioError, CredentialsRejected
 from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Speaking
 from bot.i18n import t
-from bot.live.pcm import OUT_FRAME_BYTES, OUT_RATE, pcm_to_wav, speech_to_pcm
+from bot.live.pcm import OUT_FRAME_BYTES, OUT_RATE, pcm_to_wav, speech_pieces
 from bot.live.vad import RATE, SpeechStarted, UtteranceDetector, UtteranceEnded
 from bot.metrics import Metrics
 from bot.tts.base import Speech
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 64 * 1024
 BURST_SECONDS = 2.0  # audio may run this far ahead of the clock (a network hiccup catching up)
 MAX_STRIKES = 3  # input refusals before the session is closed
+DECODE_SLICE_SECONDS = 0.003  # speech decoding yields the loop this often
 CLOSE_INPUT, CLOSE_REPLACED, CLOSE_TOO_LONG = 4400, 4409, 4408
 _REFUSAL_CODES = {
     "over_quota": "quota",
@@ -232,21 +233,41 @@ class LiveSession:
     async def _play(self, parts: AsyncIterator[Speech], ended: float) -> None:
         """Each sentence's speech as 24 kHz PCM frames, as soon as it is synthesised."""
         async for speech in parts:
-            pcm = await asyncio.to_thread(speech_to_pcm, speech)
-            for start in range(0, len(pcm), OUT_FRAME_BYTES):
-                if not self._speaking:
-                    self._speaking = True
-                    self._metrics.live_first_audio.observe(time.perf_counter() - ended)
-                frame = pcm[start : start + OUT_FRAME_BYTES]
-                await self._socket.send_bytes(frame)
-                self._playing_until = max(self._playing_until, time.monotonic())
-                self._playing_until += len(frame) / (2 * OUT_RATE)
+            pending = bytearray()
+            try:
+                async for piece in _decoded(speech):
+                    pending += piece
+                    while len(pending) >= OUT_FRAME_BYTES:
+                        await self._send_speech(bytes(pending[:OUT_FRAME_BYTES]), ended)
+                        del pending[:OUT_FRAME_BYTES]
+            except AudioError as error:
+                log.warning("a sentence's speech did not decode: %s", error)
+            if pending:
+                await self._send_speech(bytes(pending), ended)
+
+    async def _send_speech(self, frame: bytes, ended: float) -> None:
+        if not self._speaking:
+            self._speaking = True
+            self._metrics.live_first_audio.observe(time.perf_counter() - ended)
+        await self._socket.send_bytes(frame)
+        self._playing_until = max(self._playing_until, time.monotonic())
+        self._playing_until += len(frame) / (2 * OUT_RATE)
 
     async def _send(self, message: dict[str, Any]) -> None:
         if self.closing:
             return
         with contextlib.suppress(ConnectionError, RuntimeError):  # the client went away
             await self._socket.send_str(json.dumps(message, ensure_ascii=False))
+
+
+async def _decoded(speech: Speech) -> AsyncIterator[bytes]:
+    """The clip's PCM, decoded on the loop a slice at a time (see bot.live.pcm.speech_pieces)."""
+    started = time.perf_counter()
+    for piece in speech_pieces(speech):
+        yield piece
+        if time.perf_counter() - started > DECODE_SLICE_SECONDS:
+            await asyncio.sleep(0)  # let other sessions' frames through
+            started = time.perf_counter()
 
 
 __all__ = ["CLOSE_INPUT", "CLOSE_REPLACED", "CLOSE_TOO_LONG", "LiveSession", "Pace"]

@@ -224,3 +224,21 @@ async def test_a_dropped_connection_mid_answer_frees_the_session(
     again = await connect(http, root, init_data(cluster.bot_api.token, 4113))
     await again.speak(pcm_of("en_1.ogg"))
     await again.wait_for("speech_end")
+
+
+async def test_in_webhook_mode_the_page_and_its_socket_share_the_webhooks_server(
+    cluster: Cluster, openai_api: OpenAIEmulator, http: aiohttp.ClientSession
+) -> None:
+    openai_api.transcribe_with(QUESTION)
+    openai_api.reply_with(ANSWER)
+    root = f"http://127.0.0.1:{cluster.web_port}"
+    await cluster.start_all("run", PUBLIC_URL=root)
+    assets = [("/live", "text/html"), ("/live/page.js", "text/javascript")]
+    for path, kind in [*assets, ("/live/page.css", "text/css")]:
+        async with http.get(root + path) as response:
+            assert response.status == 200 and response.content_type == kind, path
+    client = await connect(http, root, init_data(cluster.bot_api.token, 4114))
+    await client.speak(pcm_of("en_1.ogg"))
+    assert (await client.wait_for("answer_end"))["text"] == ANSWER
+    await client.wait_for("speech_end")
+    assert not cluster.bot_api.calls_to("getUpdates"), "webhook mode: no polling"
