@@ -242,3 +242,25 @@ async def test_in_webhook_mode_the_page_and_its_socket_share_the_webhooks_server
     assert (await client.wait_for("answer_end"))["text"] == ANSWER
     await client.wait_for("speech_end")
     assert not cluster.bot_api.calls_to("getUpdates"), "webhook mode: no polling"
+
+
+async def test_an_answer_cut_short_is_remembered_as_far_as_it_went(
+    cluster: Cluster, openai_api: OpenAIEmulator, http: aiohttp.ClientSession
+) -> None:
+    openai_api.transcribe_with(QUESTION)
+    openai_api.reply_with(ANSWER)
+    openai_api.chunk_delay = 2.0  # the answer takes ~24 s to write
+    _, root = await start_live_bot(cluster)
+    client = await connect(http, root, init_data(cluster.bot_api.token, 4115))
+    await client.speak(pcm_of("en_1.ogg"))
+    await client.wait_for("answer")
+    await client.speak(pcm_of("en_2.ogg"))  # the user goes on before the answer is done
+    await client.wait_for("transcript", 2)
+    await openai_api.wait_for(lambda: len(openai_api.chat_requests()) == 2, 60)
+    assert not client.of_type("answer_end"), "the first answer was never finished"
+    second = client.messages.index(client.of_type("transcript")[1])
+    first_words = "".join(m["text"] for m in client.messages[:second] if m["type"] == "answer")
+    history = openai_api.chat_requests()[-1].json["messages"]
+    said = [m["content"] for m in history if m["role"] == "assistant"]
+    assert said == [first_words + " …"]
+    assert ANSWER.startswith(first_words)
