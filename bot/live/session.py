@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
 from bot.assistant import AudioRequest, Sender
@@ -56,7 +56,7 @@ class Socket(Protocol):
 class Answering(Protocol):
     """The assistant's live turn (bot.assistant.Assistant.answer_live)."""
 
-    def answer_live(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
+    def answer_live(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer one utterance."""
 
 
@@ -189,7 +189,7 @@ class LiveSession:
         )
         player: asyncio.Task[None] | None = None
         try:
-            async with contextlib.aclosing(self._assistant.answer_live(request)) as events:  # type: ignore[type-var]
+            async with contextlib.aclosing(self._assistant.answer_live(request)) as events:
                 sent = ""
                 async for event in events:
                     if isinstance(event, Speaking):

@@ -264,3 +264,15 @@ async def test_an_answer_cut_short_is_remembered_as_far_as_it_went(
     said = [m["content"] for m in history if m["role"] == "assistant"]
     assert said == [first_words + " …"]
     assert ANSWER.startswith(first_words)
+
+
+async def test_bye_ends_the_session_and_live_max_seconds_ends_a_long_one(
+    cluster: Cluster, http: aiohttp.ClientSession
+) -> None:
+    bot, root = await start_live_bot(cluster, LIVE_MAX_SECONDS="10")
+    polite = await connect(http, root, init_data(cluster.bot_api.token, 4116))
+    await polite.send({"type": "bye"})
+    assert await polite.wait_closed() == 1000
+    lingering = await connect(http, root, init_data(cluster.bot_api.token, 4117))
+    assert await lingering.wait_closed(timeout=60) == 4408
+    await wait_metric(bot, "live_sessions_open", 0)
