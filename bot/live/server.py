@@ -56,6 +56,7 @@ class LiveHub:
         self.accounts = accounts
         self.metrics = metrics
         self._sessions: dict[int, tuple[LiveSession, web.WebSocketResponse]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def open_sessions(self) -> int:
@@ -70,9 +71,10 @@ class LiveHub:
         self._sessions[user_id] = (session, ws)
         self.metrics.live_sessions.set(len(self._sessions))
         if old is not None:
-            old_session, old_ws = old
-            await old_session.finish()
-            await old_ws.close(code=CLOSE_REPLACED, message=b"another live session started")
+            # In the background: a vanished client would hold the close handshake for seconds.
+            task = asyncio.create_task(_replace(*old))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return True
 
     def release(self, user_id: int, session: LiveSession) -> None:
@@ -172,6 +174,12 @@ class LiveHub:
                         return
         except TimeoutError:
             await ws.close(code=CLOSE_TOO_LONG, message=b"the session reached LIVE_MAX_SECONDS")
+
+
+async def _replace(session: LiveSession, ws: web.WebSocketResponse) -> None:
+    """End a session that a newer one of the same user replaces."""
+    await session.finish()
+    await ws.close(code=CLOSE_REPLACED, message=b"another live session started")
 
 
 async def _refuse(ws: web.WebSocketResponse, code: str, language: str | None, close: int) -> None:
