@@ -91,6 +91,7 @@ class LiveHub:
         await ws.prepare(request)
         user = await self._hello(ws)
         if user is None:
+            self.metrics.live_refusals.labels(code="auth").inc()
             await _refuse(ws, "auth", None, CLOSE_AUTH)
             return ws
         language = ui_language(user.language_code)
@@ -139,15 +140,12 @@ class LiveHub:
             return None
         if not isinstance(hello, dict) or hello.get("type") != "hello":
             return None
-        user = check_init_data(
+        return check_init_data(
             str(hello.get("init_data") or ""),
             bot_token=self.settings.telegram_bot_token.get_secret_value(),
             now=time.time(),
             max_age=self.settings.live_auth_max_age_seconds,
         )
-        if user is None:
-            self.metrics.live_refusals.labels(code="auth").inc()
-        return user
 
     async def _access(self, user_id: int) -> str:
         try:

@@ -112,7 +112,9 @@ async def test_an_init_data_that_is_not_genuine_and_fresh_is_closed_with_4401(
     assert [m["type"] for m in client.messages] == ["error"]
     assert client.messages[0]["code"] == "auth"
     assert not openai_api.transcription_requests()
-    assert metric(await metrics_of(bot), "live_sessions_open") == 0
+    page = await metrics_of(bot)
+    assert metric(page, "live_sessions_open") == 0
+    assert 'live_refusals_total{code="auth"} 1.0' in page
 
 
 async def test_a_user_not_allowed_is_closed_with_4403(
