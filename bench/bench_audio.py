@@ -87,7 +87,9 @@ def operations(data: bytes) -> list[tuple[str, Callable[[], bytes | object]]]:
     """The measured operations on one sample; the encoders all get the same 48 kHz segment."""
     segment = _join([_load(data, None)])
     return [
-        ("decode: pydub + ffmpeg → 16 kHz WAV (ours)", lambda: decode_to_wav(data)),
+        ("decode: pydub + ffmpeg → 16 kHz WAV (before)", lambda: _load(data, None)
+            .set_frame_rate(16_000).set_channels(1).set_sample_width(2).raw_data),
+        ("decode: PyAV frame by frame → 16 kHz WAV (ours)", lambda: decode_to_wav(data)),
         ("decode: PyAV in process → 16 kHz PCM", lambda: pyav_decode(data)),
         ("encode: PyAV libopus voip/5 (ours)", lambda: _encode_opus(segment)),
         ("encode: PyAV libopus default (10)", lambda: pyav_encode_default(segment.raw_data)),

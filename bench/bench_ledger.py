@@ -1,4 +1,4 @@
-"""Ledger timings: record_usage, check_quota, stats and daily_series on SQLite and PostgreSQL.
+"""Ledger timings: record_usage, admit, stats and daily_series on SQLite and PostgreSQL.
 
 Run by hand: `python -m bench.bench_ledger [POSTGRES_SERVER_URL]`. Prints a Markdown table.
 """
@@ -68,7 +68,7 @@ async def measure(name: str, url: str) -> list[str]:
     await seed(accounts, engine)
     timings = {
         "record_usage": lambda: accounts.record_usage(7, kind="chat", tokens_in=10, now=NOW),
-        "check_quota": lambda: accounts.check_quota(7, now=NOW),
+        "admit": lambda: accounts.admit(7, now=NOW),
         "usage_report": lambda: accounts.usage_report(7, now=NOW),
         "stats (3 periods)": lambda: accounts.stats(now=NOW),
         "daily_series (30 d)": lambda: accounts.daily_series(now=NOW),

@@ -28,8 +28,7 @@ NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 async def turn(accounts: Accounts, user_id: int) -> float:
     started = time.perf_counter()
-    await accounts.seen(user_id, username=f"u{user_id}", now=NOW)
-    await accounts.check_quota(user_id, now=NOW)
+    await accounts.admit(user_id, username=f"u{user_id}", now=NOW)  # what the bot does first
     for kind in ("transcription", "chat"):
         if not await accounts.record_usage(user_id, kind=kind, tokens_in=10, now=NOW):  # type: ignore[arg-type]
             raise ServiceError("database", "deferred to the backlog", retryable=True)

@@ -18,10 +18,10 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from bot.durable.health import Readiness
-from bot.durable.progress import Progress
 from bot.durable.queue import UpdateQueue
 from bot.durable.receiver import SECRET_HEADER, Receiver, build_web_app, serve
 from bot.metrics import Metrics
+from bot.stores.progress import Progress
 
 COUNT = 500
 SECRET = "bench-secret"  # noqa: S105 - the local emulator's, for this run only

@@ -1,14 +1,17 @@
 """End-to-end benchmark of the voice loop: one person, many at once, a group, caches, start-up.
 
 Run: .venv/bin/python -m bench.voice_loop [--quick] [--transcription 0.8] [--first-token 0.5]
-     [--streaming 2.0] [--speech 0.3] [--crowd 50,200] [--no-local]
+     [--streaming 2.0] [--speech 0.3] [--realtime-connect 0.3] [--crowd 50,200] [--no-local]
+     [--tts-model gpt-4o-mini-tts] [--people-only]
 
 The Bot API and OpenAI emulators answer with the given fixed latencies; the bot runs as
-`python -m bot` in its own process (bench/loop_harness.py). Every target of issue 9 is printed
-with its number and marked met or missed. The limits next to each time follow from the
-latencies: the transcript can show after the transcription, the first words after that plus the
-first token, the whole answer after the whole stream, the voice note after one more sentence's
-speech.
+`python -m bot` in its own process (bench/loop_harness.py). Every target of issue 9 (a row of
+`TARGETS` in bench/loop_targets.py) is printed with its number and marked met or missed. The
+limits next to each time follow from the latencies: the transcript can show after the
+transcription, the first words after that plus the first token, the whole answer after the
+whole stream, the voice note after one more sentence's speech. The voice is the bot's default
+TTS_MODEL (a Realtime model: `--speech` is then each response's wait for its first audio,
+`--realtime-connect` a new session's wait), or `--tts-model`.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,11 @@ from bench.loop_harness import (
     percentile,
     trace,
 )
+from bench.loop_targets import Crowd, Local, Run, judge
 from tests.emulators.bot_api import BotApiEmulator
 from tests.emulators.openai_api import Latencies, OpenAIEmulator
 
 SAMPLE = (ROOT / "tests" / "fixtures" / "en_1.ogg").read_bytes()
-GROUP_RATE_PER_MINUTE = 20
 TELEGRAM_RATE = 30.0
 ANSWERS = {
     "en": (
@@ -57,26 +58,19 @@ ANSWERS = {
 LANGUAGE_NAMES = {"en": "english", "zh": "chinese"}
 
 
-@dataclass
-class Row:
-    """One line of the targets table."""
-
-    target: str
-    value: str
-    met: bool | None  # None: informational
-
-    def render(self) -> str:
-        """The line as Markdown."""
-        mark = {True: "met", False: "**missed**", None: "-"}[self.met]
-        return f"| {self.target} | {self.value} | {mark} |"
-
-
 class Loop:
     """The emulators, the people and the bot under test."""
 
-    def __init__(self, latencies: Latencies, data_dir: Path, database_url: str | None = None):
+    def __init__(
+        self,
+        latencies: Latencies,
+        data_dir: Path,
+        database_url: str | None = None,
+        tts_model: str | None = None,
+    ):
         self.latencies = latencies
         self.database_url = database_url
+        self.tts_model = tts_model
         self.bot_api = BotApiEmulator()
         self.openai_api = OpenAIEmulator(latencies=latencies)
         self.data_dir = data_dir
@@ -111,6 +105,8 @@ class Loop:
         """A bot process on these emulators (not started)."""
         if self.database_url:
             env = {"DATABASE_URL": self.database_url, **env}
+        if self.tts_model:
+            env = {"TTS_MODEL": self.tts_model, **env}
         bot = BotProcess(self.bot_api, self.openai_api, self.data_dir, extra_env=env)
         self.bots.append(bot)
         return bot
@@ -212,37 +208,6 @@ class Loop:
 
 
 # ---- measuring ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Crowd:
-    """One round of `size` people at once."""
-
-    size: int
-    traces: list[Trace]
-    calls: Counter[str]
-    peak_mb: float
-    stall_ms: float
-    cpu_ms: float  # the bot's CPU time per answer
-    log: list[str]  # the bot's most frequent warnings and errors
-
-    @property
-    def lost(self) -> int:
-        """People who never got their answer."""
-        return sum(1 for t in self.traces if t.whole is None)
-
-    @property
-    def voiceless(self) -> int:
-        """People who got the answer but no voice note."""
-        return sum(1 for t in self.traces if t.whole is not None and t.voice is None)
-
-    def stage(self, name: str) -> list[float]:
-        """One stage's times over everyone who saw it."""
-        return [v for t in self.traces if (v := getattr(t, name)) is not None]
-
-    def calls_per_answer(self) -> float:
-        """Calls naming one of the chats, per answer."""
-        return sum(self.calls.values()) / max(1, self.size)
 
 
 def progress(what: str) -> None:
@@ -363,17 +328,6 @@ async def talk_seconds(data_dir: Path) -> float:
         )
         await process.wait()
         return time.perf_counter() - started
-
-
-@dataclass
-class Local:
-    """faster-whisper base int8: real-time factors through the bot and called directly."""
-
-    direct: dict[str, float]
-    same_work: dict[str, float]  # the bare model identifying, then decoding in the bot's choice
-    through_bot: dict[str, float]
-    side_by_side: list[float]
-    loads: int
 
 
 async def local_whisper(loop: Loop, samples: list[str]) -> Local:
@@ -498,138 +452,6 @@ def crowd_table(crowds: list[Crowd]) -> list[str]:
     return lines
 
 
-def targets(
-    people: dict[str, dict[str, float]],
-    bounds: dict[str, float],
-    crowds: list[Crowd],
-    group_result: tuple[float, list[float]],
-    cache: tuple[float, int, float, int],
-    local: Local | None,
-    start: dict[str, float],
-    upload: str,
-) -> list[Row]:
-    """Every target of issue 9 with its number."""
-    rows = []
-    for language, stages in people.items():
-        first, voice = stages["first_words"], stages["voice"]
-        rows.append(
-            Row(
-                f"{language}: first words ≤ limit + 0.3 s",
-                f"{_s(first)} s (limit {_s(bounds['first_words'])})",
-                first <= bounds["first_words"] + 0.3,
-            )
-        )
-        rows.append(
-            Row(
-                f"{language}: voice note ≤ 1.10 × limit",
-                f"{voice / bounds['voice']:.2f} ×",
-                voice <= 1.10 * bounds["voice"],
-            )
-        )
-    big = max(crowds, key=lambda c: c.size)
-    voice95 = percentile(big.stage("voice"), 0.95)
-    signs, seconds = big.stage("first_sign"), big.stage("second_preview")
-    rows += [
-        Row(f"{big.size} at once: none lost", str(big.lost), big.lost == 0),
-        Row(f"{big.size} at once: p95 to the voice note ≤ 20 s", f"{_s(voice95)} s", voice95 <= 20),
-        Row(
-            f"{big.size} at once: first sign of life p95 ≤ 8 s",
-            f"{_s(percentile(signs, 0.95))} s",
-            percentile(signs, 0.95) <= 8,
-        ),
-        Row(
-            f"{big.size} at once: everyone's first sign before anyone's second draft",
-            f"last first sign {_s(max(signs, default=float('nan')))} s, first second draft "
-            f"{_s(min(seconds, default=float('inf')))} s",
-            max(signs, default=0) <= min(seconds, default=float("inf")),
-        ),
-        Row(
-            f"{big.size} at once: Telegram calls per voice answer ≤ 6 (getFile not counted)",
-            f"{(sum(big.calls.values()) - big.calls['getFile']) / big.size:.2f}",
-            (sum(big.calls.values()) - big.calls["getFile"]) / big.size <= 6,
-        ),
-        Row(
-            f"{big.size} at once: no event-loop stall over 100 ms",
-            f"{big.stall_ms:.0f} ms",
-            big.stall_ms <= 100,
-        ),
-        Row(
-            f"{big.size} at once: bot memory under 500 MB",
-            f"{big.peak_mb:.0f} MB",
-            big.peak_mb < 500,
-        ),
-    ]
-    alone, five = group_result
-    allowed = 2 * alone + 5 * 60 / GROUP_RATE_PER_MINUTE
-    rows.append(
-        Row(
-            "group: five at once each read the whole answer within 2 × alone + 5 × 3 s",
-            f"max {_s(max(five))} s (alone {_s(alone)} s, allowed {_s(allowed)} s)",
-            max(five) <= allowed,
-        )
-    )
-    text_s, text_calls, voice_s, voice_calls = cache
-    rows += [
-        Row(
-            "cache hit, repeated question: < 100 ms, no model call",
-            f"{1000 * text_s:.0f} ms, {text_calls} model calls",
-            text_s < 0.1 and text_calls == 0,
-        ),
-        Row(
-            "cache hit, forwarded voice note: no model call (time to the voice note)",
-            f"{1000 * voice_s:.0f} ms, {voice_calls} model calls",
-            voice_calls == 0,
-        ),
-    ]
-    if local is not None:
-        ratio = median(list(local.through_bot.values())) / median(list(local.same_work.values()))
-        rows.append(
-            Row(
-                "local faster-whisper through the bot within 10 % of the bare model (same work)",
-                f"RTF {median(list(local.through_bot.values())):.3f} vs "
-                f"{median(list(local.same_work.values())):.3f} ({ratio:.2f} ×); the bare "
-                f"model's own guess: {median(list(local.direct.values())):.3f}",
-                ratio <= 1.10,
-            )
-        )
-        alone = [
-            local.through_bot[name] for name in list(local.through_bot)[: len(local.side_by_side)]
-        ]
-        side = median(local.side_by_side) / median(alone)
-        rows.append(
-            Row("local: the model is loaded once", f"{local.loads} loads", local.loads == 1)
-        )
-        rows.append(
-            Row(
-                f"local: {len(local.side_by_side)} users at once run side by side (one after "
-                "another: 2 × alone)",
-                f"RTF at once {median(local.side_by_side):.3f} ({side:.2f} × alone)",
-                side <= 1.5,
-            )
-        )
-    rows.append(
-        Row(
-            "remote transcription uploads OGG/Opus as Telegram sent it",
-            upload,
-            upload.startswith(("ogg", "oga", "opus")),
-        )
-    )
-    rows += [
-        Row(
-            "a restarted bot polls again within 2 s",
-            f"{_s(start['restart'])} s",
-            start["restart"] <= 2,
-        ),
-        Row("import bot.app (python -X importtime)", f"{_s(start['import'])} s", None),
-        Row(
-            "python -m bot talk --text against a server answering at once",
-            f"{_s(start['talk'])} s",
-            None,
-        ),
-    ]
-    return rows
-
-
 def upload_format(openai_api: OpenAIEmulator) -> str:
     """The extension and size of what the bot uploaded for transcription."""
     for request in openai_api.transcription_requests():
@@ -640,15 +462,20 @@ def upload_format(openai_api: OpenAIEmulator) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     """Run every scenario and print the tables."""
-    latencies = Latencies(args.transcription, args.first_token, args.streaming, args.speech)
+    latencies = Latencies(
+        args.transcription, args.first_token, args.streaming, args.speech, args.realtime_connect
+    )
     bounds = limits(latencies)
     runs = 1 if args.quick else 3
     with tempfile.TemporaryDirectory(prefix="voice-loop-") as tmp:
-        loop = Loop(latencies, Path(tmp), database_url=args.database_url)
+        loop = Loop(latencies, Path(tmp), database_url=args.database_url, tts_model=args.tts_model)
         async with loop.bot_api, loop.openai_api:
             people = {}
             for language in ("en", "zh"):
                 people[language] = await one_person(loop, language, runs)
+            if args.people_only:
+                print_people(latencies, runs, people, bounds, loop.openai_api)
+                return
             crowds = [await crowd(loop, 1, within=60)]
             for size in args.crowd:
                 crowds.append(await crowd(loop, size, within=240))
@@ -672,12 +499,7 @@ async def main(args: argparse.Namespace) -> None:
                 "import": median([import_seconds("bot.app") for _ in range(runs)]),
                 "talk": median([await talk_seconds(Path(tmp)) for _ in range(runs)]),
             }
-    print(
-        f"\nLatencies: transcription {latencies.transcription} s, first token "
-        f"{latencies.first_token} s, streaming {latencies.streaming} s, speech "
-        f"{latencies.speech} s per request; medians of {runs}.\n"
-    )
-    print("\n".join(person_table(people, bounds)) + "\n")
+    print_people(latencies, runs, people, bounds, loop.openai_api)
     print("\n".join(crowd_table(crowds)) + "\n")
     print("Times in seconds after the message was sent: p50 / p95 / max.\n")
     for c in crowds:
@@ -695,9 +517,38 @@ async def main(args: argparse.Namespace) -> None:
             )
         together = ", ".join(f"{v:.3f}" for v in local.side_by_side)
         print(f"\nAll at once through the bot: RTF {together}\n")
-    rows = targets(people, bounds, crowds, group_result, cache, local, start, upload)
+    run = Run(people, bounds, crowds, *group_result, cache, local, start, upload)
     print("| target | measured | |\n| --- | --- | --- |")
-    print("\n".join(row.render() for row in rows))
+    print("\n".join(row.render() for row in judge(run)))
+
+
+def print_people(
+    latencies: Latencies,
+    runs: int,
+    people: dict[str, dict[str, float]],
+    bounds: dict[str, float],
+    openai_api: OpenAIEmulator,
+) -> None:
+    """The latencies, the voice's path and the one-person table (times against their limits)."""
+    print(
+        f"\nLatencies: transcription {latencies.transcription} s, first token "
+        f"{latencies.first_token} s, streaming {latencies.streaming} s, speech "
+        f"{latencies.speech} s per request, a realtime session's start "
+        f"{latencies.realtime_connect} s; medians of {runs}.\n"
+    )
+    print(speech_path(openai_api) + "\n")
+    print("\n".join(person_table(people, bounds)) + "\n")
+
+
+def speech_path(openai_api: OpenAIEmulator) -> str:
+    """How the voice was made: Realtime sessions opened for how many sentences, or requests."""
+    realtime = openai_api.realtime
+    if realtime.connections:
+        return (
+            f"Voice: Realtime API, {len(realtime.responses())} sentences read on "
+            f"{realtime.connections} sessions (one per bot started, and per sentence at once)."
+        )
+    return f"Voice: /v1/audio/speech, {len(openai_api.speech_requests())} requests."
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -708,6 +559,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--first-token", type=float, default=0.5)
     parser.add_argument("--streaming", type=float, default=2.0)
     parser.add_argument("--speech", type=float, default=0.3)
+    parser.add_argument("--realtime-connect", type=float, default=0.3)
+    parser.add_argument("--tts-model", help="TTS_MODEL (default: the bot's, a Realtime model)")
+    parser.add_argument(
+        "--people-only", action="store_true", help="one person in each language, nothing else"
+    )
     parser.add_argument("--crowd", type=lambda v: [int(x) for x in v.split(",")], default=[50, 200])
     parser.add_argument("--no-local", action="store_true", help="skip faster-whisper")
     parser.add_argument(

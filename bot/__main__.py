@@ -40,10 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         secrets.append(settings.openai_api_key.get_secret_value())
     if settings.vault_key:
         secrets.append(settings.vault_key.get_secret_value())
-    setup_logging(settings.log_level, secrets=secrets)
+    setup_logging(
+        settings.log_level,
+        secrets=secrets,
+        log_format=settings.log_format,
+        own_addresses=own_addresses(settings),
+    )
     try:
         if args.command == "migrate":
-            from bot.durable.migrations import migrate_exclusively_blocking
+            from bot.db.migrations import migrate_exclusively_blocking
 
             migrate_exclusively_blocking(settings.database_url)
             print("database is at the latest migration")
@@ -63,6 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     except BotError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def own_addresses(settings: Settings) -> list[str | None]:
+    """The services the bot itself talks to, whose hosts the logs need not hide."""
+    return [
+        settings.telegram_api_url,
+        settings.openai_base_url,
+        settings.redis_url,
+        settings.database_url,
+        settings.webhook_url,
+    ]
 
 
 def _talk_without_token(args: argparse.Namespace) -> bool:

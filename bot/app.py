@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -24,25 +25,29 @@ from bot.config import Settings
 from bot.core.quota import Limits, Prices
 from bot.db.accounts import Accounts
 from bot.db.engine import make_engine, make_session_factory
-from bot.durable.migrations import migrate_exclusively
+from bot.db.migrations import migrate_exclusively
 from bot.hearing import Listener
 from bot.i18n import TABLES
+from bot.lifecycle import check_models, models_in_use
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.openai_client import LazyOpenAI, make_openai_client
 from bot.services import Services
 from bot.stores.budget import RedisBudget
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
+from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import connect_redis
-from bot.tg import admin, handlers, unasked
+from bot.tasks import CLEANUP_SECONDS
+from bot.tg import handlers, listen, unasked, voice_menu
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
 from bot.tg.ordering import PerUserUpdateProcessor
 from bot.tg.ratelimit import PriorityRateLimiter
+from bot.tg.replies import LISTEN_PREFIX
 from bot.tg.startup import reach_telegram
 from bot.tts import make_synthesizer
 
@@ -61,6 +66,13 @@ __all__ = [
 async def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
     """Connect Redis and the database (migrating it), and build the pipeline stages."""
     metrics = metrics or Metrics()
+    # The backends first: an unknown name or a missing package stops the start before anything
+    # connects or migrates (one line naming the variable, from the registry).
+    client_openai = LazyOpenAI(settings)  # built after polling starts, by _warm_up
+    transcriber = make_transcriber(settings, openai_client=client_openai)
+    synthesizer = make_synthesizer(
+        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
+    )
     engine = make_engine(settings.database_url)
     await migrate_exclusively(settings.database_url)  # several processes may start at once
     accounts = Accounts(
@@ -76,11 +88,6 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     client = handle.client
     prefix = settings.redis_prefix
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
-    client_openai = LazyOpenAI(settings)  # built after polling starts, by _warm_up
-    transcriber = make_transcriber(settings, openai_client=client_openai)
-    synthesizer = make_synthesizer(
-        settings, openai_client=client_openai, on_fallback=metrics.count_tts_fallback
-    )
     prefs = PreferenceStore(client, prefix=prefix)
     assistant = Assistant(
         settings=settings,
@@ -118,11 +125,13 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
             retry_budget_seconds=settings.openai_retry_budget_seconds,
             max_attempts=settings.openai_max_attempts,
             on_retry=metrics.count_openai_retry,
+            reasoning_effort=settings.openai_reasoning_effort,
         ),
         synthesizer=synthesizer,
         accounts=accounts,
         metrics=metrics,
         locks=Locks(client, prefix=prefix),
+        listens=ListenStore(client, prefix=prefix),
     )
     services = Services(
         settings, handle, assistant, accounts, prefs, counters, metrics, client_openai
@@ -173,10 +182,12 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     unsupported = filters.PHOTO | filters.VIDEO | filters.Sticker.ALL
     table = [
         *command_handlers(),
-        MessageHandler(filters.COMMAND, admin.unknown_command),
+        MessageHandler(filters.COMMAND, handlers.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
         MessageHandler(audio, handlers.audio_message),
         MessageHandler(unsupported & filters.ChatType.PRIVATE, handlers.unsupported),
+        CallbackQueryHandler(voice_menu.on_button, pattern=f"^{voice_menu.PREFIX}"),
+        CallbackQueryHandler(listen.on_listen, pattern=f"^{LISTEN_PREFIX}"),
     ]
     for handler in table:
         application.add_handler(handler)
@@ -212,7 +223,7 @@ async def _register_commands(
 
 
 async def warm_up(services: Services) -> None:
-    """Load what first use would load (`_warm_up`, in a thread); then let updates through.
+    """Load what first use would load (`_warm_up`, in a thread); let updates through; check models.
 
     Measured at 200 people arriving right after a start: beside the loading thread the event
     loop stalled 115-200 ms; after it, 21 ms.
@@ -221,6 +232,12 @@ async def warm_up(services: Services) -> None:
         await asyncio.to_thread(_warm_up, services)
     finally:
         services.warm.set()
+    # Then, with the client built, the lifecycle guard: one look-up per configured model.
+    services.models = await check_models(
+        services.openai.client().models,
+        models_in_use(services.settings),
+        metrics=services.metrics,
+    )
 
 
 def load_deferred(services: Services) -> None:
@@ -268,6 +285,24 @@ async def _live_http(services: Services) -> AsyncIterator[None]:
         yield
 
 
+async def _stop_within(
+    application: Application[Any, Any, Any, Any, Any, Any], grace: float
+) -> None:
+    """Let the answers under way finish for `grace` seconds, then stop them (cleanup bounded).
+
+    python-telegram-bot's own stop waits for every update it fetched, however long that takes.
+    """
+    stopping = asyncio.ensure_future(application.stop())
+    await asyncio.wait({stopping}, timeout=grace)
+    processor = application.update_processor
+    if not stopping.done() and isinstance(processor, PerUserUpdateProcessor):
+        stopped = await processor.stop_all()
+        log.warning(
+            "stopped %d update(s) unanswered, SHUTDOWN_GRACE_SECONDS after SIGTERM", stopped
+        )
+    await asyncio.wait({stopping}, timeout=CLEANUP_SECONDS)
+
+
 async def run_bot(
     settings: Settings, stop: asyncio.Event, *, services: Services | None = None
 ) -> None:
@@ -279,7 +314,7 @@ async def run_bot(
             return
         async with application, _live_http(services):
             if settings.metrics_port is not None:
-                services.metrics.start_exporter(settings.metrics_port)
+                services.metrics.start_exporter(settings.metrics_port, settings.metrics_host)
             await application.start()
             if application.updater is None:
                 raise RuntimeError("the application was built without an updater")
@@ -300,7 +335,7 @@ async def run_bot(
             for task in background:
                 task.cancel()
             await application.updater.stop()
-            await application.stop()
+            await _stop_within(application, settings.shutdown_grace_seconds)
     finally:
         services.metrics.stop_exporter()  # frees the port, so a restarted bot can bind it again
         await services.aclose()

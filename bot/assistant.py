@@ -24,7 +24,9 @@ from bot.core.privacy import (
     regions_for,
     restore,
 )
-from bot.core.prompt import Turn, build_messages
+from bot.core.prompt import Turn, about_voice_note, build_messages
+from bot.core.quota import speech_cost
+from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts
 from bot.errors import (
     AudioError,
@@ -34,18 +36,29 @@ from bot.errors import (
     SpeechUnavailable,
     refusal_key,
 )
-from bot.events import AnswerDelta, Answered, AssistantEvent, Notice, Refused, Speaking, Spoken
+from bot.events import (
+    AnswerDelta,
+    Answered,
+    AssistantEvent,
+    Heard,
+    Hearing,
+    Notice,
+    Refused,
+    Speaking,
+    Spoken,
+)
 from bot.hearing import Listener
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.speech import IncrementalSpeaker
 from bot.stores.caches import AnswerCache, SpeechCache
+from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import PreferenceStore, VaultStore
+from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
 from bot.stores.redis import OUTAGES, redis_error
-from bot.tts.base import Synthesizer
+from bot.tts.base import SpeechStyle, Synthesizer
 
 log = logging.getLogger(__name__)
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]*\s|[。！？]|\n")  # CJK marks need no space
@@ -75,21 +88,33 @@ class Sender:
 
 
 @dataclass(frozen=True)
-class TextRequest:
-    """A typed message."""
+class Overheard:
+    """A group voice note not addressed to the bot; `names` call it when said first."""
 
-    sender: Sender
-    text: str
+    names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class AudioRequest:
-    """A voice note (or audio, video note); `fetch` downloads its bytes when needed."""
+    """A voice note (or audio, video note); `fetch` downloads its bytes when needed.
+
+    `overheard` is set for a group voice note that neither mentions nor replies to the bot.
+    """
 
     sender: Sender
     file_unique_id: str
     duration: float
     fetch: Callable[[], Awaitable[bytes]]
+    overheard: Overheard | None = None
+
+
+@dataclass(frozen=True)
+class TextRequest:
+    """A typed message; `about` is the voice note it replies to, when it asks about one."""
+
+    sender: Sender
+    text: str
+    about: AudioRequest | None = None
 
 
 @dataclass
@@ -108,6 +133,7 @@ class Assistant:
     accounts: Accounts
     metrics: Metrics
     locks: Locks
+    listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
 
@@ -131,6 +157,11 @@ class Assistant:
         Sentence by sentence as each is ready: `Speaking` comes before the answer streams.
         """
         async for event in self._turn(request.sender, self._answer_voice(request, live=True)):
+            yield event
+
+    async def speak_saved(self, sender: Sender, token: str) -> AsyncGenerator[AssistantEvent, None]:
+        """Speak a text answer once, on demand (its "🔊" button): Spoken, or why not."""
+        async for event in self._turn(sender, self._speak_saved(sender, token)):
             yield event
 
     async def forget(self, sender: Sender) -> None:
@@ -177,37 +208,93 @@ class Assistant:
             self._slots.release()
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
-        refusal = await self._admit(request.sender)
-        if refusal:
-            yield refusal
-            return
-        prefs = await self.prefs.load(request.sender.user_id)
-        language = detect_typed_language(
-            request.text,
-            telegram_language=request.sender.telegram_language,
-            last_spoken=prefs.last_language,
-            pinned=prefs.pinned_language,
-        )
-        voice = prefs.voice_for_text and prefs.mode != "text"
-        async for event in self._converse(request.sender, request.text, language, voice):
-            yield event
-
-    async def _answer_voice(
-        self, request: AudioRequest, *, live: bool = False
-    ) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
         refusal = await self._admit(sender)
         if refusal:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
+        text = request.text
+        if request.about is not None:  # a question about the voice note it replies to
+            heard = await self._heard_of(request.about, prefs)
+            if isinstance(heard, Refused):
+                yield heard
+                return
+            yield heard
+            if not text:  # the bot's name alone: the transcript is the answer
+                return
+            text = about_voice_note(question=text, transcript=heard.text)
+        language = detect_typed_language(
+            request.text or text,
+            telegram_language=sender.telegram_language,
+            last_spoken=prefs.last_language,
+            pinned=prefs.pinned_language,
+        )
+        voice = prefs.speaks(to_voice_note=False)
+        async for event in self._converse(sender, text, language, voice, prefs):
+            yield event
+
+    async def _answer_voice(
+        self, request: AudioRequest, *, live: bool = False
+    ) -> AsyncIterator[AssistantEvent]:
+        """A voice note, answered; or, overheard in a group, perhaps only heard.
+
+        An overheard one is answered when its first words call the bot, gets its transcript
+        when the group turned them on, and never gets a refusal (nor a growing transcript).
+        A live utterance (never overheard) is always answered, and always aloud.
+        """
+        sender, overheard = request.sender, request.overheard
+        refusal = await self._admit(sender)
+        if refusal:
+            if overheard is None:
+                yield refusal
+            return
+        prefs = await self.prefs.load(sender.user_id)
+        heard: Heard | Refused = Refused("no_speech")
+        async for item in self._hear_growing(request, prefs):
+            if isinstance(item, Hearing):
+                if overheard is None:
+                    yield item
+            else:
+                heard = item
+        if isinstance(heard, Refused):
+            if overheard is None:
+                yield heard
+            return
+        if overheard is not None and not calls_bot(heard.text, overheard.names):
+            if await self.prefs.group_transcripts(sender.chat_id):
+                yield heard
+            return
+        yield heard
+        if heard.language_source in ("speech", "text"):
+            await self.prefs.update(sender.user_id, last_language=heard.language)
+        if prefs.mode == "transcribe" and not live:  # a live session is a conversation
+            return
+        voice = live or prefs.speaks(to_voice_note=True)
+        async for event in self._converse(
+            sender, heard.text, heard.language, voice, prefs, live=live
+        ):
+            yield event
+
+    async def _heard_of(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
+        """The transcript of a voice note, without its partial transcripts."""
+        heard: Heard | Refused = Refused("no_speech")
+        async for item in self._hear_growing(request, prefs):
+            if not isinstance(item, Hearing):
+                heard = item
+        return heard
+
+    async def _hear_growing(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncIterator[Hearing | Heard | Refused]:
+        """The transcript while it grows, then what was heard (charged when recognised)."""
+        heard: Heard | None = None
         try:
-            heard = await self.listener.hear(
-                file_unique_id=request.file_unique_id,
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=sender.telegram_language,
-            )
+            async for item in self._hear(request, prefs):
+                if isinstance(item, Hearing):
+                    yield item
+                else:
+                    heard = item
         except AudioTooLong as error:
             log.info("audio longer than declared: %s", error)
             yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
@@ -222,21 +309,49 @@ class Assistant:
             log.warning("voice note not heard: %s", error)
             yield Refused(refusal_key(error))
             return
+        if heard is None:  # never: _hear ends with what was heard, or raises
+            return
         if not heard.from_cache:
             await self._record(
-                sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
+                request.sender.user_id, kind="transcription", audio_seconds=heard.audio_seconds
             )
-        if not heard.text:
-            yield Refused("no_speech")
-            return
-        yield heard
-        if heard.language_source in ("speech", "text"):
-            await self.prefs.update(sender.user_id, last_language=heard.language)
-        if prefs.mode == "transcribe" and not live:  # a live session is a conversation
-            return
-        voice = live or prefs.mode != "text"
-        async for event in self._converse(sender, heard.text, heard.language, voice, live=live):
-            yield event
+        yield heard if heard.text else Refused("no_speech")
+
+    async def _hear(
+        self, request: AudioRequest, prefs: Preferences
+    ) -> AsyncIterator[Hearing | Heard]:
+        """The transcript while it grows (Hearing), then what was heard; raises as hear does.
+
+        The listener runs as a task of its own so that its partial transcripts can be yielded
+        while it works; a turn that ends early (/cancel) cancels it.
+        """
+        partial: asyncio.Queue[str] = asyncio.Queue()
+        hearing = asyncio.ensure_future(
+            self.listener.hear(
+                file_unique_id=request.file_unique_id,
+                fetch=request.fetch,
+                prefs=prefs,
+                telegram_language=request.sender.telegram_language,
+                on_text=partial.put_nowait,
+            )
+        )
+        try:
+            while not hearing.done():
+                grown = asyncio.ensure_future(partial.get())
+                try:
+                    await asyncio.wait({hearing, grown}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    grown.cancel()
+                if grown.done() and not grown.cancelled():
+                    text = grown.result()
+                    while not partial.empty():  # only the latest is worth showing
+                        text = partial.get_nowait()
+                    yield Hearing(text)
+            yield await hearing
+        finally:
+            if not hearing.done():  # the turn ended early: stop hearing before the lock goes
+                hearing.cancel()
+                await asyncio.wait({hearing})
 
     async def _admit(self, sender: Sender) -> Refused | None:
         """Access and quota, checked before any expensive work."""
@@ -268,7 +383,14 @@ class Assistant:
         )
 
     async def _converse(
-        self, sender: Sender, text: str, language: str, voice: bool, *, live: bool = False
+        self,
+        sender: Sender,
+        text: str,
+        language: str,
+        voice: bool,
+        prefs: Preferences,
+        *,
+        live: bool = False,
     ) -> AsyncIterator[AssistantEvent]:
         """Mask, answer from cache or model (speaking sentences as they come), remember, speak.
 
@@ -277,7 +399,7 @@ class Assistant:
         """
         question, vault = await self._mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
-        speaker = self._speaker(language) if voice else None
+        speaker = self._speaker(language, prefs.style) if voice else None
         if speaker and live:
             yield Speaking(speaker.parts())
         answer = ""
@@ -308,19 +430,59 @@ class Assistant:
             stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
             remembered = await self._remember(sender, question, stored, language, history, cached)
             await self._record_chat(sender.user_id, usage, cached=bool(cached))
+            listen = None if speaker else await self._save_for_listening(sender, stored, language)
             yield Answered(
                 text=restore(stored, vault, owner=sender.owner),
                 language=language,
                 from_cache=bool(cached),
+                listen=listen,
             )
             if not remembered:
                 yield Notice("memory_unavailable")
             if speaker:
-                async for event in self._speak(sender.user_id, stored, language, speaker, live):
+                async for event in self._speak(
+                    sender.user_id, stored, language, speaker, live=live
+                ):
                     yield event
         finally:
             if speaker:
                 speaker.cancel()
+
+    async def _save_for_listening(self, sender: Sender, stored: str, language: str) -> str | None:
+        """Keep what the answer would say for a day (its "🔊" button).
+
+        None when Redis is out: the answer matters more than its button.
+        """
+        try:
+            return await self.listens.save(
+                sender.user_id, self._speakable(stored, language), language
+            )
+        except OUTAGES as error:
+            _unless_cancelled()
+            log.error("answer not kept for listening: %s", type(error).__name__)
+            return None
+
+    async def _speak_saved(self, sender: Sender, token: str) -> AsyncIterator[AssistantEvent]:
+        saved = await self.listens.get(token)
+        if saved is None:
+            yield Refused("listen_gone")
+            return
+        if saved.owner != sender.user_id:
+            yield Refused("listen_not_yours")
+            return
+        refusal = await self._admit(sender)
+        if refusal:
+            yield refusal
+            return
+        prefs = await self.prefs.load(sender.user_id)
+        speaker = self._speaker(saved.language, prefs.style)
+        try:
+            async for event in self._speak(sender.user_id, saved.text, saved.language, speaker):
+                if isinstance(event, Spoken):
+                    await self.listens.forget(token)
+                yield event
+        finally:
+            speaker.cancel()
 
     async def _mask_into_vault(
         self, sender: Sender, text: str, language: str, known: Vault | None = None
@@ -377,7 +539,13 @@ class Assistant:
         return True
 
     async def _record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
-        """The chat row carries the usage the model reported for this very answer."""
+        """The chat row carries the usage the model reported for this very answer.
+
+        Its output tokens include the reasoning ones, which are billed as output: they count
+        against the quotas and the cost like the words the user reads.
+        """
+        if usage and not cached and usage.reasoning_tokens:
+            self.metrics.count_reasoning_tokens(usage.reasoning_tokens)
         await self._record(
             user_id,
             kind="chat",
@@ -423,12 +591,13 @@ class Assistant:
             yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
-    def _speaker(self, language: str) -> IncrementalSpeaker:
+    def _speaker(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
         return IncrementalSpeaker(
             language=language,
             synthesizer=self.synthesizer,
             max_seconds=self.settings.max_speech_seconds,
             cache=self.speech_cache,
+            style=style,
         )
 
     def _speakable(self, text: str, language: str) -> str:
@@ -443,6 +612,7 @@ class Assistant:
         stored: str,
         language: str,
         speaker: IncrementalSpeaker,
+        *,
         live: bool = False,
     ) -> AsyncIterator[AssistantEvent]:
         """Finish the voice note (live: every sentence); when no voice works, say so."""
@@ -457,7 +627,7 @@ class Assistant:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
-        await self._record(user_id, kind="synthesis", tts_chars=len(spoken_text))
+        await self._record(user_id, kind="synthesis", **self._speech_amounts(spoken_text, speaker))
         if not live:
             yield Spoken(ogg=note.ogg, duration=note.duration)
 
@@ -470,6 +640,22 @@ class Assistant:
             await self.conversations.append(sender.conversation, Turn(question, stored))
         except OUTAGES as error:
             log.error("interrupted turn not remembered: %s", type(error).__name__)
+
+    def _speech_amounts(self, spoken_text: str, speaker: IncrementalSpeaker) -> dict[str, object]:
+        """The synthesis row: characters spoken, and the tokens a Realtime model billed for them.
+
+        Tokens are priced at the PRICE_REALTIME_* settings instead of PRICE_TTS_PER_1M_CHARS.
+        """
+        tokens = speaker.tokens
+        if tokens is None:
+            return {"tts_chars": len(spoken_text)}
+        return {
+            "tts_chars": len(spoken_text),
+            "model": self.settings.tts_model,
+            "tokens_in": tokens.text_in,
+            "tokens_out": tokens.tokens_out,
+            "cost": speech_cost(self.accounts.prices, tokens),
+        }
 
     def _answer_key(self, question: str, language: str) -> dict[str, str]:
         return {
@@ -503,4 +689,4 @@ def _unless_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-__all__ = ["Assistant", "AudioRequest", "Sender", "TextRequest"]
+__all__ = ["Assistant", "AudioRequest", "Overheard", "Sender", "TextRequest"]

@@ -5,6 +5,7 @@ Every function here blocks (ffmpeg subprocess, encoding); callers run them with 
 
 from __future__ import annotations
 
+import contextlib
 import fractions
 import functools
 import io
@@ -13,13 +14,13 @@ import struct
 import tempfile
 import warnings
 import wave
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import av
 import numpy as np
 
-from bot.errors import AudioError, BotError
+from bot.errors import AudioError, AudioTooLong, BotError
 
 with warnings.catch_warnings():
     # pydub warns at import when no ffmpeg is on PATH; we hand it imageio-ffmpeg's binary instead.
@@ -164,8 +165,8 @@ _WAV_TAGS: dict[int, Callable[[int], str]] = {
 }
 
 
-def _load(data: bytes, container: str | None) -> AudioSegment:
-    """Decode any supported input to a pydub segment, or raise AudioError."""
+def _guess(data: bytes, container: str | None) -> tuple[str, str]:
+    """(ffmpeg input format, decoder) from the bytes, else from the caller's hint; AudioError."""
     if not data:
         raise AudioError("empty file")
     guess = sniff_format(data)
@@ -173,65 +174,180 @@ def _load(data: bytes, container: str | None) -> AudioSegment:
         guess = _CONTAINER_DEFAULTS.get(container.lower().lstrip("."))
     if guess is None:
         raise AudioError("not a known audio format")
+    return guess
+
+
+def _load(data: bytes, container: str | None) -> AudioSegment:
+    """Decode our own speech clips (whole, into memory) to a pydub segment, or raise AudioError.
+
+    Only for audio whose length is already bounded (the speech we synthesised); what users
+    send goes through `decode_to_wav`, which never holds more than the limit.
+    """
+    guess = _guess(data, container)
     try:
         return _Segment.load(data, *guess)
     except (CouldntDecodeError, wave.Error, EOFError, ValueError, struct.error) as error:
         raise AudioError(f"could not decode {guess[0]} audio") from error
 
 
-def _to_wav(segment: AudioSegment) -> bytes:
-    """Serialise a 16-bit segment as a WAV file."""
+def _to_wav(pcm: bytes | bytearray, rate: int = ASR_RATE) -> bytes:
+    """16-bit mono samples as a WAV file."""
     out = io.BytesIO()
     with wave.open(out, "wb") as writer:
-        writer.setnchannels(segment.channels)
-        writer.setsampwidth(segment.sample_width)
-        writer.setframerate(segment.frame_rate)
-        writer.writeframes(segment.raw_data)
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(pcm)
     return out.getvalue()
 
 
-def decode_to_wav(data: bytes, *, container: str | None = None) -> DecodedAudio:
-    """Convert a voice note, audio file or video note to 16 kHz mono 16-bit WAV.
+def _open(data: bytes, fmt: str) -> av.container.InputContainer:
+    """Open `data` with PyAV as `fmt` (seekable in memory: an index at the end is read too)."""
+    try:
+        return av.open(io.BytesIO(data), "r", format=fmt)
+    except (av.error.FFmpegError, ValueError) as error:
+        raise AudioError(f"could not read {fmt} audio") from error
+
+
+def packet_seconds(data: bytes, *, container: str | None = None, limit: float) -> float | None:
+    """Playing length from the packets' own durations, without decoding them; cheap.
+
+    Stops reading once the length passes `limit` (a 2-hour note of 5 bytes a packet takes
+    ~8 µs a packet to walk, so the walk ends after `limit` seconds' worth of packets). Packet
+    durations come from the codec's frame headers in OGG, MP3, FLAC, WAV and MP4, but a
+    Matroska/WebM file may understate them: `decode_to_wav` keeps counting while it decodes.
+
+    Returns:
+        The length in seconds, or None when the packets cannot be read (the decoder says why).
+
+    Raises:
+        AudioTooLong: the packets hold more than `limit` seconds; its `seconds` is the file's
+            own claim when that is longer still (it only names the length in the refusal).
+    """
+    fmt, _codec = _guess(data, container)
+    try:
+        with av.open(io.BytesIO(data), "r", format=fmt) as source:
+            stream = source.streams.audio[0]
+            base = stream.time_base or fractions.Fraction(0)
+            ticks, most = 0, limit / base if base else 0
+            for packet in source.demux(stream):
+                if packet.size and packet.duration:
+                    ticks += packet.duration
+                    if ticks > most:
+                        claimed = (source.duration or 0) / av.time_base
+                        raise AudioTooLong(max(float(ticks * base), claimed), limit)
+    except (av.error.FFmpegError, IndexError, ValueError):
+        return None
+    return float(ticks * base)
+
+
+def decode_to_wav(
+    data: bytes, *, container: str | None = None, max_seconds: float = float("inf")
+) -> DecodedAudio:
+    """Convert a voice note, audio file or video note to 16 kHz mono 16-bit WAV, frame by frame.
+
+    Never holds more than `max_seconds` of samples: a file that decodes to more is refused as
+    soon as it does, whatever its headers and packets claimed. A damaged end (a truncated
+    upload) keeps what decoded before it, as ffmpeg would.
 
     Args:
         data: the file as downloaded.
         container: a hint ("ogg", "mp3", "m4a", ...) used only when the bytes are not recognised.
+        max_seconds: the longest audio accepted.
 
     Raises:
+        AudioTooLong: more than `max_seconds` of audio.
         AudioError: empty input, not audio, or nothing decodable in it.
     """
-    # pydub ignores `parameters=` on import, so resample here rather than in ffmpeg.
-    segment = _load(data, container).set_frame_rate(ASR_RATE).set_channels(1).set_sample_width(2)
-    duration = len(segment.raw_data) / (2 * ASR_RATE)
+    fmt, _codec = _guess(data, container)
+    most = max_seconds * ASR_RATE * 2  # bytes of 16 kHz mono 16-bit samples
+    pcm = bytearray()
+    with _open(data, fmt) as source:
+        try:
+            stream = source.streams.audio[0]
+        except IndexError:
+            raise AudioError(f"no audio stream in {fmt}") from None
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=ASR_RATE)
+        for frame in _batched(_frames(source, stream)):
+            for converted in resampler.resample(frame):
+                pcm += converted.to_ndarray().tobytes()
+            if len(pcm) > most:
+                raise AudioTooLong(len(pcm) / (2 * ASR_RATE), max_seconds)
+        with contextlib.suppress(av.error.FFmpegError, ValueError):
+            for converted in resampler.resample(None):
+                pcm += converted.to_ndarray().tobytes()
+    if len(pcm) > most:
+        raise AudioTooLong(len(pcm) / (2 * ASR_RATE), max_seconds)
+    duration = len(pcm) / (2 * ASR_RATE)
     if duration < MIN_DECODED_SECONDS:
         raise AudioError("no audio in file")
     sniffed = sniff_format(data)
     return DecodedAudio(
-        wav=_to_wav(segment), duration=duration, container=sniffed[0] if sniffed else None
+        wav=_to_wav(pcm), duration=duration, container=sniffed[0] if sniffed else None
     )
 
 
-def as_sent_seconds(data: bytes) -> float | None:
+def _frames(source: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.AudioFrame]:
+    """Decoded frames one at a time; a bad packet is skipped, a damaged end ends the audio."""
+    packets = source.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            return
+        except (av.error.FFmpegError, ValueError):
+            return  # what follows cannot be read: keep what decoded
+        try:
+            yield from packet.decode()
+        except (av.error.FFmpegError, ValueError):
+            continue
+
+
+def _batched(frames: Iterator[av.AudioFrame], seconds: float = 1.0) -> Iterator[av.AudioFrame]:
+    """Decoded frames joined into ~`seconds` long ones: the resampler's cost is per call.
+
+    20 ms Opus frames resampled one by one took 480 ms for a 60 s note, joined 190 ms.
+    """
+    batch: list[np.ndarray] = []
+    shape = ("", "", 0)  # format, layout and rate of the frames in the batch
+    count = 0
+    for frame in frames:
+        kind = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if batch and (kind != shape or count >= seconds * frame.sample_rate):
+            yield _joined(batch, shape)
+            batch, count = [], 0
+        shape = kind
+        batch.append(frame.to_ndarray())
+        count += frame.samples
+    if batch:
+        yield _joined(batch, shape)
+
+
+def _joined(arrays: list[np.ndarray], shape: tuple[str, str, int]) -> av.AudioFrame:
+    fmt, layout, rate = shape
+    # Planar formats are (channels, samples), packed ones (1, samples x channels): axis 1 both.
+    frame = av.AudioFrame.from_ndarray(np.concatenate(arrays, axis=1), format=fmt, layout=layout)
+    frame.sample_rate = rate
+    return frame
+
+
+def as_sent_seconds(data: bytes, *, limit: float = float("inf")) -> float | None:
     """Playing length of a whole OGG file as sent, from its packets, without decoding them.
 
     None when the file is not OGG or does not end in its final page (a truncated upload): such
-    audio is decoded and sent on as WAV of what decodes. Summing the packets rather than
-    trusting a header, the length is what a decoder would play, so a note longer than it was
-    declared is still caught.
+    audio is decoded and sent on as WAV of what decodes. Summing the packets (Opus packets say
+    their length in their first byte) rather than trusting a header, the length is what a
+    decoder would play, so a note longer than it was declared is still caught.
 
     Raises:
+        AudioTooLong: more than `limit` seconds (found as soon as the packets pass it).
         AudioError: the packets cannot be read, or they hold no audio.
     """
     if not data.startswith(b"OggS") or not _ends_with_last_ogg_page(data):
         return None
-    try:
-        with av.open(io.BytesIO(data), "r") as source:
-            stream = source.streams.audio[0]
-            samples = sum(packet.duration or 0 for packet in source.demux(stream) if packet.size)
-            rate = stream.time_base.denominator if stream.time_base else 0
-    except (av.error.FFmpegError, IndexError, ValueError) as error:
-        raise AudioError("could not read ogg audio") from error
-    seconds = samples / rate if rate else 0.0
+    seconds = packet_seconds(data, container="ogg", limit=limit)
+    if seconds is None:
+        raise AudioError("could not read ogg audio")
     if seconds < MIN_DECODED_SECONDS:
         raise AudioError("no audio in file")
     return seconds
@@ -271,7 +387,9 @@ def plain_wav_seconds(data: bytes) -> float | None:
         return None
     if (params.framerate, params.nchannels, params.sampwidth) != (ASR_RATE, 1, 2):
         return None
-    return params.nframes / float(ASR_RATE)
+    # The header's word or the bytes sent, whichever is longer: a header that understates its
+    # samples must not pass more audio than the limit allows.
+    return max(params.nframes, (len(data) - 44) // 2) / float(ASR_RATE)
 
 
 def wav_to_float32(wav: bytes) -> np.ndarray:
@@ -306,6 +424,19 @@ def encode_voice_note(clips: Sequence[tuple[bytes, str]], *, max_seconds: float)
     if len(segment) < MIN_DECODED_SECONDS * 1000:
         raise AudioError("no speech to encode")
     return VoiceNote(ogg=_encode_opus(segment), duration=len(segment.raw_data) / (2 * VOICE_RATE))
+
+
+def encode_pcm_clip(pcm: bytes, *, rate: int) -> bytes:
+    """Mono 16-bit little-endian PCM at `rate` as one OGG/Opus clip, ready for `encode_voice_note`.
+
+    Raises:
+        AudioError: there is not enough audio to encode.
+    """
+    whole = pcm[: len(pcm) // 2 * 2]  # a torn last sample is dropped, not guessed
+    if len(whole) < MIN_DECODED_SECONDS * rate * 2:
+        raise AudioError("no speech to encode")
+    segment = AudioSegment(data=whole, sample_width=2, frame_rate=rate, channels=1)
+    return _encode_opus(segment.set_frame_rate(VOICE_RATE))
 
 
 def _join_opus(clips: Sequence[bytes], *, max_seconds: float) -> VoiceNote | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -125,9 +125,8 @@ def build(
     Raises:
         BotError: one line naming what to set or install when the backend cannot be built.
     """
-    row = table.get(name)
-    if row is None:
-        raise BotError(f"unknown {variable}={name}; choose one of {', '.join(table)}")
+    check_names(variable, (name,), table)
+    row = table[name]
     try:
         cls = row.load()
     except MissingPackage as error:
@@ -141,9 +140,12 @@ def build(
     return cls(**options)
 
 
-def check_names(names: tuple[str, ...], table: Mapping[str, Backend]) -> tuple[str, ...]:
-    """`names` when each is a row of `table`; ValueError listing the choices otherwise."""
+def check_names(variable: str, names: Iterable[str], table: Mapping[str, Backend]) -> None:
+    """Refuse a name that is no row of `table`, with one line listing the choices.
+
+    Raises:
+        BotError: "unknown TTS_BACKEND=festival; choose one of gtts, openai, ...".
+    """
     unknown = [name for name in names if name not in table]
     if unknown:
-        raise ValueError(f"unknown backend {', '.join(unknown)}; choose from {', '.join(table)}")
-    return names
+        raise BotError(f"unknown {variable}={','.join(unknown)}; choose one of {', '.join(table)}")

@@ -10,9 +10,6 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot import asr, tts
-from bot.backends import check_names
-
 # A plain alias, not `type X = ...`: the latter hides NoDecode (pydantic-settings #715).
 UserIdSet = Annotated[frozenset[int], NoDecode]
 
@@ -42,7 +39,11 @@ class Settings(BaseSettings):
     # OpenAI (the SDK's own variable names)
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
-    openai_model: str = "gpt-4o-mini"
+    # No announced shutdown; OpenAI names it the replacement of gpt-4o-mini (README, Backends).
+    openai_model: str = "gpt-6-luna"
+    # Sent to reasoning models only (bot.llm.is_reasoning_model); empty sends none. Low keeps a
+    # voice answer's first words fast.
+    openai_reasoning_effort: Literal["none", "minimal", "low", "medium", "high", ""] = "low"
     openai_timeout_seconds: float = 60.0
     openai_retry_budget_seconds: float = 30.0
     openai_max_attempts: int = Field(default=5, ge=1)
@@ -67,22 +68,32 @@ class Settings(BaseSettings):
     # life. Telegram's ~30 messages a second carry ~15 answers a second, so more turns at once
     # only lengthen every turn and the event loop's stalls (see README, Performance).
     max_concurrent_turns: int = Field(default=64, ge=1)
+    # Backend names stay strings here; each registry (bot.asr, bot.tts) refuses an unknown one
+    # when it builds, and None is the stage's default there. So settings import nothing of the bot.
     asr_backend: str | None = None  # a name in bot.asr.BACKENDS
-    transcribe_model: str = "whisper-1"
+    transcribe_model: str = "gpt-transcribe"
+    # Stream the transcript (shown as it grows) where the model can; whisper-1 cannot.
+    transcribe_stream: bool = True
     whisper_model: str = "base"
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = Field(default=1, ge=1)
     whisper_threads: int = Field(default=0, ge=0)
     whisper_workers: int = Field(default=0, ge=0)
     language_confidence: float = Field(default=0.7, ge=0.0, le=1.0)
+    # Words that, said first in a group voice note, call the bot (besides its name and username).
+    bot_wake_words: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Voice out
-    tts_backend: str = tts.DEFAULT_BACKEND  # a name in bot.tts.BACKENDS
-    # Those that cannot run here are skipped.
-    tts_fallbacks: Annotated[tuple[str, ...], NoDecode] = tts.DEFAULT_FALLBACKS
-    tts_model: str = "gpt-4o-mini-tts"
+    tts_backend: str | None = None  # a name in bot.tts.BACKENDS
+    # Tried after TTS_BACKEND; those that cannot run here are skipped. None: bot.tts's default.
+    tts_fallbacks: Annotated[tuple[str, ...] | None, NoDecode] = None
+    # A realtime model speaks through the Realtime API; gpt-4o-mini-tts or tts-1 through
+    # audio.speech, where a server still offers it (bot.core.readaloud.is_realtime_model).
+    tts_model: str = "gpt-realtime-2.1-mini"
     tts_voice: str = "alloy"
     tts_timeout_seconds: float = 10.0
+    # Realtime sessions one process keeps open and speaks through at once (one sentence each).
+    tts_realtime_sessions: int = Field(default=32, ge=1)
     max_speech_seconds: int = Field(default=180, ge=5)
 
     # Privacy and caches
@@ -104,14 +115,24 @@ class Settings(BaseSettings):
     monthly_voice_seconds_limit: int = Field(default=0, ge=0)
     monthly_tts_chars_limit: int = Field(default=0, ge=0)
     monthly_cost_limit_usd: float = Field(default=0.0, ge=0)
-    price_input_per_1m_tokens: float = Field(default=0.15, ge=0)
-    price_output_per_1m_tokens: float = Field(default=0.60, ge=0)
-    price_transcription_per_minute: float = Field(default=0.006, ge=0)
+    # gpt-6-luna's and gpt-transcribe's list prices (README, Backends); reasoning tokens are
+    # billed as output.
+    price_input_per_1m_tokens: float = Field(default=0.10, ge=0)
+    price_output_per_1m_tokens: float = Field(default=0.50, ge=0)
+    price_transcription_per_minute: float = Field(default=0.0045, ge=0)
     price_tts_per_1m_chars: float = Field(default=15.0, ge=0)
+    # gpt-realtime-2.1-mini's prices (OpenAI's model page); audio output is ~20 tokens a second.
+    price_realtime_text_input_per_1m_tokens: float = Field(default=0.60, ge=0)
+    price_realtime_text_output_per_1m_tokens: float = Field(default=2.40, ge=0)
+    price_realtime_audio_output_per_1m_tokens: float = Field(default=20.0, ge=0)
 
     # Operations
-    metrics_port: int | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # Private by default: /metrics names stages, errors and queue sizes, not for the internet.
+    metrics_host: str = "127.0.0.1"
+    metrics_on_webhook_port: bool = False
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = None  # None: text on a terminal, else JSON
 
     # Webhook mode and workers on several machines (bot/durable)
     webhook_url: str | None = None
@@ -148,20 +169,12 @@ class Settings(BaseSettings):
             return tuple(p.strip().lower() for p in value.split(",") if p.strip())
         return value
 
-    @field_validator("tts_fallbacks")
+    @field_validator("bot_wake_words", mode="before")
     @classmethod
-    def _known_fallbacks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return check_names(value, tts.BACKENDS)
-
-    @field_validator("tts_backend")
-    @classmethod
-    def _known_tts_backend(cls, value: str) -> str:
-        return check_names((value,), tts.BACKENDS)[0]
-
-    @field_validator("asr_backend")
-    @classmethod
-    def _known_asr_backend(cls, value: str | None) -> str | None:
-        return value if value is None else check_names((value,), asr.BACKENDS)[0]
+    def _parse_wake_words(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value
 
     @field_validator("webhook_secret", mode="before")
     @classmethod
@@ -199,13 +212,6 @@ class Settings(BaseSettings):
         """What the privacy vaults are encrypted with: VAULT_KEY, else the bot token."""
         key = self.vault_key or self.telegram_bot_token
         return key.get_secret_value()
-
-    @property
-    def effective_asr_backend(self) -> str:
-        """ASR_BACKEND, or else the default for whether an API key is set (see bot.asr)."""
-        if self.asr_backend:
-            return self.asr_backend
-        return asr.DEFAULT_WITH_API_KEY if self.openai_api_key else asr.DEFAULT_WITHOUT_API_KEY
 
 
 def describe_error(error: ValidationError) -> str:

@@ -20,6 +20,7 @@ class ServiceError(BotError):
         retryable: whether trying again later may succeed.
         retry_after: seconds the server asked us to wait, when it said so; kept within
             0..MAX_RETRY_AFTER_SECONDS, so every caller honours it the same way.
+        reason: what went wrong when it changes what the user is told (MODEL_NOT_FOUND).
     """
 
     def __init__(
@@ -30,9 +31,11 @@ class ServiceError(BotError):
         status: int | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        reason: str | None = None,
     ) -> None:
         super().__init__(f"{stage}: {message}")
         self.stage = stage
+        self.reason = reason
         self.status = status
         self.retryable = retryable
         self.retry_after = (
@@ -71,6 +74,9 @@ def is_retryable_status(status: int | None) -> bool:
     return status == 429 or status >= 500
 
 
+# The server has no such model (shut down, or misspelt): only the operator can fix it.
+MODEL_NOT_FOUND = "model_not_found"
+
 # The user's message for a failed stage: the one place where a ServiceError becomes words.
 _REFUSAL_KEYS = {
     "database": "db_down",
@@ -78,10 +84,17 @@ _REFUSAL_KEYS = {
     "transcription": "transcription_failed",
     "chat": "service_down",
 }
+# A reason that says more than the stage, by (stage, reason).
+_REASON_KEYS = {
+    ("chat", MODEL_NOT_FOUND): "model_unavailable",
+    ("transcription", MODEL_NOT_FOUND): "transcription_model_unavailable",
+}
 
 
 def refusal_key(error: ServiceError) -> str:
     """The i18n key of the short message that tells the user which service failed."""
+    if key := _REASON_KEYS.get((error.stage, error.reason or "")):
+        return key
     if error.stage == "download":
         # A file Telegram no longer has comes back only if sent again; the rest is temporary.
         return "transcription_failed" if error.retryable else "file_gone"

@@ -33,6 +33,16 @@ class Heard:
 
 
 @dataclass(frozen=True)
+class Hearing:
+    """The transcript so far, while a streaming recogniser is still writing it.
+
+    Shown in place of the draft and replaced by Heard; its language is not known yet.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True)
 class AnswerDelta:
     """The answer so far, while the model is still writing it."""
 
@@ -41,11 +51,16 @@ class AnswerDelta:
 
 @dataclass(frozen=True)
 class Answered:
-    """The complete answer, with the user's own values restored."""
+    """The complete answer, with the user's own values restored.
+
+    Args:
+        listen: when no voice note follows, the token that speaks it on demand ("🔊").
+    """
 
     text: str
     language: str
     from_cache: bool = False
+    listen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,4 +97,4 @@ class Refused:
     params: dict[str, object] = field(default_factory=dict)
 
 
-AssistantEvent = Heard | AnswerDelta | Answered | Speaking | Spoken | Notice | Refused
+AssistantEvent = Hearing | Heard | AnswerDelta | Answered | Speaking | Spoken | Notice | Refused

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from bot.asr.base import Transcriber, Transcript
-from bot.core.language import choose_language, detect_text_language, language_to_hear
+from bot.core.language import (
+    choose_language,
+    count_words,
+    detect_text_language,
+    language_to_hear,
+)
 from bot.core.privacy import contains_personal_data
 from bot.errors import AudioTooLong
 from bot.events import Heard
@@ -40,6 +46,9 @@ class Listener:
         self._confidence = confidence
         self._budget = retry_budget_seconds
         self._attempts = max_attempts
+        # At most one decode per core at once: more would only slow each one down, and every
+        # decode holds up to MAX_VOICE_SECONDS of samples (9.6 MB for 300 s).
+        self._decoding = asyncio.Semaphore(os.cpu_count() or 1)
 
     async def load_model(self) -> None:
         """Load the transcriber's model now (a no-op for remote backends)."""
@@ -52,15 +61,17 @@ class Listener:
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
         telegram_language: str | None,
+        on_text: Callable[[str], None] | None = None,
     ) -> Heard:
         """Transcribe (or reuse a transcript of) a voice note; raises AudioError or ServiceError.
 
         AudioTooLong (an AudioError) when the decoded audio exceeds the limit: Telegram's
-        declared duration is the sender's word, the decoded length is the fact.
+        declared duration is the sender's word, the decoded length is the fact. `on_text`
+        hears the first pass's transcript as it grows, where the backend streams it.
         """
 
         async def compute() -> tuple[dict[str, str], bool]:
-            heard = await self._recognise(fetch, prefs, telegram_language)
+            heard = await self._recognise(fetch, prefs, telegram_language, on_text)
             value = {
                 "text": heard.text,
                 "language": heard.language,
@@ -84,11 +95,13 @@ class Listener:
         fetch: Callable[[], Awaitable[bytes]],
         prefs: Preferences,
         telegram_language: str | None,
+        on_text: Callable[[str], None] | None,
     ) -> Heard:
         with self._metrics.time_stage("download"):
             data = await fetch()
-        with self._metrics.time_stage("decode"):
-            audio, container, seconds = await asyncio.to_thread(self._prepare, data)
+        async with self._decoding:  # queued here, not in threads other work needs
+            with self._metrics.time_stage("decode"):
+                audio, container, seconds = await asyncio.to_thread(self._prepare, data)
         if seconds > self._max_seconds:
             raise AudioTooLong(seconds, self._max_seconds)
         forced = prefs.pinned_language
@@ -105,7 +118,7 @@ class Listener:
                 telegram_language=telegram_language,
                 threshold=self._confidence,
             )
-        first = await self._transcribe(audio, container, forced)
+        first = await self._transcribe(audio, container, forced, on_text)
         asr_language, asr_probability = first.language, first.language_probability
         if guess is not None:  # what was heard, not the language the transcript was forced to
             asr_language, asr_probability = guess.language, guess.probability
@@ -119,6 +132,7 @@ class Listener:
             last_spoken=prefs.last_language,
             telegram_language=telegram_language,
             threshold=self._confidence,
+            text_words=count_words(first.text),
         )
         again = choice.retranscribe if guess is None else choice.language != forced
         final = first
@@ -131,40 +145,57 @@ class Listener:
             text=final.text.strip(),
             language=choice.language,
             language_source=choice.source,
-            audio_seconds=seconds,
+            # What the service says it charged, else the decoded length; one note, one charge.
+            audio_seconds=final.billed_seconds or seconds,
             from_cache=False,
         )
 
     def _prepare(self, data: bytes) -> tuple[bytes, str, float]:
         """The audio to transcribe, its container and its real length (blocking).
 
-        A whole OGG/Opus note goes to a backend that takes OGG as it was sent, its length
-        counted from its packets (1 ms for 6 s); anything else is decoded with pydub (35-120 ms,
-        an ffmpeg process) for its length and, unless the backend takes it as sent, for WAV.
-        Both refuse bad audio before anything is paid for.
+        Nothing is decoded before its length is known and allowed. A whole OGG/Opus note goes
+        to a backend that takes OGG as it was sent, its length counted from its packets (1 ms
+        for 6 s); anything else has its packets counted first (a note over the limit is refused
+        there, undecoded), then is decoded frame by frame into at most MAX_VOICE_SECONDS of
+        16 kHz samples, which catches what the packets understated. Both refuse bad audio
+        before anything is paid for.
         """
-        # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
-        from bot.audio import as_sent_seconds, decode_to_wav, plain_wav_seconds
+        # numpy and PyAV (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
+        from bot.audio import as_sent_seconds, decode_to_wav, packet_seconds, plain_wav_seconds
 
-        # A live utterance comes as 16 kHz WAV already: nothing to decode.
+        limit = self._max_seconds
+        # A live utterance comes as 16 kHz WAV already: nothing to decode; its length is its
+        # size, checked against the limit by the caller like any other.
         if "wav" in self._transcriber.accepts and (seconds := plain_wav_seconds(data)):
             return data, "wav", seconds
-        if "ogg" in self._transcriber.accepts and (seconds := as_sent_seconds(data)) is not None:
-            return data, "ogg", seconds
-        decoded = decode_to_wav(data)
+        if "ogg" in self._transcriber.accepts:
+            seconds = as_sent_seconds(data, limit=limit)
+            if seconds is not None:
+                return data, "ogg", seconds
+        packet_seconds(data, limit=limit)
+        decoded = decode_to_wav(data, max_seconds=limit)
         # Other containers the backend takes (mp3, m4a) go as sent; an OGG here was cut short.
         if decoded.container in self._transcriber.accepts - {"ogg"}:
             return data, decoded.container, decoded.duration
         return decoded.wav, "wav", decoded.duration
 
-    async def _transcribe(self, audio: bytes, container: str, language: str | None) -> Transcript:
+    async def _transcribe(
+        self,
+        audio: bytes,
+        container: str,
+        language: str | None,
+        on_text: Callable[[str], None] | None = None,
+    ) -> Transcript:
+        def once() -> Awaitable[Transcript]:
+            return self._transcriber.transcribe_growing(
+                audio, on_text=on_text, language=language, container=container
+            )
+
         with self._metrics.time_stage("transcription"):
             if self._transcriber.offline:
-                return await self._transcriber.transcribe(
-                    audio, language=language, container=container
-                )
+                return await once()
             return await call_with_retries(
-                lambda: self._transcriber.transcribe(audio, language=language, container=container),
+                once,
                 stage="transcription",
                 budget_seconds=self._budget,
                 max_attempts=self._attempts,

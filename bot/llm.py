@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.openai_errors import translate_openai_error
 from bot.retry import call_with_retries
 
 if TYPE_CHECKING:
     import openai
+    from openai.types import CompletionUsage, ReasoningEffort
     from openai.types.chat import ChatCompletionChunk
 
     from bot.openai_client import OpenAIResources
 
 
+# Reasoning models take reasoning_effort; gpt-4o, gpt-4.1, the *-chat models and self-hosted
+# models refuse or ignore it. An "org/" prefix (OpenAI-compatible routers) is skipped.
+_REASONING_MODEL = re.compile(r"^(?:[\w.-]+/)?(?:o\d|gpt-(?:[5-9]|\d\d))(?![\w.-]*-chat)")
+
+
+def is_reasoning_model(model: str) -> bool:
+    """Whether `model` is one of OpenAI's reasoning models (o1, o3, o4, gpt-5 and later)."""
+    return _REASONING_MODEL.match(model.strip().lower()) is not None
+
+
 @dataclass(frozen=True)
 class ChatUsage:
-    """Tokens the model counted for one reply."""
+    """Tokens the model counted for one reply.
+
+    Args:
+        prompt_tokens: tokens read.
+        completion_tokens: tokens written, the reasoning ones included (as OpenAI counts and
+            bills them: as output).
+        reasoning_tokens: of `completion_tokens`, those spent reasoning, never shown.
+    """
 
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0
 
 
 class ChatModel:
@@ -35,9 +55,16 @@ class ChatModel:
         retry_budget_seconds: float,
         max_attempts: int,
         on_retry: Callable[[str], None] | None = None,
+        reasoning_effort: str = "",
     ) -> None:
         self._client = client
         self.model = model
+        # Empty, or a model that does not reason: the parameter is not sent at all.
+        self._effort = (
+            cast("ReasoningEffort", reasoning_effort)
+            if reasoning_effort and is_reasoning_model(model)
+            else None
+        )
         self._budget = retry_budget_seconds
         self._max_attempts = max_attempts
         self._on_retry = on_retry
@@ -67,7 +94,7 @@ class ChatModel:
                     if choice.delta and choice.delta.content:
                         yield choice.delta.content
                 if chunk.usage is not None:
-                    yield ChatUsage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    yield _usage(chunk.usage)
         except openai.OpenAIError as error:
             raise translate_openai_error("chat", error) from error
         finally:
@@ -86,6 +113,14 @@ class ChatModel:
                 messages=params,
                 stream=True,
                 stream_options={"include_usage": True},
+                reasoning_effort=self._effort or openai.omit,
             )
         except openai.OpenAIError as error:
             raise translate_openai_error("chat", error) from error
+
+
+def _usage(usage: CompletionUsage) -> ChatUsage:
+    """Our ChatUsage from the SDK's; completion_tokens already holds the reasoning tokens."""
+    details = usage.completion_tokens_details
+    reasoning = (details.reasoning_tokens if details else None) or 0
+    return ChatUsage(usage.prompt_tokens, usage.completion_tokens, reasoning_tokens=reasoning)

@@ -1,4 +1,8 @@
-"""Structured one-line logs that never carry the bot token, the API key or message text."""
+"""One-line logs that never carry the bot token, the API key or message text.
+
+Two formats, redacted alike: one JSON object per line for files and collectors, plain aligned
+lines for a person at a terminal (LOG_FORMAT; by default text on a TTY, JSON otherwise).
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,41 @@ import logging
 import re
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
-from urllib.parse import quote
+from typing import Literal, TextIO
+from urllib.parse import quote, urlsplit
 
 from bot.core.privacy import mask
 
 _TOKEN_RE = re.compile(r"\d{6,12}:[A-Za-z0-9_-]{30,}|sk-[A-Za-z0-9_-]{10,}")
+LogFormat = Literal["json", "text"]
+# The text format's columns: time, level, logger, message.
+_LEVEL_WIDTH = 8  # "CRITICAL"
+_LOGGER_WIDTH = 24
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces secrets with *** and masks personal data in every record's message."""
+    """Replaces secrets with *** and masks personal data in every record's message.
 
-    def __init__(self, secrets: list[str]) -> None:
+    Args:
+        secrets: values never to write (the token, keys), in every spelling.
+        own_addresses: the bot's own service URLs (Bot API, OpenAI, Redis, database): their
+            hosts are no user's IP address, so they stay as written. Credentials in them do not.
+    """
+
+    def __init__(self, secrets: list[str], own_addresses: Iterable[str | None] = ()) -> None:
         super().__init__()
         self._secrets = sorted(_spellings(secrets), key=len, reverse=True)
+        self._own_hosts = frozenset(_hosts(own_addresses))
 
     def redact(self, text: str) -> str:
         """The text without secrets or personal data."""
         for secret in self._secrets:
             text = text.replace(secret, "***")
         text = _TOKEN_RE.sub("***", text)
-        return mask(text)[0]
+        return mask(text, keep=self._own_hosts)[0]
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message once, redacted, so handlers see only the safe text."""
@@ -57,6 +74,17 @@ def _spellings(secrets: list[str]) -> set[str]:
     return found
 
 
+def _hosts(addresses: Iterable[str | None]) -> Iterable[str]:
+    """The host of each URL ("http://127.0.0.1:8000/v1" → "127.0.0.1")."""
+    for address in filter(None, addresses):
+        try:
+            host = urlsplit(address).hostname
+        except ValueError:  # not a URL the operator could have meant: nothing to keep
+            continue
+        if host:
+            yield host
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, exception."""
 
@@ -73,11 +101,41 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def setup_logging(level: str, *, secrets: list[str]) -> None:
-    """Log JSON lines to stderr; keep libraries that log tokens or message text quieter."""
+class TextFormatter(logging.Formatter):
+    """Plain aligned lines: UTC time, level, logger, message; a traceback indented below."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render `record` as one line (and its exception, indented, on the lines after)."""
+        time = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        line = (
+            f"{time} {record.levelname:<{_LEVEL_WIDTH}} {record.name:<{_LOGGER_WIDTH}} "
+            f"{record.getMessage()}"
+        )
+        if record.exc_text:
+            line += "\n" + "\n".join("    " + part for part in record.exc_text.splitlines())
+        return line
+
+
+def default_format(stream: TextIO) -> LogFormat:
+    """Text for a person at a terminal, JSON for a file, a pipe or a collector."""
+    return "text" if stream.isatty() else "json"
+
+
+def setup_logging(
+    level: str,
+    *,
+    secrets: list[str],
+    log_format: LogFormat | None = None,
+    own_addresses: Iterable[str | None] = (),
+) -> None:
+    """Log to stderr, redacted, as JSON lines or text (None: by whether stderr is a terminal).
+
+    Libraries that log tokens or message text are kept quieter.
+    """
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RedactingFilter(secrets))
+    chosen = log_format or default_format(sys.stderr)
+    handler.setFormatter(TextFormatter() if chosen == "text" else JsonFormatter())
+    handler.addFilter(RedactingFilter(secrets, own_addresses))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from wsgiref.simple_server import WSGIServer
 
@@ -48,6 +48,17 @@ class Metrics:
         )
         self.openai_retries = Counter(
             "openai_retries", "Retried OpenAI calls", ["stage"], registry=self.registry
+        )
+        self.reasoning_tokens = Counter(
+            "reasoning_tokens",
+            "Output tokens the chat model spent reasoning (billed as output, never shown)",
+            registry=self.registry,
+        )
+        self.model_shutdown_days = Gauge(
+            "openai_model_shutdown_days",
+            "Days until a configured OpenAI model shuts down (0: the server no longer has it)",
+            ["variable", "model"],
+            registry=self.registry,
         )
         self.tts_fallbacks = Counter(
             "tts_fallbacks",
@@ -117,6 +128,14 @@ class Metrics:
     def count_openai_retry(self, stage: str) -> None:
         """Count one retried OpenAI call."""
         self.openai_retries.labels(stage=stage).inc()
+
+    def count_reasoning_tokens(self, tokens: int) -> None:
+        """Count the reasoning tokens of one answer."""
+        self.reasoning_tokens.inc(tokens)
+
+    def watch_model_shutdown(self, variable: str, model: str, days: Callable[[], float]) -> None:
+        """Report the days left of a configured model, computed at each scrape."""
+        self.model_shutdown_days.labels(variable=variable, model=model).set_function(days)
 
     def set_ledger_backlog(self, rows: int) -> None:
         """How many usage rows wait for the database."""
@@ -220,9 +239,11 @@ class Metrics:
         """The text exposition format, as served on /metrics."""
         return generate_latest(self.registry)
 
-    # All interfaces by default: Prometheus scrapes from outside the container.
-    def start_exporter(self, port: int, addr: str = "0.0.0.0") -> int:  # noqa: S104
-        """Serve /metrics on a daemon thread; returns the bound port (useful with port 0)."""
+    def start_exporter(self, port: int, addr: str = "127.0.0.1") -> int:
+        """Serve /metrics on a daemon thread; returns the bound port (useful with port 0).
+
+        Only this machine by default (METRICS_HOST): what it shows is not for the internet.
+        """
         if self._server is not None:
             raise RuntimeError("the metrics exporter is already running")
         self._server, self._thread = start_http_server(port, addr=addr, registry=self.registry)

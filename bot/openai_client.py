@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import openai
     from openai.resources.audio import AsyncAudio
     from openai.resources.chat import AsyncChat
+    from openai.resources.realtime import AsyncRealtime
 
     from bot.config import Settings
 
@@ -31,6 +32,11 @@ class OpenAIResources(Protocol):
     @property
     def audio(self) -> AsyncAudio:
         """The transcription and speech resources."""
+        ...
+
+    @property
+    def realtime(self) -> AsyncRealtime:
+        """The Realtime API (WebSocket sessions)."""
         ...
 
 
@@ -74,6 +80,11 @@ class LazyOpenAI:
     def audio(self) -> AsyncAudio:
         """The client's audio resources."""
         return self.client().audio
+
+    @property
+    def realtime(self) -> AsyncRealtime:
+        """The client's Realtime API."""
+        return self.client().realtime
 
     async def close(self) -> None:
         """Close the client, if it was ever built."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.core.lifecycle import ModelStatus
 from bot.db.accounts import Accounts
 from bot.metrics import Metrics
 from bot.openai_client import LazyOpenAI
@@ -35,6 +36,8 @@ class Services:
     closers: list[Any] = field(default_factory=list)
     # Set once first-use loading is done (bot.app.warm_up); updates wait for it, briefly.
     warm: asyncio.Event = field(default_factory=asyncio.Event)
+    # What the models endpoint said of the configured models at start (bot.lifecycle).
+    models: list[ModelStatus] = field(default_factory=list)
 
     async def aclose(self) -> None:
         """Release connections, models and the embedded Redis."""

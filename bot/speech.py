@@ -10,8 +10,10 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from bot.core.cache_keys import voice_id
+from bot.core.quota import SpeechTokens
 from bot.errors import AudioError, SpeechUnavailable
-from bot.tts.base import Speech, Synthesizer
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 from bot.tts.fallback import FallbackSynthesizer
 
 if TYPE_CHECKING:
@@ -178,27 +180,35 @@ class IncrementalSpeaker:
         max_seconds: float,
         cache: SpeechCacheProtocol | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
+        style: SpeechStyle = DEFAULT_STYLE,
     ) -> None:
-        """Speak in `language` with `synthesizer`, up to `max_seconds` of audio."""
+        """Speak in `language` with `synthesizer` in `style`, up to `max_seconds` of audio."""
         self._language = language
         self._synthesizer = synthesizer
         self._max_seconds = max_seconds
         self._cache = cache
-        self._voice_id = synthesizer.name
+        self._style = style
+        # Faster speech says more in the same time: plan the text at the normal pace.
+        self._planned_seconds = max_seconds * style.speed
+        self._voice_id = voice_id(
+            backend=synthesizer.name, voice=synthesizer.voice_of(style), speed=style.speed
+        )
         self._semaphore = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[Speech]] = {}
         self._order: list[str] = []  # chunks in the order they were started: speaking order
         self._grown = asyncio.Event()
         self._settled = False
+        # What a model billed by the token reported for the sentences, after `finish` or `settle`.
+        self.tokens: SpeechTokens | None = None
 
     def feed(self, text_so_far: str) -> None:
         """Start synthesising the complete sentences of `text_so_far` (the last one may grow)."""
-        for chunk in within_budget(finished_sentences(text_so_far), self._max_seconds):
+        for chunk in within_budget(finished_sentences(text_so_far), self._planned_seconds):
             self._start(chunk)
 
     async def finish(self, final_text: str) -> VoiceNote:
         """The voice note of `final_text`; SpeechUnavailable when none can be made from it."""
-        chunks = within_budget(split_sentences(final_text), self._max_seconds)
+        chunks = within_budget(split_sentences(final_text), self._planned_seconds)
         tasks = [self._start(chunk) for chunk in chunks]
         wanted = set(chunks)
         for text, task in self._tasks.items():
@@ -211,6 +221,8 @@ class IncrementalSpeaker:
         except BaseException:
             self.cancel()
             raise
+        billed = [speech.tokens for speech in speeches if speech.tokens is not None]
+        self.tokens = sum(billed, SpeechTokens()) if billed else None
         clips = [(speech.audio, speech.format) for speech in speeches]
         # numpy, PyAV and pydub (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
         from bot.audio import encode_voice_note
@@ -225,7 +237,7 @@ class IncrementalSpeaker:
 
         Raises SpeechUnavailable when nothing of it could be spoken.
         """
-        chunks = within_budget(split_sentences(final_text), self._max_seconds)
+        chunks = within_budget(split_sentences(final_text), self._planned_seconds)
         tasks = [self._start(chunk) for chunk in chunks]
         wanted = set(chunks)
         for text, task in self._tasks.items():
@@ -237,6 +249,8 @@ class IncrementalSpeaker:
         spoken = [c for c, r in zip(chunks, results, strict=True) if isinstance(r, Speech)]
         if not spoken:
             raise SpeechUnavailable("nothing speakable in the answer")
+        billed = [r.tokens for r in results if isinstance(r, Speech) and r.tokens is not None]
+        self.tokens = sum(billed, SpeechTokens()) if billed else None
         return sum(len(chunk) for chunk in spoken)
 
     async def parts(self) -> AsyncIterator[Speech]:
@@ -279,7 +293,10 @@ class IncrementalSpeaker:
                 cached = await self._cache.get(chunk, self._language, self._voice_id)
                 if cached is not None:
                     return cached
-            speech = await self._synthesizer.synthesize(chunk, language=self._language)
+            speech = await self._synthesizer.synthesize(
+                chunk, language=self._language, style=self._style
+            )
+            speech = await _at_speed(speech, self._style.speed)
             if self._cache is not None and speech.backend == _preferred(self._synthesizer):
                 await self._cache.put(chunk, self._language, self._voice_id, speech)
             return speech
@@ -306,6 +323,19 @@ async def _outcome(task: asyncio.Task[Speech]) -> Speech | None:
         return None
 
 
+async def _at_speed(speech: Speech, speed: float) -> Speech:
+    """The clip at `speed`: a backend without a speed of its own gets a tempo change."""
+    if abs(speech.speed - speed) < 1e-6:
+        return speech
+    from bot.tempo import change_tempo  # PyAV is loaded by bot.app's warm-up
+
+    try:
+        wav = await asyncio.to_thread(change_tempo, speech.audio, factor=speed / speech.speed)
+    except AudioError as error:
+        raise SpeechUnavailable("the tempo of synthesised audio could not be changed") from error
+    return Speech(wav, "wav", speech.backend, speed=speed)
+
+
 def _retrieve_exception(task: asyncio.Task[Speech]) -> None:
     """Mark a failure as seen: a discarded draft's failure is no error, a kept one is re-raised."""
     if not task.cancelled():
@@ -319,10 +349,15 @@ async def speak_answer(
     synthesizer: Synthesizer,
     max_seconds: float,
     cache: SpeechCacheProtocol | None = None,
+    style: SpeechStyle = DEFAULT_STYLE,
 ) -> VoiceNote:
-    """Speak `text` as one OGG/Opus voice note of at most `max_seconds`."""
+    """Speak `text` in `style` as one OGG/Opus voice note of at most `max_seconds`."""
     speaker = IncrementalSpeaker(
-        language=language, synthesizer=synthesizer, max_seconds=max_seconds, cache=cache
+        language=language,
+        synthesizer=synthesizer,
+        max_seconds=max_seconds,
+        cache=cache,
+        style=style,
     )
     try:
         return await speaker.finish(text)

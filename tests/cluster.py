@@ -39,6 +39,7 @@ class BotProcess:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    metrics_port: int = 0  # METRICS_PORT: /metrics is not on the public port
 
     @property
     def pid(self) -> int:
@@ -90,22 +91,25 @@ class Cluster:
             **self.extra,
             **overrides,
         }
-        return bot_env(without=("WEBHOOK_", "WORKER_", "PORT", "MAX_UPDATE", "STALE_"), **values)
+        without = ("WEBHOOK_", "WORKER_", "PORT", "MAX_UPDATE", "STALE_", "METRICS_")
+        return bot_env(without=without, **values)
 
     def start(self, command: str, **overrides: str) -> BotProcess:
         """Start `python -m bot <command>` ("web", "worker" or "run")."""
         port = self.web_port if command in ("web", "run") else free_port()
+        metrics_port = int(overrides.pop("METRICS_PORT", None) or free_port())
         name = f"{command}-{len(self.processes)}"
         log = self.workdir / f"{name}.log"
+        env = self.env(PORT=str(port), METRICS_PORT=str(metrics_port), **overrides)
         with log.open("wb") as sink:  # a file, not a pipe: a full pipe would block the bot
             process = subprocess.Popen(
                 [sys.executable, "-m", "bot", command],
                 cwd=self.workdir,
-                env=self.env(PORT=str(port), **overrides),
+                env=env,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )
-        started = BotProcess(name, process, port, log)
+        started = BotProcess(name, process, port, log, metrics_port)
         self.processes.append(started)
         return started
 
@@ -218,10 +222,10 @@ class QueueView:
 
 
 async def metrics_of(process: BotProcess) -> str:
-    """The /metrics text a process serves on its port."""
+    """The /metrics text a process serves on its METRICS_PORT."""
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{process.port}/metrics") as response,
+        session.get(f"http://127.0.0.1:{process.metrics_port}/metrics") as response,
     ):
         return await response.text()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,3 +19,24 @@ def bot_env(*, without: tuple[str, ...] = (), **overrides: str) -> dict[str, str
     prefixes = BOT_PREFIXES + without
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return {**env, "PYTHONPATH": str(ROOT), **overrides}
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def busy_cpus(count: int = 2) -> Iterator[None]:
+    """`count` processes spinning on the CPU beside the test (a loaded machine); killed after."""
+    # spawn, not fork: the test process runs threads and an event loop a fork would copy.
+    context = multiprocessing.get_context("spawn")
+    spinners = [context.Process(target=_spin, daemon=True) for _ in range(count)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.join()

@@ -11,14 +11,14 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.openai_client import OpenAIResources
 
-__all__ = ["BACKENDS", "Transcriber", "Transcript", "make_transcriber"]
+__all__ = ["BACKENDS", "Transcriber", "Transcript", "backend_name", "make_transcriber"]
 
 # ASR_BACKEND name → where the class lives and its keyword arguments from Settings. What a
 # backend needs (the OpenAI client, a package) it declares itself; see bot.backends.
 BACKENDS: dict[str, Backend] = {
     "openai": Backend(
         "bot.asr.openai:OpenAITranscriber",
-        lambda s: {"model": s.transcribe_model},
+        lambda s: {"model": s.transcribe_model, "stream": s.transcribe_stream},
     ),
     "faster-whisper": Backend(
         "bot.asr.faster_whisper:FasterWhisperTranscriber",
@@ -41,13 +41,21 @@ DEFAULT_WITH_API_KEY = "openai"
 DEFAULT_WITHOUT_API_KEY = "faster-whisper"
 
 
+def backend_name(settings: Settings) -> str:
+    """ASR_BACKEND, or else the default for whether an API key is set."""
+    if settings.asr_backend:
+        return settings.asr_backend
+    return DEFAULT_WITH_API_KEY if settings.openai_api_key else DEFAULT_WITHOUT_API_KEY
+
+
 def make_transcriber(settings: Settings, *, openai_client: OpenAIResources | None) -> Transcriber:
-    """The transcriber ASR_BACKEND names (see Settings.effective_asr_backend).
+    """The transcriber ASR_BACKEND names (see `backend_name`).
 
     Raises:
-        BotError: one line naming what to install or set when the backend cannot be built.
+        BotError: one line naming the variable: an unknown name, or what to install or set
+            when the backend cannot be built.
     """
     transcriber: Transcriber = build(
-        "ASR_BACKEND", settings.effective_asr_backend, BACKENDS, settings, openai_client
+        "ASR_BACKEND", backend_name(settings), BACKENDS, settings, openai_client
     )
     return transcriber

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.backends import Pluggable
@@ -17,12 +18,14 @@ class Transcript:
         language: ISO 639-1 code the backend detected or was given ("en", "zh", ...), or None.
         language_probability: the backend's confidence in `language` (1.0 when it was forced).
         duration: seconds of audio.
+        billed_seconds: the seconds a remote service said it charged, when it said so.
     """
 
     text: str
     language: str | None
     language_probability: float
     duration: float
+    billed_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,21 @@ class Transcriber(Pluggable, ABC):
         self, audio: bytes, *, language: str | None = None, container: str = "wav"
     ) -> Transcript:
         """Recognise speech; `language` forces the language instead of detecting it."""
+
+    async def transcribe_growing(
+        self,
+        audio: bytes,
+        *,
+        on_text: Callable[[str], None] | None,
+        language: str | None = None,
+        container: str = "wav",
+    ) -> Transcript:
+        """Like `transcribe`, telling `on_text` the transcript so far while it grows.
+
+        Only a backend whose service streams its transcript overrides it; the others tell
+        nothing before the end.
+        """
+        return await self.transcribe(audio, language=language, container=container)
 
     async def identify(self, audio: bytes, *, container: str = "wav") -> LanguageGuess | None:
         """The spoken language, when the backend can tell it apart from transcribing.

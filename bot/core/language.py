@@ -105,6 +105,7 @@ def choose_language(
     last_spoken: str | None,
     telegram_language: str | None,
     threshold: float = 0.7,
+    text_words: int = TYPED_MIN_WORDS,
 ) -> LanguageChoice:
     """Decide the language of a voice note, in this order of rules.
 
@@ -117,6 +118,11 @@ def choose_language(
        language wins: the last language they spoke, then their Telegram language.
     4. With nothing known: the ASR guess, then the text guess, then English.
 
+    A recogniser that names no language (gpt-transcribe's `languages: []`, the json of the
+    gpt-4o models) leaves the transcript's own language: see `_without_speech_language`. As
+    for typed text, a guess on fewer than TYPED_MIN_WORDS words (`text_words`) is no guess:
+    langdetect calls "Ok" Afrikaans at p=0.99999.
+
     `retranscribe` is set whenever the choice differs from the language the transcript was made
     in (the ASR's, else the text's): forcing the language makes Whisper far better on accented
     or synthetic speech (measured: es WER 0.98 → 0.58, de 1.02 → 0.42).
@@ -125,6 +131,11 @@ def choose_language(
     heard = asr or text
     if pin := normalize_language(pinned):
         return LanguageChoice(pin, "pinned", heard is not None and pin != heard)
+    if asr is None:
+        readable = text if text_words >= TYPED_MIN_WORDS else None
+        return _without_speech_language(
+            readable, text_probability, last_spoken, telegram_language, threshold
+        )
     text_confident = text is not None and text_probability >= threshold
     known = normalize_language(last_spoken) or normalize_language(telegram_language)
     backed = text is not None or known in (None, asr)
@@ -137,6 +148,31 @@ def choose_language(
         return LanguageChoice(asr, "speech", False)
     if text:
         return LanguageChoice(text, "text", False)
+    return LanguageChoice(DEFAULT_LANGUAGE, "default", False)
+
+
+def _without_speech_language(
+    text: str | None,
+    text_probability: float,
+    last_spoken: str | None,
+    telegram_language: str | None,
+    threshold: float,
+) -> LanguageChoice:
+    """The choice when the recogniser named no language: the transcript's text speaks first.
+
+    A confident text language wins (German speech from an English Telegram is German); then
+    the language the user last spoke; then the text's unsure guess, which is still about this
+    very message; the Telegram language only when there is no transcript to read. Another pass
+    is asked for when the choice differs from the text's guess.
+    """
+    if text is not None and text_probability >= threshold:
+        return LanguageChoice(text, "text", False)
+    if known := normalize_language(last_spoken):
+        return LanguageChoice(known, "known", text is not None and known != text)
+    if text is not None:
+        return LanguageChoice(text, "text", False)
+    if code := normalize_language(telegram_language):
+        return LanguageChoice(code, "telegram", False)
     return LanguageChoice(DEFAULT_LANGUAGE, "default", False)
 
 

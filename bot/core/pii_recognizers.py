@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,15 +34,35 @@ _A = re.ASCII
 # ---------------------------------------------------------------- e-mail and URLs
 
 # Any script, as internationalised addresses (RFC 6531) have it: jürgen@bäckerei.de,
-# иван@пример.рф, 张伟@公司.中国; a top-level domain is letters, or punycode (xn--p1ai).
-# Chinese, Japanese and Korean are written without spaces, so a run of those characters ends a
-# Latin or Cyrillic address ("邮箱是zhang@example.cn请回复") and is one on its own ("张伟@...").
+# иван@пример.рф, संपर्क@डाटामेल.भारत, 张伟@公司.中国; a top-level domain is letters, or punycode
+# (xn--p1ai). Combining marks (vowel signs, viramas, diacritics) are part of a word although
+# `\w` does not take them. Chinese, Japanese and Korean are written without spaces, so a run of
+# those characters ends a Latin or Cyrillic address ("邮箱是zhang@example.cn请回复") and is one on
+# its own ("张伟@...").
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
-_WORD = rf"[^\W{_CJK}]"  # a letter, digit or _ of any script but CJK
+
+
+def _mark_ranges() -> str:
+    """Every combining mark (categories Mn, Mc, Me) as a regex class body."""
+    marks = [c for c in range(0x20000) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")]
+    marks += range(0xE0100, 0xE01F0)  # variation selectors supplement
+    ranges: list[tuple[int, int]] = []
+    for code in marks:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+_MARK = f"[{_mark_ranges()}]"
+_WORD = rf"(?:[^\W{_CJK}]|{_MARK})"  # a letter, mark, digit or _ of any script but CJK
+_LETTER = rf"[^\W\d_{_CJK}]"
 _EMAIL = re.compile(
     rf"(?:(?<![._%+-])(?<!{_WORD})[^\W_{_CJK}](?:{_WORD}|[.%+-])*|(?<![\w.%+-])[{_CJK}]+)"
-    rf"@(?:[^\W_](?:[^\W_]|-)*\.)+"
-    rf"(?:[^\W\d_{_CJK}]{{2,}}(?!{_WORD}|-)|[{_CJK}]{{2,}}(?![\w-])|xn--[A-Za-z0-9-]+(?!{_WORD}))"
+    rf"@(?:[^\W_](?:[^\W_]|{_MARK}|-)*\.)+"
+    rf"(?:{_LETTER}(?:{_LETTER}|{_MARK})+(?!{_WORD}|-)|[{_CJK}]{{2,}}(?![\w-])"
+    rf"|xn--[A-Za-z0-9-]+(?!{_WORD}))"
 )
 # Printable ASCII only, so a URL stops where Chinese text or a quote begins.
 _URL = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z][A-Za-z0-9+.-]{1,15}://|www\.)[!-~]+", _A)
@@ -155,8 +176,9 @@ _DIGIT_RUN = re.compile(
     _A,
 )
 _GROUP = re.compile(r"[0-9]+", _A)
-# Dots and line breaks also split dates, versions and amounts: there, only a card's own grouping
-# counts (4-4-4-4 with up to three more digits, or Amex's 4-6-5).
+# Dots, dashes and line breaks also split dates, versions, amounts and order numbers
+# ("112-4567890-1234567"): there, only a card's own grouping counts (4-4-4-4 with up to three
+# more digits, or Amex's 4-6-5).
 _DOTTED_CARD_GROUPS = re.compile(r"4,4,4,4(?:,[1-3])?|4,6,[45]")
 
 
@@ -188,7 +210,7 @@ def find_cards(text: str) -> Iterator[PersonalItem]:
 
 
 def _card_shaped(value: str) -> bool:
-    if not re.search(r"[.\n]", value):
+    if not re.search(r"[.\n-]", value):
         return True
     sizes = ",".join(str(len(g)) for g in _GROUP.findall(value))
     return _DOTTED_CARD_GROUPS.fullmatch(sizes) is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -250,14 +250,18 @@ def mask(
     *,
     regions: Sequence[str] = DEFAULT_REGIONS,
     owner: str | None = None,
+    keep: Collection[str] = (),
 ) -> tuple[str, Vault]:
     """Replace personal data in text with placeholders; return the text and the extended vault.
 
-    `owner` (the member who wrote `text`) is recorded with each value, for restore().
+    `owner` (the member who wrote `text`) is recorded with each value, for restore(). Values in
+    `keep` stay as written (the logs keep the bot's own service addresses).
     """
     parts: list[str] = []
     position = 0
     for item in find_personal_data(text, regions=regions):
+        if item.value in keep:
+            continue
         placeholder, vault = vault.placeholder_for(
             item.value, item.kind, regions=regions, owner=owner
         )

@@ -41,6 +41,11 @@ def estimate_tokens(text: str) -> int:
     return (len(text) - wide) // 4 + wide + 1
 
 
+def about_voice_note(*, question: str, transcript: str) -> str:
+    """A question asked about a voice note (a reply to it), with the note's words to answer from."""
+    return f"{question}\n\nThe voice note I am replying to says:\n{transcript}"
+
+
 def trim_history(history: Sequence[Turn], *, max_turns: int, max_tokens: int) -> list[Turn]:
     """Keep the newest turns that fit both the turn count and the token budget."""
     kept: list[Turn] = []

@@ -132,16 +132,22 @@ class _PriceSettings(Protocol):
     price_output_per_1m_tokens: float
     price_transcription_per_minute: float
     price_tts_per_1m_chars: float
+    price_realtime_text_input_per_1m_tokens: float
+    price_realtime_text_output_per_1m_tokens: float
+    price_realtime_audio_output_per_1m_tokens: float
 
 
 @dataclass(frozen=True)
 class Prices:
-    """Unit prices in US dollars."""
+    """Unit prices in US dollars; `realtime_*` are the speech model's, per token it reports."""
 
     input_per_1m_tokens: float = 0.0
     output_per_1m_tokens: float = 0.0
     transcription_per_minute: float = 0.0
     tts_per_1m_chars: float = 0.0
+    realtime_text_input_per_1m_tokens: float = 0.0
+    realtime_text_output_per_1m_tokens: float = 0.0
+    realtime_audio_output_per_1m_tokens: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: _PriceSettings) -> Prices:
@@ -151,7 +157,47 @@ class Prices:
             output_per_1m_tokens=settings.price_output_per_1m_tokens,
             transcription_per_minute=settings.price_transcription_per_minute,
             tts_per_1m_chars=settings.price_tts_per_1m_chars,
+            realtime_text_input_per_1m_tokens=settings.price_realtime_text_input_per_1m_tokens,
+            realtime_text_output_per_1m_tokens=settings.price_realtime_text_output_per_1m_tokens,
+            realtime_audio_output_per_1m_tokens=settings.price_realtime_audio_output_per_1m_tokens,
         )
+
+
+@dataclass(frozen=True)
+class SpeechTokens:
+    """The tokens a Realtime model reported for speaking (its `response.done` usage).
+
+    Args:
+        text_in: input tokens: the instructions and the text to read.
+        text_out: output text tokens (the transcript of what it said).
+        audio_out: output audio tokens (about 20 per second of speech).
+    """
+
+    text_in: int = 0
+    text_out: int = 0
+    audio_out: int = 0
+
+    def __add__(self, other: SpeechTokens) -> SpeechTokens:
+        """Sum two reports field by field."""
+        return SpeechTokens(
+            self.text_in + other.text_in,
+            self.text_out + other.text_out,
+            self.audio_out + other.audio_out,
+        )
+
+    @property
+    def tokens_out(self) -> int:
+        """All output tokens, text and audio."""
+        return self.text_out + self.audio_out
+
+
+def speech_cost(prices: Prices, tokens: SpeechTokens) -> float:
+    """Estimated cost in US dollars of speech a Realtime model reported in tokens."""
+    return (
+        tokens.text_in * prices.realtime_text_input_per_1m_tokens
+        + tokens.text_out * prices.realtime_text_output_per_1m_tokens
+        + tokens.audio_out * prices.realtime_audio_output_per_1m_tokens
+    ) / 1e6
 
 
 def cost_of(

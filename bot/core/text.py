@@ -65,17 +65,20 @@ def markdown_to_html(text: str) -> str:
 
 def _inline_to_html(text: str) -> str:
     codes: list[str] = []
+    # Code spans wait out the other rules behind a marker made of a character the text does
+    # not contain, so nothing the model writes (NUL, private-use characters) can collide with it.
+    mark = next(chr(c) for c in range(0xE000, 0x110000) if chr(c) not in text)
 
     def stash(match: re.Match[str]) -> str:
         codes.append(f"<code>{html.escape(match.group(1), quote=False)}</code>")
-        return f"\x00{len(codes) - 1}\x00"
+        return f"{mark}{len(codes) - 1}{mark}"
 
     text = _CODE_RE.sub(stash, text)
     text = html.escape(text, quote=False)
     text = _HEADING_RE.sub(r"<b>\1</b>", text)
     text = _BOLD_RE.sub(lambda m: f"<b>{m.group(1) or m.group(2)}</b>", text)
     text = _ITALIC_RE.sub(r"<i>\1</i>", text)
-    return re.sub("\x00(\\d+)\x00", lambda m: codes[int(m.group(1))], text)
+    return re.sub(f"{mark}([0-9]+){mark}", lambda m: codes[int(m.group(1))], text)
 
 
 def strip_mention(text: str, bot_username: str) -> str:

@@ -133,7 +133,7 @@ class Accounts:
         language: str | None = None,
         now: datetime | None = None,
     ) -> Admission:
-        """`seen`, `access` and `check_quota` for one message, in one read transaction.
+        """The sender's record, access and quota decision for one message, in one read transaction.
 
         The user row is written only when it is new, changed, or last seen over
         SEEN_REFRESH ago, so people who keep talking cost no write before their answer.
@@ -158,6 +158,19 @@ class Accounts:
             decision = quota.check(today=today, month=month, limits=limits, now=now)
         return Admission(record, access, decision)
 
+    async def access(self, user_id: int) -> Access:
+        """Return "ok", "blocked", or "not_allowed" (an allowlist is set and /allow was not used).
+
+        Only reads: the live page asks it before a session opens; each turn's `admit` still
+        decides. Admins are always "ok".
+        """
+        if self.is_admin(user_id):
+            return "ok"
+        async with self._transaction() as session:
+            user = await session.get(User, user_id)
+            record = users.to_record(user) if user else None
+        return self._access_of(user_id, record)
+
     def _access_of(self, user_id: int, user: UserRecord | None) -> Access:
         if self.is_admin(user_id):
             return "ok"
@@ -167,27 +180,6 @@ class Accounts:
         if self.allowed_ids and user_id not in self.allowed_ids and not allowed:
             return "not_allowed"
         return "ok"
-
-    async def access(self, user_id: int) -> Access:
-        """Return "ok", "blocked", or "not_allowed" (an allowlist is set and /allow was not used).
-
-        Admins are always "ok". The allowlist is on only when ALLOWED_USER_IDS is non-empty;
-        /allow adds users to it in the database.
-        """
-        if self.is_admin(user_id):
-            return "ok"
-        async with self._transaction() as session:
-            user = await session.get(User, user_id)
-            record = users.to_record(user) if user else None
-        return self._access_of(user_id, record)
-
-    async def check_quota(self, user_id: int, *, now: datetime | None = None) -> QuotaDecision:
-        """Whether the user may start another message; admins always may."""
-        if self.is_admin(user_id):
-            return quota.ALLOWED
-        now = _utc(now)
-        today, month, limits = await self._usage_and_limits(user_id, now)
-        return quota.check(today=today, month=month, limits=limits, now=now)
 
     async def record_usage(
         self,

@@ -16,6 +16,7 @@ import uuid
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.tasks import cancelling
 from bot.tg.ordering import UserTurns
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class CancelBus:
                         if message.get("type") == "message":
                             await self._answer(message["data"])
             except (RedisError, OSError) as error:
+                if cancelling():
+                    raise asyncio.CancelledError from error
                 log.warning("cancel channel lost, listening again: %s", error)
                 await asyncio.sleep(1.0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from sqlalchemy import text
@@ -24,6 +25,11 @@ class Readiness:
         self._client = client
         self._engine = engine
         self._url = database_url
+        self._checks: dict[str, Callable[[], bool]] = {}
+
+    def watch(self, name: str, check: Callable[[], bool]) -> None:
+        """Also report `check()` under `name` (a worker's duties all running)."""
+        self._checks[name] = check
 
     async def redis_ok(self) -> bool:
         """Redis answers PING."""
@@ -51,7 +57,8 @@ class Readiness:
     async def status(self) -> dict[str, bool]:
         """Each dependency's state."""
         redis_ok, database_ok = await asyncio.gather(self.redis_ok(), self.database_ok())
-        return {"redis": redis_ok, "database": database_ok}
+        own = {name: check() for name, check in self._checks.items()}
+        return {"redis": redis_ok, "database": database_ok, **own}
 
     async def _select_one(self) -> None:
         async with self._engine.connect() as connection:

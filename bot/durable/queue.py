@@ -20,7 +20,7 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -108,23 +108,35 @@ class Entry:
     turn: int
     received_at: float
     claimed: bool = False
+    # Why the entry itself cannot be read (then it is parked as it was stored, never answered).
+    unreadable: str | None = None
+    stored: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_stream(cls, entry_id: bytes | str, fields: dict[bytes, bytes]) -> Entry:
-        """Decode an entry as XREADGROUP/XAUTOCLAIM return it."""
+        """Decode an entry as XREADGROUP/XAUTOCLAIM return it; a damaged one is marked unreadable.
+
+        Never raises: one bad entry must not stop a worker's reader or claimer.
+        """
         values = {as_text(k): as_text(v) for k, v in fields.items()}
-        user = values.get("user") or ""
-        return cls(
-            entry_id=as_text(entry_id),
-            update_id=int(values["id"]),
-            payload=values["update"],
-            user=int(user) if user else None,
-            turn=int(values.get("turn") or 0),
-            received_at=int(values.get("at") or 0) / 1000,
-        )
+        try:
+            user = values.get("user") or ""
+            return cls(
+                entry_id=as_text(entry_id),
+                update_id=int(values["id"]),
+                payload=values["update"],
+                user=int(user) if user else None,
+                turn=int(values.get("turn") or 0),
+                received_at=int(values.get("at") or 0) / 1000,
+            )
+        except (KeyError, ValueError) as error:
+            reason = f"unreadable entry: {type(error).__name__} {error}"[:200]
+            return cls(as_text(entry_id), -1, "", None, 0, 0.0, unreadable=reason, stored=values)
 
     def fields(self) -> list[str]:
-        """The entry's fields, flat, to store it again."""
+        """The entry's fields, flat, to store it again (a damaged one as it was)."""
+        if self.unreadable is not None:
+            return [text for pair in self.stored.items() for text in pair]
         return [
             *("update", self.payload, "id", str(self.update_id)),
             *("user", "" if self.user is None else str(self.user), "turn", str(self.turn)),
@@ -148,8 +160,19 @@ def describe_update(data: dict[str, Any]) -> tuple[int | None, bool]:
     except Exception:  # whatever the parser raises on a shape it does not know
         log.warning("update %s is not readable; stored without a turn", data.get("update_id"))
         return None, False
+    if not has_numeric_ids(update):
+        log.warning(
+            "update %s has ids that are not numbers; stored without a turn", update.update_id
+        )
+        return None, False
     user = update.effective_user.id if update.effective_user else None
     return user, is_cancel(update)
+
+
+def has_numeric_ids(update: Update) -> bool:
+    """Whether its sender and chat ids are whole numbers, as Telegram sends them ("abc" is not)."""
+    ids = [who.id for who in (update.effective_user, update.effective_chat) if who is not None]
+    return all(type(i) is int for i in ids)
 
 
 def is_cancel(update: Update) -> bool:
@@ -333,8 +356,8 @@ class UpdateQueue:
         except ResponseError:
             pass  # no group yet
         oldest = 0.0
-        if first:
-            oldest = max(0.0, time.time() - Entry.from_stream(*first[0]).received_at)
+        if first and (head := Entry.from_stream(*first[0])).unreadable is None:
+            oldest = max(0.0, time.time() - head.received_at)
         return QueueStats(int(length), pending, oldest, int(parked))
 
 

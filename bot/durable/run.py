@@ -21,16 +21,25 @@ from bot.config import Settings
 from bot.db.engine import make_engine
 from bot.durable.health import Readiness
 from bot.durable.queue import UpdateQueue
-from bot.durable.receiver import DEFAULT_PORT, Receiver, build_web_app, serve, webhook_path
+from bot.durable.receiver import (
+    DEFAULT_PORT,
+    Receiver,
+    build_metrics_app,
+    build_web_app,
+    serve,
+    webhook_path,
+)
 from bot.durable.worker import Worker
 from bot.errors import ServiceError
-from bot.live.server import live_hub
+from bot.live.server import add_live_routes, live_hub
 from bot.metrics import Metrics
 from bot.stores.redis import RedisHandle, connect_redis
 
 log = logging.getLogger(__name__)
 
 EXIT_DEADLINE_SECONDS = 28.0  # the contract says 30 s; leave a little for the interpreter
+REST_OF_SHUTDOWN_SECONDS = 2.0
+_signalled = threading.Event()  # set by exit_within's handler: this process is to end
 
 
 def exit_within(stop: asyncio.Event, seconds: float = EXIT_DEADLINE_SECONDS) -> None:
@@ -42,21 +51,26 @@ def exit_within(stop: asyncio.Event, seconds: float = EXIT_DEADLINE_SECONDS) -> 
     there loses nothing; hence exit code 0.
     """
     loop = asyncio.get_running_loop()
-    armed: list[threading.Timer] = []
 
     def on_signal(signum: int, frame: object) -> None:
-        if not armed:
-            armed.append(threading.Timer(seconds, _exit_now))
-            armed[0].daemon = True
-            armed[0].start()
+        if not _signalled.is_set():
+            _signalled.set()
+            exit_after(seconds, "after SIGTERM")
         loop.call_soon_threadsafe(stop.set)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
 
 
-def _exit_now() -> None:
-    log.warning("still running %.0f s after SIGTERM; exiting now", EXIT_DEADLINE_SECONDS)
+def exit_after(seconds: float, since: str) -> None:
+    """Make sure the process is gone `seconds` from now, whatever it still waits on."""
+    timer = threading.Timer(seconds, _exit_now, args=(seconds, since))
+    timer.daemon = True
+    timer.start()
+
+
+def _exit_now(seconds: float, since: str) -> None:
+    log.warning("still running %.0f s %s; exiting now", seconds, since)
     logging.shutdown()
     os._exit(0)
 
@@ -75,9 +89,14 @@ async def run_web(settings: Settings, stop: asyncio.Event) -> None:
         receiver = Receiver(queue, secret=webhook_secret, metrics=metrics)
         path = webhook_path(webhook_url)
         app = build_web_app(
-            readiness=readiness, metrics=metrics, queue=queue, receiver=receiver, path=path
+            readiness=readiness,
+            metrics=metrics,
+            queue=queue,
+            receiver=receiver,
+            path=path,
+            metrics_route=settings.metrics_on_webhook_port,
         )
-        async with _served(app, settings):
+        async with _served(app, settings, metrics, queue):
             telegram = _telegram_only(settings)
             async with telegram:
                 await _set_webhook(telegram.bot, settings)
@@ -135,38 +154,55 @@ async def _answer_and_maybe_receive(
             queue=queue,
             receiver=receiver,
             path=path,
-            live=live_hub(services),
+            metrics_route=settings.metrics_on_webhook_port,
         )
-        async with application, _served(app, settings):
-            if settings.metrics_port is not None:
-                services.metrics.start_exporter(settings.metrics_port)
+        if (hub := live_hub(services)) is not None:  # PUBLIC_URL: the live page, beside them
+            add_live_routes(app, hub)
+        async with application, _served(app, settings, services.metrics, queue):
             if receive:
                 await _set_webhook(application.bot, settings)
                 await register_commands(application, settings)
             worker = Worker(application, queue, settings)
+            readiness.watch("worker", worker.duties.healthy)
             warming = asyncio.create_task(warm_up(services))
             try:
                 await worker.run(stop)
             finally:
                 warming.cancel()
+                if _signalled.is_set():
+                    # Everything held is handed back: what is left (closing connections,
+                    # threads of to_thread finishing a decode) gets a few seconds, no more.
+                    exit_after(REST_OF_SHUTDOWN_SECONDS, "after the hand-back")
     finally:
-        services.metrics.stop_exporter()
         await engine.dispose()
         await services.aclose()
 
 
 @contextlib.asynccontextmanager
-async def _served(app: Any, settings: Settings) -> AsyncIterator[None]:
+async def _served(
+    app: Any, settings: Settings, metrics: Metrics, queue: UpdateQueue
+) -> AsyncIterator[None]:
+    """PORT (webhook, /healthz) on all interfaces; METRICS_PORT, when set, on METRICS_HOST."""
     port = settings.port or DEFAULT_PORT
+    sites: list[tuple[Any, int, str]] = [(app, port, "0.0.0.0")]  # noqa: S104 - behind a proxy
+    if settings.metrics_port is not None:
+        metrics_app = build_metrics_app(metrics=metrics, queue=queue)
+        sites.append((metrics_app, settings.metrics_port, settings.metrics_host))
+    runners = []
     try:
-        runner = await serve(app, port)
-    except OSError as error:
-        raise ServiceError("http", f"cannot listen on port {port}: {error}") from error
-    log.info("listening on port %d (/healthz)", port)
-    try:
+        for site_app, site_port, host in sites:
+            try:
+                runners.append(await serve(site_app, site_port, host))
+            except OSError as error:
+                message = f"cannot listen on {host} port {site_port}: {error}"
+                raise ServiceError("http", message) from error
+        log.info("listening on port %d (/healthz)", port)
+        if settings.metrics_port is not None:
+            log.info("/metrics on %s port %d", settings.metrics_host, settings.metrics_port)
         yield
     finally:
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()
 
 
 def _telegram_only(settings: Settings) -> Application[Any, Any, Any, Any, Any, Any]:

@@ -9,7 +9,6 @@ silent for WORKER_CLAIM_SECONDS loses its entries to the others (XAUTOCLAIM).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import logging
@@ -24,11 +23,13 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.config import Settings
-from bot.durable import progress
 from bot.durable.cancel import CancelBus, SharedTurns
-from bot.durable.queue import Entry, UpdateQueue, consumer_name, is_cancel
+from bot.durable.queue import Entry, UpdateQueue, consumer_name, has_numeric_ids, is_cancel
 from bot.durable.receiver import report_queue
+from bot.durable.supervise import Duties
 from bot.i18n import t
+from bot.stores import progress
+from bot.tasks import cancel_within, cancelling
 from bot.tg.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class Worker:
         self.consumer = consumer_name()
         self._held: dict[str, _Held] = {}
         self._changed = asyncio.Event()
+        self.duties = Duties(on_failure=lambda name: self._metrics.count_error("worker_duty"))
         # /cancel must reach the answer wherever it runs; handlers keep calling turns.cancel.
         turns = SharedTurns()
         self._services.turns = turns
@@ -98,31 +100,40 @@ class Worker:
         """Work until `stop` is set, then finish or hand back what is held."""
         await self._queue.ensure_group()
         log.info("worker %s reading %s", self.consumer, self._queue.stream)
+        keep = self.duties.keep
+        # The heartbeat runs until everything held is handed back: an entry left silent for
+        # WORKER_CLAIM_SECONDS during the grace period would be taken over mid-answer.
+        heartbeat = asyncio.create_task(keep("heartbeat", self._keep_alive))
         background = [
-            asyncio.create_task(self._keep_alive()),
-            asyncio.create_task(self._claim_forever()),
-            asyncio.create_task(self._report_forever()),
-            asyncio.create_task(self._cancels.listen()),
+            asyncio.create_task(keep("claimer", self._claim_forever)),
+            asyncio.create_task(keep("queue report", self._report_forever)),
+            asyncio.create_task(keep("cancel listener", self._cancels.listen)),
         ]
         try:
-            while not stop.is_set():
-                free = self._settings.worker_concurrency - len(self._held)
-                if free <= 0:
-                    await self._wait(stop, 1.0, self._changed)
-                    continue
-                try:
-                    entries = await self._read_unless_stopped(free, stop)
-                except _QUEUE_ERRORS as error:
-                    log.warning("queue unreachable: %s", error)
-                    await self._wait(stop, 1.0)
-                    continue
-                for entry in entries:
-                    self._start(entry)
+            await keep("reader", lambda: self._read_until(stop))
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await self._shut_down()
+            # Bounded: a loop that lost its cancellation inside a Redis call must not hold the
+            # hand-back (it ends at its next check of `cancelling`, or with the process).
+            await cancel_within(background)
+            try:
+                await self._shut_down()
+            finally:
+                await cancel_within([heartbeat])
+
+    async def _read_until(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            free = self._settings.worker_concurrency - len(self._held)
+            if free <= 0:
+                await self._wait(stop, 1.0, self._changed)
+                continue
+            try:
+                entries = await self._read_unless_stopped(free, stop)
+            except _QUEUE_ERRORS as error:
+                log.warning("queue unreachable: %s", error)
+                await self._wait(stop, 1.0)
+                continue
+            for entry in entries:
+                self._start(entry)
 
     async def _read_unless_stopped(self, count: int, stop: asyncio.Event) -> list[Entry]:
         # A Redis that hangs (paused, overloaded) must not keep SIGTERM from being seen. An
@@ -157,29 +168,35 @@ class Worker:
     async def _shut_down(self) -> None:
         """On SIGTERM, hand back what has not started and let the rest finish in the grace period.
 
-        What is still running after it is handed back too (a takeover resumes it).
+        What is still running after it is handed back too (a takeover resumes it). Nothing here
+        waits unbounded: a cancelled answer gets CLEANUP_SECONDS for its `finally` blocks, and
+        all hand-backs together HAND_BACK_TIMEOUT_SECONDS, so the worker is gone about
+        SHUTDOWN_GRACE_SECONDS + 3 s after SIGTERM, on a busy machine too.
         """
-        for held in list(self._held.values()):
-            if not held.started:
-                await self._give_back(held)
+        await self._give_back([h for h in self._held.values() if not h.started])
         running = [h.task for h in self._held.values() if h.task is not None]
         if running:
             log.info("finishing %d answer(s) before exiting", len(running))
             await asyncio.wait(running, timeout=self._settings.shutdown_grace_seconds)
-        for held in list(self._held.values()):
-            await self._give_back(held)
+        await self._give_back(list(self._held.values()))
         log.info("worker %s stopped", self.consumer)
 
-    async def _give_back(self, held: _Held) -> None:
-        if held.task is not None and not held.task.done():
-            held.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await held.task
-        self._held.pop(held.entry.entry_id, None)
+    async def _give_back(self, held: list[_Held]) -> None:
+        """Stop these answers (their cleanup bounded) and give their updates to other workers."""
+        still = await cancel_within(h.task for h in held if h.task is not None)
+        if still:
+            log.warning("%d answer(s) still cleaning up; handing them back anyway", len(still))
+        for one in held:
+            self._held.pop(one.entry.entry_id, None)
+        await asyncio.gather(*(self._hand_back(one) for one in held))
+
+    async def _hand_back(self, held: _Held) -> None:
         try:
             hand_back = self._queue.hand_back(self.consumer, held.entry, started=held.started)
             if await asyncio.wait_for(hand_back, HAND_BACK_TIMEOUT_SECONDS):
                 log.info("update %s handed back to the other workers", held.entry.update_id)
+            else:
+                log.info("update %s was already taken over", held.entry.update_id)
         except (*_QUEUE_ERRORS, TimeoutError) as error:  # claimed after WORKER_CLAIM_SECONDS
             log.warning("update %s left pending: %r", held.entry.update_id, error)
 
@@ -193,6 +210,8 @@ class Worker:
             try:
                 lost = await self._queue.keep(self.consumer, list(self._held))
             except _QUEUE_ERRORS as error:
+                if cancelling():
+                    raise asyncio.CancelledError from error
                 log.warning("heartbeat failed: %s", error)
                 continue
             for entry_id in lost:
@@ -213,6 +232,8 @@ class Worker:
             try:
                 entries = await self._queue.claim(self.consumer, claim_seconds, count=free)
             except _QUEUE_ERRORS as error:
+                if cancelling():
+                    raise asyncio.CancelledError from error
                 log.warning("claiming failed: %s", error)
                 continue
             for entry in entries:
@@ -223,7 +244,7 @@ class Worker:
 
     async def _report_forever(self) -> None:
         # For the METRICS_PORT exporter, which cannot ask Redis when it is scraped.
-        while True:
+        while not cancelling():  # report_queue may take a cancellation for a Redis error
             await report_queue(self._queue, self._metrics)
             await asyncio.sleep(REPORT_SECONDS)
 
@@ -248,6 +269,9 @@ class Worker:
 
     async def _answer(self, held: _Held) -> None:
         entry, queue = held.entry, self._queue
+        if entry.unreadable is not None:  # retrying cannot make it readable
+            await self._park_unreadable(entry, entry.unreadable)
+            return
         if await queue.is_done(entry.update_id):
             await self._finish(entry)
             return
@@ -255,14 +279,10 @@ class Worker:
         held.started = True
         try:
             update = Update.de_json(json.loads(entry.payload), self._app.bot)
+            if not has_numeric_ids(update):
+                raise ValueError("a sender or chat id that is not a number")
         except Exception as error:  # retrying cannot make it readable
-            log.error("update %s parked: unreadable (%s)", entry.update_id, type(error).__name__)
-            await self._queue.park(entry, f"unreadable: {type(error).__name__}")
-            self._metrics.count_queue("parked")
-            await self._finish(entry)
-            return
-        if self._is_stale(update):
-            await self._answer_stale(update, entry)
+            await self._park_unreadable(entry, f"unreadable: {type(error).__name__} {error}"[:200])
             return
         max_attempts = self._settings.worker_max_attempts
         attempt = await queue.begin_attempt(entry.update_id)
@@ -270,6 +290,9 @@ class Worker:
             self._metrics.count_queue("redelivery")
         if attempt > max_attempts:  # it brought down the workers that tried it
             await self._park(entry, update, f"{attempt - 1} attempts ended without an answer")
+            return
+        if self._is_stale(update):  # counted too: a note that keeps failing is parked as well
+            await self._answer_stale(update, entry)
             return
         while errors := await self._process(update, entry, last=attempt >= max_attempts):
             if attempt >= max_attempts:
@@ -324,7 +347,7 @@ class Worker:
                 await self._queue.finish(self.consumer, entry)
                 return
             except _QUEUE_ERRORS:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or cancelling():
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -342,6 +365,12 @@ class Worker:
                 await self._app.bot.send_message(update.effective_chat.id, t("apology", language))
             except TelegramError:
                 log.warning("could not send the apology for a parked update")
+        await self._finish(entry)
+
+    async def _park_unreadable(self, entry: Entry, reason: str) -> None:
+        log.error("entry %s (update %s) parked: %s", entry.entry_id, entry.update_id, reason)
+        await self._queue.park(entry, reason)
+        self._metrics.count_queue("parked")
         await self._finish(entry)
 
     def _is_stale(self, update: Update) -> bool:

@@ -6,15 +6,16 @@ MESSAGES = {
     "help": "Schick eine Sprachnachricht, eine Audiodatei oder eine Videonachricht, oder schreib einfach.\n\n"
     "/reset: unser Gespräch vergessen\n/cancel: die laufende Antwort abbrechen\n"
     "/lang xx: immer eine Sprache verwenden (/lang auto: wieder erkennen)\n"
-    "/voice on|off: Sprachantworten auch auf Textnachrichten\n"
+    "/voice: Sprachantworten, Stimme und Tempo (/voice on|off: auch auf Textnachrichten)\n"
     "/mode chat|transcribe|text: Antworten, nur Transkript oder nur Text\n"
+    "/transcribe on|off: in Gruppen (Admins) ein Transkript für jede Sprachnachricht\n"
     "/usage: dein Verbrauch und dein restliches Kontingent",
     "cmd_start": "Bot starten",
     "cmd_help": "Was ich kann",
     "cmd_reset": "Gespräch vergessen",
     "cmd_cancel": "Laufende Antwort abbrechen",
     "cmd_lang": "Antwortsprache wählen",
-    "cmd_voice": "Sprachantworten auf Text an/aus",
+    "cmd_voice": "Sprachantworten, Stimme und Tempo",
     "cmd_mode": "Chat, nur Transkript oder nur Text",
     "cmd_usage": "Dein Verbrauch und Kontingent",
     "reset_done": "Erledigt, ich habe unser Gespräch vergessen.",
@@ -28,6 +29,9 @@ MESSAGES = {
     "too_big": "Die Datei ist {size_mb} MB groß; ich kann höchstens {limit_mb} MB herunterladen.",
     "unsupported_file": "Ich kann nur Sprachnachrichten, Audiodateien und Videonachrichten anhören.",
     "transcription_failed": "Entschuldigung, ich kann das gerade nicht transkribieren. Bitte versuch es in einer Minute.",
+    "model_unavailable": "Entschuldigung, das KI-Modell, mit dem ich antworte, ist nicht mehr verfügbar. Bitte sag es dem Betreiber des Bots.",
+    "transcription_model_unavailable": "Entschuldigung, ich kann das nicht transkribieren: Das Spracherkennungsmodell, das ich nutze, ist nicht mehr verfügbar. Bitte sag es dem Betreiber des Bots.",
+    "ai_voice": "Meine Sprachantworten sind KI-generierte Sprache, keine menschliche Stimme.",
     "voice_unavailable": "(Sprachantwort gerade nicht verfügbar, nur Text.)",
     "heard": "🎙 {text}",
     "over_quota": "Du hast dein {period} Limit für {kind} erreicht. Es wird um {resets_at} UTC zurückgesetzt.",
@@ -77,4 +81,19 @@ MESSAGES = {
     "live_input": "Der Ton kam nicht wie erwartet an (16-kHz-PCM, in Echtzeit). Bitte lade die Seite neu.",
     "live_service": "Entschuldigung, bei dieser Antwort ist etwas schiefgelaufen. Bitte sag es noch einmal.",
     "live_private_only": "Live-Sprache funktioniert im privaten Chat mit mir: Öffne ihn und sende dort /live.",
+    "cmd_transcribe": "Transkripte aller Sprachnachrichten einer Gruppe an/aus",
+    "voice_menu": "🔊 Spracheinstellungen",
+    "voice_menu_replies": "Sprachantworten: {choice}",
+    "voice_menu_voice": "Stimme: {voice}",
+    "voice_menu_speed": "Tempo: {speed}",
+    "replies_off": "Aus",
+    "replies_notes": "Auf Sprachnachrichten",
+    "replies_always": "Immer",
+    "listen_gone": "Diese Antwort kann nicht mehr vorgelesen werden: Sie wurde schon vorgelesen oder ist älter als einen Tag.",
+    "listen_not_yours": "Nur wer gefragt hat, kann sich diese Antwort anhören.",
+    "transcribe_on": "Transkripte an: Jede Sprachnachricht, Videonachricht und Audiodatei in dieser Gruppe bekommt ihr Transkript.",
+    "transcribe_off": "Transkripte aus: Ich antworte nur auf Sprachnachrichten, die mich rufen.",
+    "transcribe_usage": "Schreib /transcribe on oder /transcribe off.",
+    "transcribe_admins_only": "Das können nur die Admins der Gruppe ändern.",
+    "transcribe_groups_only": "/transcribe ist für Gruppen; hier gibt dir /mode transcribe nur Transkripte.",
 }

@@ -6,15 +6,16 @@ MESSAGES = {
     "help": "Send a voice note, audio file or video note, or just type.\n\n"
     "/reset: forget our conversation\n/cancel: stop the answer in progress\n"
     "/lang xx: always use one language (/lang auto to detect again)\n"
-    "/voice on|off: spoken replies to typed messages too\n"
+    "/voice: voice replies, voice and speed (/voice on|off: spoken replies to typed messages too)\n"
     "/mode chat|transcribe|text: normal answers, transcripts only, or text without voice\n"
+    "/transcribe on|off: in a group (its admins), a transcript of every voice note\n"
     "/usage: your usage and remaining quota",
     "cmd_start": "Start the bot",
     "cmd_help": "What I can do",
     "cmd_reset": "Forget the conversation",
     "cmd_cancel": "Stop the answer in progress",
     "cmd_lang": "Choose the answer language",
-    "cmd_voice": "Voice replies to typed messages on/off",
+    "cmd_voice": "Voice replies, voice and speed",
     "cmd_mode": "Chat, transcribe only, or text only",
     "cmd_usage": "Your usage and quota",
     "reset_done": "Done, I forgot our conversation.",
@@ -28,6 +29,9 @@ MESSAGES = {
     "too_big": "That file is {size_mb} MB; I can download at most {limit_mb} MB.",
     "unsupported_file": "I can only listen to voice notes, audio files and video notes.",
     "transcription_failed": "Sorry, I couldn't transcribe that right now. Please try again in a minute.",
+    "model_unavailable": "Sorry, the AI model I answer with is no longer available. Please tell the bot's operator.",
+    "transcription_model_unavailable": "Sorry, I couldn't transcribe that: the speech recognition model I use is no longer available. Please tell the bot's operator.",
+    "ai_voice": "My voice replies are AI-generated speech, not a human voice.",
     "voice_unavailable": "(Voice reply unavailable right now, text only.)",
     "heard": "🎙 {text}",
     "over_quota": "You have reached your {period} limit for {kind}. It resets at {resets_at} UTC.",
@@ -77,4 +81,19 @@ MESSAGES = {
     "live_input": "That audio did not come as expected (16 kHz PCM, in real time). Please reload the page.",
     "live_service": "Sorry, something went wrong with that answer. Please say it again.",
     "live_private_only": "Live voice works in a private chat with me: open one and send /live there.",
+    "cmd_transcribe": "Transcripts of every voice note in a group on/off",
+    "voice_menu": "🔊 Voice settings",
+    "voice_menu_replies": "Voice replies: {choice}",
+    "voice_menu_voice": "Voice: {voice}",
+    "voice_menu_speed": "Speed: {speed}",
+    "replies_off": "Off",
+    "replies_notes": "To voice notes",
+    "replies_always": "Always",
+    "listen_gone": "That answer can no longer be spoken: it was spoken already or is more than a day old.",
+    "listen_not_yours": "Only the person who asked can listen to this answer.",
+    "transcribe_on": "Transcripts on: every voice note, video note and audio in this group gets its transcript.",
+    "transcribe_off": "Transcripts off: I only answer voice notes that call me.",
+    "transcribe_usage": "Use /transcribe on or /transcribe off.",
+    "transcribe_admins_only": "Only the group's admins can change that.",
+    "transcribe_groups_only": "/transcribe is for groups; here, /mode transcribe gives you transcripts only.",
 }

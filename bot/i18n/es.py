@@ -6,15 +6,16 @@ MESSAGES = {
     "help": "Envía una nota de voz, un archivo de audio o un videomensaje, o simplemente escribe.\n\n"
     "/reset: olvidar nuestra conversación\n/cancel: detener la respuesta en curso\n"
     "/lang xx: usar siempre un idioma (/lang auto para detectarlo de nuevo)\n"
-    "/voice on|off: respuestas de voz también a los mensajes escritos\n"
+    "/voice: respuestas de voz, voz y velocidad (/voice on|off: también a los mensajes escritos)\n"
     "/mode chat|transcribe|text: respuestas, solo transcripción o solo texto\n"
+    "/transcribe on|off: en un grupo (sus administradores), la transcripción de cada nota de voz\n"
     "/usage: tu consumo y la cuota restante",
     "cmd_start": "Iniciar el bot",
     "cmd_help": "Lo que sé hacer",
     "cmd_reset": "Olvidar la conversación",
     "cmd_cancel": "Detener la respuesta en curso",
     "cmd_lang": "Elegir el idioma de respuesta",
-    "cmd_voice": "Respuestas de voz a mensajes escritos sí/no",
+    "cmd_voice": "Respuestas de voz, voz y velocidad",
     "cmd_mode": "Chat, solo transcripción o solo texto",
     "cmd_usage": "Tu consumo y tu cuota",
     "reset_done": "Hecho, he olvidado nuestra conversación.",
@@ -28,6 +29,9 @@ MESSAGES = {
     "too_big": "Ese archivo ocupa {size_mb} MB; puedo descargar como máximo {limit_mb} MB.",
     "unsupported_file": "Solo puedo escuchar notas de voz, archivos de audio y videomensajes.",
     "transcription_failed": "Lo siento, ahora no puedo transcribir eso. Inténtalo dentro de un minuto.",
+    "model_unavailable": "Lo siento, el modelo de IA con el que respondo ya no está disponible. Avisa al operador del bot, por favor.",
+    "transcription_model_unavailable": "Lo siento, no puedo transcribir eso: el modelo de reconocimiento de voz que uso ya no está disponible. Avisa al operador del bot, por favor.",
+    "ai_voice": "Mis respuestas de voz son habla generada por IA, no una voz humana.",
     "voice_unavailable": "(La respuesta de voz no está disponible ahora, solo texto.)",
     "heard": "🎙 {text}",
     "over_quota": "Has alcanzado tu límite {period} de {kind}. Se renueva a las {resets_at} UTC.",
@@ -77,4 +81,19 @@ MESSAGES = {
     "live_input": "El audio no llegó como se esperaba (PCM a 16 kHz, en tiempo real). Recarga la página.",
     "live_service": "Lo siento, algo falló con esa respuesta. Dilo otra vez, por favor.",
     "live_private_only": "La voz en vivo funciona en un chat privado conmigo: ábrelo y envía /live allí.",
+    "cmd_transcribe": "Transcripciones de todas las notas de voz de un grupo sí/no",
+    "voice_menu": "🔊 Ajustes de voz",
+    "voice_menu_replies": "Respuestas de voz: {choice}",
+    "voice_menu_voice": "Voz: {voice}",
+    "voice_menu_speed": "Velocidad: {speed}",
+    "replies_off": "No",
+    "replies_notes": "A notas de voz",
+    "replies_always": "Siempre",
+    "listen_gone": "Esa respuesta ya no se puede escuchar: ya se leyó en voz alta o tiene más de un día.",
+    "listen_not_yours": "Solo quien preguntó puede escuchar esta respuesta.",
+    "transcribe_on": "Transcripciones activadas: cada nota de voz, videonota y audio de este grupo recibe su transcripción.",
+    "transcribe_off": "Transcripciones desactivadas: solo respondo a las notas de voz que me llaman.",
+    "transcribe_usage": "Usa /transcribe on o /transcribe off.",
+    "transcribe_admins_only": "Solo los administradores del grupo pueden cambiar eso.",
+    "transcribe_groups_only": "/transcribe es para grupos; aquí, /mode transcribe te da solo transcripciones.",
 }

@@ -5,15 +5,16 @@ MESSAGES = {
     "help": "发送语音消息、音频文件或视频消息，或者直接打字。\n\n"
     "/reset：忘记我们的对话\n/cancel：停止正在生成的回答\n"
     "/lang xx：始终使用一种语言（/lang auto 重新自动识别）\n"
-    "/voice on|off：文字消息也用语音回复\n"
+    "/voice：语音回复、音色和语速（/voice on|off：文字消息也用语音回复）\n"
     "/mode chat|transcribe|text：正常回答、仅转写或仅文字\n"
+    "/transcribe on|off：在群组中（管理员）转写每条语音消息\n"
     "/usage：你的用量和剩余额度",
     "cmd_start": "启动机器人",
     "cmd_help": "我能做什么",
     "cmd_reset": "忘记对话",
     "cmd_cancel": "停止当前回答",
     "cmd_lang": "选择回答语言",
-    "cmd_voice": "文字消息的语音回复开/关",
+    "cmd_voice": "语音回复、音色和语速",
     "cmd_mode": "聊天、仅转写或仅文字",
     "cmd_usage": "你的用量和额度",
     "reset_done": "好的，我已经忘记了我们的对话。",
@@ -27,6 +28,9 @@ MESSAGES = {
     "too_big": "这个文件有 {size_mb} MB；我最多只能下载 {limit_mb} MB。",
     "unsupported_file": "我只能听语音消息、音频文件和视频消息。",
     "transcription_failed": "抱歉，现在无法转写这段录音。请一分钟后再试。",
+    "model_unavailable": "抱歉，我用来回答的 AI 模型已不再可用。请告知机器人的运营者。",
+    "transcription_model_unavailable": "抱歉，无法转写这段录音：我使用的语音识别模型已不再可用。请告知机器人的运营者。",
+    "ai_voice": "我的语音回复是 AI 生成的语音，不是真人的声音。",
     "voice_unavailable": "（语音回复暂时不可用，仅提供文字。）",
     "heard": "🎙 {text}",
     "over_quota": "你已达到{period}{kind}限额。将于 UTC 时间 {resets_at} 重置。",
@@ -76,4 +80,19 @@ MESSAGES = {
     "live_input": "音频格式不符合要求（16 kHz PCM，实时发送）。请重新加载页面。",
     "live_service": "抱歉，这个回答出了问题。请再说一遍。",
     "live_private_only": "实时语音仅在与我的私聊中可用：请打开私聊并在那里发送 /live。",
+    "cmd_transcribe": "群组中所有语音消息的转写开/关",
+    "voice_menu": "🔊 语音设置",
+    "voice_menu_replies": "语音回复：{choice}",
+    "voice_menu_voice": "音色：{voice}",
+    "voice_menu_speed": "语速：{speed}",
+    "replies_off": "关闭",
+    "replies_notes": "仅回复语音",
+    "replies_always": "总是",
+    "listen_gone": "这条回答已无法朗读：它已经朗读过，或已超过一天。",
+    "listen_not_yours": "只有提问的人可以收听这条回答。",
+    "transcribe_on": "转写已开启：本群的每条语音、视频消息和音频都会得到转写。",
+    "transcribe_off": "转写已关闭：我只回复呼叫我的语音消息。",
+    "transcribe_usage": "请使用 /transcribe on 或 /transcribe off。",
+    "transcribe_admins_only": "只有群管理员可以更改此设置。",
+    "transcribe_groups_only": "/transcribe 用于群组；在这里，/mode transcribe 只给你转写。",
 }

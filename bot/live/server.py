@@ -212,7 +212,10 @@ def live_hub(services: Services) -> LiveHub | None:
 
 @contextlib.asynccontextmanager
 async def polling_http(services: Services) -> AsyncIterator[None]:
-    """Polling mode with PUBLIC_URL: /live, /live/ws, /healthz and /metrics on PORT."""
+    """Polling mode with PUBLIC_URL: /live, /live/ws and /healthz on PORT.
+
+    /metrics is on METRICS_PORT, as in webhook mode (on PORT too with METRICS_ON_WEBHOOK_PORT).
+    """
     settings = services.settings
     port = settings.port or DEFAULT_PORT
     engine = make_engine(settings.database_url, pool_size=1, max_overflow=1)
@@ -223,14 +226,16 @@ async def polling_http(services: Services) -> AsyncIterator[None]:
         queue=None,
         receiver=None,
         path=None,
-        live=live_hub(services),
+        metrics_route=settings.metrics_on_webhook_port,
     )
+    if (hub := live_hub(services)) is not None:
+        add_live_routes(app, hub)
     try:
         runner = await serve(app, port)
     except OSError as error:
         await engine.dispose()
         raise ServiceError("http", f"cannot listen on port {port}: {error}") from error
-    log.info("listening on port %d (/live, /healthz, /metrics)", port)
+    log.info("listening on port %d (/live, /healthz)", port)
     try:
         yield
     finally:

@@ -17,7 +17,16 @@ from typing import Any, Protocol
 
 from bot.assistant import AudioRequest, Sender
 from bot.errors import AudioError, CredentialsRejected
-from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Speaking
+from bot.events import (
+    AnswerDelta,
+    Answered,
+    AssistantEvent,
+    Heard,
+    Hearing,
+    Notice,
+    Refused,
+    Speaking,
+)
 from bot.i18n import t
 from bot.live.pcm import OUT_FRAME_BYTES, OUT_RATE, pcm_to_wav, speech_pieces
 from bot.live.vad import RATE, SpeechStarted, UtteranceDetector, UtteranceEnded
@@ -214,7 +223,9 @@ class LiveSession:
 
     async def _render(self, event: AssistantEvent, sent: str) -> str:
         """Send one assistant event; returns the answer text sent so far."""
-        if isinstance(event, Heard):
+        if isinstance(event, Hearing):  # a streaming recogniser's transcript so far
+            await self._send({"type": "transcript", "text": event.text, "final": False})
+        elif isinstance(event, Heard):
             await self._send({"type": "transcript", "text": event.text, "final": True})
         elif isinstance(event, AnswerDelta) and event.text.startswith(sent):
             if delta := event.text[len(sent) :]:

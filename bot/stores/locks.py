@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 # No turn takes this long; past it a lock is no longer renewed and expires by its timeout.
 MAX_HOLD_SECONDS = 900.0
+# The longest a release may take (Redis hanging); then it is left to expire or to its holder.
+RELEASE_TIMEOUT_SECONDS = 2.0
 
 
 class Locks:
@@ -79,10 +81,12 @@ class Locks:
             renew.add_done_callback(self._renewers.discard)
             token = lock.local.token
             try:
-                await lock.release()
+                # Bounded: a cancelled turn's cleanup must not wait out a hanging Redis. An
+                # unreleased lock expires, or its holder frees it before the next use.
+                await asyncio.wait_for(lock.release(), RELEASE_TIMEOUT_SECONDS)
             except LockError:
                 pass  # it had expired: nobody holds it in our name
-            except RedisError:
+            except (RedisError, TimeoutError):
                 if token is not None:
                     self._unreleased[name] = (lock, token)
 

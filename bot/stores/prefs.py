@@ -11,8 +11,12 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.core.privacy import Vault
 from bot.stores.redis import as_text
+from bot.tts.base import SpeechStyle
 
 MODES = ("chat", "transcribe", "text")
+# Voice replies: never, to voice notes only (the default), to typed messages too.
+REPLIES = ("off", "notes", "always")
+SPEEDS = (0.8, 1.0, 1.25, 1.5)
 
 
 @dataclass(frozen=True)
@@ -21,8 +25,21 @@ class Preferences:
 
     pinned_language: str | None = None
     last_language: str | None = None
-    voice_for_text: bool = False
+    replies: str = "notes"
     mode: str = "chat"
+    voice: str | None = None
+    speed: float = 1.0
+
+    @property
+    def style(self) -> SpeechStyle:
+        """The voice and speed to speak to this user with."""
+        return SpeechStyle(voice=self.voice, speed=self.speed)
+
+    def speaks(self, *, to_voice_note: bool) -> bool:
+        """Whether an answer to a voice note (or to typed text) gets a voice note too."""
+        if self.mode == "text" or self.replies == "off":
+            return False
+        return to_voice_note or self.replies == "always"
 
 
 class PreferenceStore:
@@ -39,8 +56,10 @@ class PreferenceStore:
         return Preferences(
             pinned_language=data.get("pinned") or None,
             last_language=data.get("last") or None,
-            voice_for_text=data.get("voice") == "1",
+            replies=_replies(data.get("voice")),
             mode=data["mode"] if data.get("mode") in MODES else "chat",
+            voice=data.get("tts_voice") or None,
+            speed=_speed(data.get("speed")),
         )
 
     async def update(self, user_id: int, **changes: object) -> Preferences:
@@ -51,11 +70,37 @@ class PreferenceStore:
             mapping={
                 "pinned": prefs.pinned_language or "",
                 "last": prefs.last_language or "",
-                "voice": "1" if prefs.voice_for_text else "0",
+                "voice": _REPLIES_STORED[prefs.replies],
                 "mode": prefs.mode,
+                "tts_voice": prefs.voice or "",
+                "speed": f"{prefs.speed:g}",
             },
         )
         return prefs
+
+    async def group_transcripts(self, chat_id: int) -> bool:
+        """Whether /transcribe is on in a group: every voice note there gets its transcript."""
+        return await self._redis.hget(f"{self._prefix}group:{chat_id}", "transcribe") == b"1"
+
+    async def set_group_transcripts(self, chat_id: int, on: bool) -> None:
+        """Turn a group's transcripts on or off."""
+        await self._redis.hset(f"{self._prefix}group:{chat_id}", "transcribe", "1" if on else "0")
+
+
+# "voice" was "1"/"0" when /voice on|off was all there was: "1" is "always", "0" is "notes".
+_REPLIES_STORED = {"off": "off", "notes": "0", "always": "1"}
+
+
+def _replies(stored: str | None) -> str:
+    return {"off": "off", "1": "always"}.get(stored or "", "notes")
+
+
+def _speed(stored: str | None) -> float:
+    try:
+        speed = float(stored or 1.0)
+    except ValueError:
+        return 1.0
+    return speed if speed in SPEEDS else 1.0
 
 
 class VaultStore:

@@ -13,6 +13,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
+from bot.tasks import cancel_within
 from bot.tg.ratelimit import Priority
 
 LAPSE_SECONDS = 5.0  # Telegram shows an action for about 5 s
@@ -86,9 +87,7 @@ class ChatActions:
             chat.holders.remove(keepalive)
             if not chat.holders:
                 del self._chats[key]
-                chat.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await chat.task
+                await cancel_within([chat.task])
 
     async def _renew(
         self, bot: ExtBot[Any], key: tuple[int, int | None], chat: _ChatAction

@@ -6,8 +6,8 @@ language table of bot/i18n.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -15,10 +15,8 @@ from telegram.ext import CommandHandler
 
 from bot.config import Settings
 from bot.i18n import t
-from bot.tg import admin, handlers
-from bot.tg.context import BotContext
-
-Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+from bot.tg import admin, groups, handlers
+from bot.tg.context import BotContext, Handler, is_admin
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("lang", handlers.lang),
     Command("voice", handlers.voice),
     Command("mode", handlers.mode),
-    Command("usage", admin.usage),
+    Command("transcribe", groups.transcribe),
+    Command("usage", handlers.usage),
     Command("live", handlers.live, requires="public_url"),
     Command("stats", admin.stats, in_menu=False, admin_only=True),
     Command("setlimit", admin.setlimit, in_menu=False, admin_only=True),
@@ -58,10 +57,23 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+def admin_only(handler: Handler) -> Handler:
+    """Run `handler` for admins; anyone else gets the unknown-command answer."""
+
+    @wraps(handler)
+    async def guarded(update: Update, context: BotContext) -> None:
+        if not is_admin(update, context):
+            await handlers.unknown_command(update, context)
+            return
+        await handler(update, context)
+
+    return guarded
+
+
 def command_handlers() -> list[CommandHandler[Any, None]]:
     """A CommandHandler per command; admin-only ones behind the admin guard."""
     return [
-        CommandHandler(c.name, admin.admin_only(c.handler) if c.admin_only else c.handler)
+        CommandHandler(c.name, admin_only(c.handler) if c.admin_only else c.handler)
         for c in COMMANDS
     ]
 

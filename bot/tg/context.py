@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:
@@ -22,6 +24,14 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
 
 CONTEXT_TYPES = ContextTypes(context=BotContext)
+# What every command and message handler is.
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def is_admin(update: Update, context: BotContext) -> bool:
+    """Whether the update's sender is one of ADMIN_USER_IDS."""
+    user = update.effective_user
+    return user is not None and context.services.accounts.is_admin(user.id)
 
 
 def install_services(

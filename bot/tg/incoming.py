@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import Bot, Message, Update
+from telegram import Bot, Chat, Message, Update, User
 from telegram.error import BadRequest, TelegramError
 
-from bot.assistant import AudioRequest, Sender, TextRequest
+from bot.assistant import AudioRequest, Overheard, Sender, TextRequest
 from bot.core.prompt import estimate_tokens
 from bot.core.text import is_blank, mentions_bot, strip_mention
 from bot.errors import ServiceError
 from bot.events import Refused
-from bot.tg.say import chat_of, message_of
 
 AUDIO_EXTENSIONS = (
     ".ogg",
@@ -35,6 +34,32 @@ class DownloadLimits:
 
     max_seconds: int
     max_bytes: int
+
+
+def message_of(update: Update) -> Message:
+    """The update's message; the handlers that call this are registered for messages only."""
+    if update.effective_message is None:
+        raise ValueError("a message handler got an update without a message")
+    return update.effective_message
+
+
+def chat_of(update: Update) -> Chat:
+    """The update's chat; every message has one."""
+    if update.effective_chat is None:
+        raise ValueError("a message handler got an update without a chat")
+    return update.effective_chat
+
+
+def user_of(update: Update) -> User:
+    """The update's sender, for handlers (admin commands) that only run for a known user."""
+    if update.effective_user is None:
+        raise ValueError("an admin command without a sender")
+    return update.effective_user
+
+
+def user_language(update: Update) -> str | None:
+    """The sender's Telegram language code, or None."""
+    return update.effective_user.language_code if update.effective_user else None
 
 
 def describe_sender(update: Update) -> Sender:
@@ -78,22 +103,55 @@ def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
     return mentions_bot(message.text or message.caption or "", bot_username)
 
 
-def describe_text(update: Update, bot_username: str, *, max_tokens: int) -> TextRequest | Refused:
-    """A typed message without the @mention; or why it is refused (blank, or too long)."""
+def describe_text(
+    update: Update, bot_username: str, *, max_tokens: int, about: AudioRequest | None = None
+) -> TextRequest | Refused:
+    """A typed message without the @mention; or why it is refused (blank, or too long).
+
+    With `about` (the voice note it replies to) a blank text asks for the transcript.
+    """
     message = message_of(update)
     text = strip_mention(message.text or "", bot_username)
     if is_blank(text):
+        if about is not None:
+            return TextRequest(describe_sender(update), "", about)
         return Refused("empty_text")
     # Refused before the model sees it, so an over-long message costs nothing.
     tokens = estimate_tokens(text)
     if tokens > max_tokens:
         return Refused("text_too_long", {"tokens": tokens, "limit": max_tokens})
-    return TextRequest(describe_sender(update), text)
+    return TextRequest(describe_sender(update), text, about)
 
 
-def describe_audio(update: Update, bot: Bot, limits: DownloadLimits) -> AudioRequest | Refused:
+def describe_audio(
+    update: Update, bot: Bot, limits: DownloadLimits, *, overheard: Overheard | None = None
+) -> AudioRequest | Refused:
     """A voice note, audio file, video note or audio document; or why it is refused."""
-    message = message_of(update)
+    return _audio_request(message_of(update), describe_sender(update), bot, limits, overheard)
+
+
+def replied_audio(
+    update: Update, bot: Bot, limits: DownloadLimits
+) -> AudioRequest | Refused | None:
+    """The voice note (audio, video note) this message replies to, asked about by its sender.
+
+    None when it replies to no such thing, or to the bot's own voice note.
+    """
+    replied = message_of(update).reply_to_message
+    if replied is None or (replied.from_user is not None and replied.from_user.id == bot.id):
+        return None
+    if not (replied.voice or replied.audio or replied.video_note or _is_audio_document(replied)):
+        return None
+    return _audio_request(replied, describe_sender(update), bot, limits, None)
+
+
+def _audio_request(
+    message: Message,
+    sender: Sender,
+    bot: Bot,
+    limits: DownloadLimits,
+    overheard: Overheard | None,
+) -> AudioRequest | Refused:
     media = message.voice or message.audio or message.video_note or message.document
     if media is None or (media is message.document and not _is_audio_document(message)):
         return Refused("unsupported_file")
@@ -106,10 +164,11 @@ def describe_audio(update: Update, bot: Bot, limits: DownloadLimits) -> AudioReq
             "too_big", {"size_mb": round(size / 2**20, 1), "limit_mb": limits.max_bytes // 2**20}
         )
     return AudioRequest(
-        sender=describe_sender(update),
+        sender=sender,
         file_unique_id=media.file_unique_id,
         duration=duration,
         fetch=_downloader(bot, media.file_id),
+        overheard=overheard,
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.tasks import cancel_within
+
 
 def _user_id(update: object) -> int | None:
     if isinstance(update, Update) and update.effective_user:
@@ -68,7 +70,9 @@ class UserTurns:
         try:
             await asyncio.wait({task})
         except asyncio.CancelledError:  # the application is shutting down
-            task.cancel()
+            # Its cleanup (a lock released, a record written) ends before this turn is handed
+            # on, unless it takes longer than a shutdown can wait.
+            await cancel_within([task])
             raise
         finally:
             if self._running.get(user_id) is task:
@@ -127,9 +131,19 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self.turns = turns
         self.pacer = Pacer()
         self.ready = ready
+        self._updates: set[asyncio.Task[Any]] = set()  # answering or queued behind their user
+        self._stopped = False
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Queue the update behind the same user's earlier ones (/cancel runs at once)."""
+        if self._stopped:  # fetched before the stop and never begun: not begun now either
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._updates.add(task)
+            task.add_done_callback(self._updates.discard)
         if self.ready is not None and not self.ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.ready.wait(), WARM_UP_WAIT)
@@ -139,6 +153,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             await coroutine
             return
         await self.turns.run(user_id, coroutine)
+
+    async def stop_all(self) -> int:
+        """Stop every update answering or queued now, their cleanup bounded; how many there were."""
+        self._stopped = True
+        updates = list(self._updates)
+        await cancel_within(updates)
+        return len(updates)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

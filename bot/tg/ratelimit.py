@@ -30,6 +30,9 @@ ACTIONS = "actions"  # drafts and chat actions
 CALLS = "calls"  # everything else: only flood control applies
 # Calls that show something for a moment; the first chat action of an answer is sent as KEEP.
 EPHEMERAL_METHODS = frozenset({"sendChatAction", "sendMessageDraft"})
+# Calls that show something but send no message: the actions' budget, not the chat's. A
+# reaction (where a voice note is: heard, writing) is one, though it is kept by default.
+NON_MESSAGE_METHODS = EPHEMERAL_METHODS | {"setMessageReaction"}
 
 
 class Priority(StrEnum):
@@ -84,7 +87,7 @@ class FloodLimits:
 
     def pool_claim(self, endpoint: str, chat_id: object) -> Claim:
         """The bot-wide budget a call spends from, by what it sends."""
-        if endpoint in EPHEMERAL_METHODS:
+        if endpoint in NON_MESSAGE_METHODS:
             return self.action_claim()
         return self.open_claim() if chat_id is None else self.global_claim()
 
@@ -201,7 +204,7 @@ class PriorityRateLimiter(BaseRateLimiter[Priority]):
         priority = Priority(rate_limit_args) if rate_limit_args else default
         chat_id = data.get("chat_id")
         chat = None if chat_id is None else self.limits.chat_claim(chat_id)
-        per_chat = chat if endpoint not in EPHEMERAL_METHODS else None
+        per_chat = chat if endpoint not in NON_MESSAGE_METHODS else None
         pool = self.limits.pool_claim(endpoint, chat_id)
         if chat is not None:
             self._mark_active(chat.key)

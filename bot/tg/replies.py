@@ -8,18 +8,28 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
-from telegram import Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.core.text import TELEGRAM_MAX_TEXT, markdown_to_html, split_message
-from bot.durable import progress
-from bot.events import AnswerDelta, Answered, AssistantEvent, Heard, Notice, Refused, Spoken
+from bot.events import (
+    AnswerDelta,
+    Answered,
+    AssistantEvent,
+    Heard,
+    Hearing,
+    Notice,
+    Refused,
+    Spoken,
+)
 from bot.i18n import t
 from bot.metrics import Metrics
+from bot.stores import progress
 from bot.tg.actions import ActionKeepalive
 from bot.tg.ratelimit import Dropped, Priority
+from bot.tg.reactions import WRITING, ProgressReaction
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +37,12 @@ log = logging.getLogger(__name__)
 _PART_LIMIT = TELEGRAM_MAX_TEXT - 400
 # A group may get about 20 messages a minute, edits included: one preview edit per 3 s at most.
 GROUP_INTERVAL = 3.0
+LISTEN_PREFIX = "say:"  # the "🔊" button's data: "say:<token>" (bot.tg.listen answers it)
+
+
+def listen_button(token: str) -> InlineKeyboardMarkup:
+    """The "🔊" button that speaks a text answer on demand."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton("🔊", callback_data=LISTEN_PREFIX + token)]])
 
 
 class ReplyRenderer:
@@ -50,6 +66,7 @@ class ReplyRenderer:
         metrics: Metrics,
         action: ActionKeepalive | None = None,
         thread_id: int | None = None,
+        reaction: ProgressReaction | None = None,
     ) -> None:
         self._bot = bot
         self._chat_id = chat_id
@@ -60,6 +77,7 @@ class ReplyRenderer:
         self._metrics = metrics
         self._action = action
         self._thread_id = thread_id  # the forum topic the question came from: answers go there
+        self._reaction = reaction  # on the voice note: ✍ once the answer is being written
         self._draft_id = reply_to or 1
         self._header = ""
         self._header_sent = False
@@ -67,6 +85,7 @@ class ReplyRenderer:
         self._shown = ""
         self._last_update = 0.0
         self._answer_shown = False
+        self._hearing_shown = False
 
     async def render(self, events: AsyncGenerator[AssistantEvent, None]) -> None:
         """Consume the assistant's events and show each one.
@@ -78,7 +97,8 @@ class ReplyRenderer:
             async for event in stream:
                 await self._show(event)
         if self._header and not self._header_sent:
-            await self._once("text:0", lambda: self.send_text(self._header))
+            # The transcript alone: a group's preview message becomes it, not a second copy.
+            await self._finish(self._header)
 
     async def _once(self, part: str, send: Callable[[], Awaitable[object]]) -> None:
         """Send a part that must arrive once, also when another worker resumes this update."""
@@ -88,17 +108,25 @@ class ReplyRenderer:
         await progress.record_sent(part)
 
     async def _show(self, event: AssistantEvent) -> None:
-        if isinstance(event, Heard):
+        if isinstance(event, Hearing):
+            # The transcript grows in the draft; its first words go out at once, like an answer's.
+            first = not self._hearing_shown
+            self._hearing_shown = True
+            await self._update_preview(t("heard", self._language, text=event.text), at_once=first)
+        elif isinstance(event, Heard):
             self._language = event.language
             self._header = t("heard", event.language, text=event.text)
             await self._update_preview(self._header, at_once=True)
         elif isinstance(event, AnswerDelta):
             # The first words go out at once: waiting for the interval would hold them back.
             first = not self._answer_shown and bool(event.text.strip())
+            if first and self._reaction is not None:
+                await self._reaction.show(WRITING)
             await self._update_preview(self._compose(event.text), at_once=first)
             self._answer_shown = self._answer_shown or first
         elif isinstance(event, Answered):
-            await self._finish(self._compose(event.text))
+            markup = listen_button(event.listen) if event.listen else None
+            await self._finish(self._compose(event.text), markup)
         elif isinstance(event, Spoken):
             await self._once("voice", lambda: self._send_voice(event))
         elif isinstance(event, Notice | Refused):
@@ -146,17 +174,23 @@ class ReplyRenderer:
         if self._action is not None:
             self._action.progressed()
 
-    async def _finish(self, text: str) -> None:
+    async def _finish(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Send the final text; `markup` goes under its last part."""
         self._header_sent = True
         parts = split_message(text, _PART_LIMIT)
         first, rest = parts[0], parts[1:]
+        first_markup = None if rest else markup
         if self._preview is not None:
             preview = self._preview
-            await self._once("text:0", lambda: self._edit_formatted(preview, first))
+            await self._once("text:0", lambda: self._edit_formatted(preview, first, first_markup))
         else:
-            await self._once("text:0", lambda: self.send_text(first))
+            await self._once("text:0", lambda: self.send_text(first, first_markup))
         for number, part in enumerate(rest, start=1):
-            await self._once(f"text:{number}", lambda part=part: self.send_text(part))  # type: ignore[misc]
+            part_markup = markup if number == len(rest) else None
+            await self._once(
+                f"text:{number}",
+                lambda part=part, part_markup=part_markup: self.send_text(part, part_markup),  # type: ignore[misc]
+            )
 
     async def _finish_refusal(self, note: str) -> None:
         if self._preview is not None and not self._header_sent:
@@ -168,9 +202,14 @@ class ReplyRenderer:
             note = f"{self._header}\n\n{note}"
         await self.send_text(note)
 
-    async def send_text(self, text: str) -> None:
-        """Send text as formatted HTML, falling back to plain text when Telegram rejects it."""
-        for part in split_message(text, _PART_LIMIT):
+    async def send_text(self, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+        """Send text as formatted HTML, falling back to plain text when Telegram rejects it.
+
+        `markup` (inline buttons) goes under the last message.
+        """
+        parts = split_message(text, _PART_LIMIT)
+        for number, part in enumerate(parts, start=1):
+            buttons = markup if number == len(parts) else None
             try:
                 await self._bot.send_message(
                     self._chat_id,
@@ -178,6 +217,7 @@ class ReplyRenderer:
                     parse_mode=ParseMode.HTML,
                     reply_to_message_id=self._reply_to,
                     message_thread_id=self._thread_id,
+                    reply_markup=buttons,
                 )
             except BadRequest as error:
                 log.info("formatting rejected, sending plain text: %s", error.message)
@@ -186,16 +226,21 @@ class ReplyRenderer:
                     part,
                     reply_to_message_id=self._reply_to,
                     message_thread_id=self._thread_id,
+                    reply_markup=buttons,
                 )
 
-    async def _edit_formatted(self, message: Message, text: str) -> None:
+    async def _edit_formatted(
+        self, message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
         try:
-            await message.edit_text(markdown_to_html(text), parse_mode=ParseMode.HTML)
+            await message.edit_text(
+                markdown_to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup
+            )
         except BadRequest as error:
             if "not modified" in error.message:
                 return
             try:
-                await message.edit_text(text)
+                await message.edit_text(text, reply_markup=markup)
             except BadRequest as again:
                 if "not modified" not in again.message:
                     raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.backends import Backend, build
+from bot.backends import Backend, build, check_names
 from bot.errors import BotError
 from bot.tts.base import Speech, Synthesizer
 from bot.tts.fallback import FallbackHook, FallbackSynthesizer
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_BACKEND",
     "DEFAULT_FALLBACKS",
     "FallbackSynthesizer",
     "Speech",
@@ -35,7 +36,13 @@ FALLBACK_COOLDOWN_SECONDS = 60.0
 BACKENDS: dict[str, Backend] = {
     "gtts": Backend("bot.tts.gtts:GTTSSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}),
     "openai": Backend(
-        "bot.tts.openai:OpenAISynthesizer", lambda s: {"model": s.tts_model, "voice": s.tts_voice}
+        "bot.tts.openai:OpenAISynthesizer",
+        lambda s: {
+            "model": s.tts_model,
+            "voice": s.tts_voice,
+            "timeout": s.tts_timeout_seconds,
+            "realtime_sessions": s.tts_realtime_sessions,
+        },
     ),
     "espeak": Backend(
         "bot.tts.espeak:EspeakSynthesizer", lambda s: {"timeout": s.tts_timeout_seconds}
@@ -45,6 +52,17 @@ BACKENDS: dict[str, Backend] = {
 DEFAULT_BACKEND = "gtts"  # TTS_BACKEND's default
 # TTS_FALLBACKS' default: tried in this order after TTS_BACKEND, each where it can run.
 DEFAULT_FALLBACKS = ("gtts", "openai", "espeak")
+
+
+def chain(settings: Settings) -> tuple[str, ...]:
+    """The backends' names in the order they are tried: TTS_BACKEND, then TTS_FALLBACKS."""
+    fallbacks = DEFAULT_FALLBACKS if settings.tts_fallbacks is None else settings.tts_fallbacks
+    return (settings.tts_backend or DEFAULT_BACKEND, *fallbacks)
+
+
+def speaks_through_openai(settings: Settings) -> bool:
+    """Whether an OpenAI voice is in the chain (chosen or a fallback): its speech is AI-made."""
+    return "openai" in chain(settings)
 
 
 def make_synthesizer(
@@ -58,11 +76,15 @@ def make_synthesizer(
     `on_fallback` hears of each backend failure (see FallbackSynthesizer).
 
     Raises:
-        BotError: TTS_BACKEND cannot be built here (a key, binary or package is missing).
+        BotError: one line naming the variable: a name in TTS_BACKEND or TTS_FALLBACKS that is
+            no backend, or a TTS_BACKEND that cannot be built here (a key, binary or package).
     """
-    chosen = settings.tts_backend
+    chosen = settings.tts_backend or DEFAULT_BACKEND
     # TTS_FALLBACKS lets an operator drop a fallback (gTTS on a server without internet, say).
-    order = [chosen] + [name for name in settings.tts_fallbacks if name != chosen]
+    fallbacks = DEFAULT_FALLBACKS if settings.tts_fallbacks is None else settings.tts_fallbacks
+    check_names("TTS_BACKEND", (chosen,), BACKENDS)
+    check_names("TTS_FALLBACKS", fallbacks, BACKENDS)  # a typo is refused, not skipped
+    order = [chosen] + [name for name in fallbacks if name != chosen]
     synthesizers: list[Synthesizer] = []
     for name in order:
         variable = "TTS_BACKEND" if name == chosen else "TTS_FALLBACKS"

@@ -9,7 +9,7 @@ import struct
 
 from bot.backends import Needs
 from bot.errors import ServiceError
-from bot.tts.base import Speech, Synthesizer, base_language
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer, base_language
 
 # espeak-ng voices (Debian's espeak-ng-data). Codes whose voice is named differently are spelled
 # out; the rest are voices named exactly like the language.
@@ -28,6 +28,9 @@ _SAME = (
     "tr tt ug uk ur uz vi"
 ).split()
 VOICES: dict[str, str] = {code: code for code in _SAME} | _RENAMED
+# Variants (espeak-ng --voices=variant) that any language's voice can take: "en-us+f3".
+VARIANTS = ("default", "f1", "f3", "f5", "m1", "m3", "m7", "croak", "whisper")
+WORDS_PER_MINUTE = 175  # espeak-ng's own default pace
 
 
 def espeak_voice(language: str) -> str | None:
@@ -42,6 +45,8 @@ class EspeakSynthesizer(Synthesizer):
     needs = Needs(binaries=("espeak-ng",), install="apt-get install espeak-ng")
     offline = True
     languages = frozenset(VOICES)
+    voices = VARIANTS
+    native_speed = True  # -s, words per minute
 
     def __init__(self, *, binary: str | None = None, timeout: float = 10.0) -> None:
         """Use `binary` (default: espeak-ng on PATH) and kill a run after `timeout` seconds."""
@@ -57,19 +62,25 @@ class EspeakSynthesizer(Synthesizer):
         """Whether the voice table has `language` and the binary is installed."""
         return super().can_speak(language) and self.available
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
         """Speak `text` as WAV; raise ServiceError when espeak-ng is missing, fails or hangs."""
         voice = espeak_voice(language)
         binary = shutil.which(self._binary)
         if voice is None or binary is None:
             raise ServiceError("synthesis", "espeak-ng or its voice is not available")
-        wav = await self._run(binary, voice, text)
-        return Speech(_fix_wav_sizes(wav), "wav", self.name)
+        variant = self.voice_of(style)
+        if variant and variant != "default":
+            voice = f"{voice}+{variant}"
+        pace = str(round(WORDS_PER_MINUTE * style.speed))
+        wav = await self._run(binary, voice, pace, text)
+        return Speech(_fix_wav_sizes(wav), "wav", self.name, speed=style.speed)
 
-    async def _run(self, binary: str, voice: str, text: str) -> bytes:
+    async def _run(self, binary: str, voice: str, pace: str, text: str) -> bytes:
         # Text goes through stdin, so a leading "-" is never read as an option.
         process = await asyncio.create_subprocess_exec(
-            *(binary, "-v", voice, "-b", "1", "--stdout"),
+            *(binary, "-v", voice, "-s", pace, "-b", "1", "--stdout"),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,

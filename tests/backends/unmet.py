@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.backends import Needs
-from bot.tts.base import Speech, Synthesizer
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 
 
 class NeedsAbsentBinary(Synthesizer):
@@ -12,6 +12,8 @@ class NeedsAbsentBinary(Synthesizer):
     name = "absent-binary"
     needs = Needs(binaries=("vna-no-such-binary",), install="apt-get install vna-no-such-binary")
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
         """Never reached: the registry refuses to build it."""
         raise AssertionError("built although its binary is missing")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fractions
 import functools
 import io
 import struct
@@ -129,3 +130,37 @@ def ogg_without_audio(note: bytes) -> bytes:
     last[22:26] = b"\0\0\0\0"
     last[22:26] = struct.pack("<I", _ogg_crc(bytes(last)))
     return b"".join(bytes(page) for page in pages)
+
+
+# One Opus packet of two empty 60 ms SILK frames (TOC 0x1B, code 3; count byte 2): 120 ms of
+# audio in two bytes, which a decoder plays as concealed silence. The stuff of a decompression
+# bomb: hours of audio in a few hundred kilobytes.
+_EMPTY_120_MS = bytes([0x1B, 0x02])
+_OPUS_RATE = 48_000
+
+
+@functools.lru_cache(maxsize=8)
+def opus_bomb(container: str, seconds: float, *, understate: bool = False) -> bytes:
+    """`seconds` of Opus audio in "ogg" or "webm", ~50 bytes per second (blocking; cached).
+
+    With `understate`, each packet claims a single tick of duration, as a forger's Matroska
+    may: only decoding tells the real length then.
+    """
+    header = _encode(np.zeros(960, np.int16), "ogg", "libopus", _OPUS_RATE)
+    out = io.BytesIO()
+    time_base = fractions.Fraction(1, _OPUS_RATE)
+    step = 120 * _OPUS_RATE // 1000
+    # Long OGG pages (255 packets each): less framing, a smaller file.
+    options = {"page_duration": "30000000"} if container == "ogg" else {}
+    with (
+        av.open(out, "w", format=container, options=options) as muxer,
+        av.open(io.BytesIO(header)) as template,
+    ):
+        stream = muxer.add_stream_from_template(template.streams.audio[0])
+        for pts in range(0, int(seconds * _OPUS_RATE), step):
+            packet = av.Packet(_EMPTY_120_MS)
+            packet.stream, packet.time_base = stream, time_base
+            packet.pts = packet.dts = pts // step if understate else pts
+            packet.duration = 1 if understate else step
+            muxer.mux(packet)
+    return out.getvalue()

@@ -144,6 +144,7 @@ class BotApiEmulator(MediaMethods, WebhookMethods, LoopbackServer):
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
             "close": _true,
             "logOut": _true,
             "setMyDescription": _true,
@@ -218,6 +219,30 @@ class BotApiEmulator(MediaMethods, WebhookMethods, LoopbackServer):
     async def _delete_my_commands(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
         self.commands.pop(_commands_key(params), None)
         return True
+
+    async def _get_chat_member(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
+        chat_id = self.chat_id(params)
+        user_id = int(params.get("user_id") or 0)
+        if not user_id:
+            raise bad_request("user_id is empty")
+        status = self.member_status.get((chat_id, user_id), "member")
+        user = {"id": user_id, "is_bot": False, "first_name": "Test"}
+        if status == "creator":
+            return {"status": status, "user": user, "is_anonymous": False}
+        if status == "administrator":
+            rights = (
+                "can_manage_chat can_delete_messages can_manage_video_chats can_restrict_members"
+                " can_promote_members can_change_info can_invite_users can_post_stories"
+                " can_edit_stories can_delete_stories"
+            ).split()
+            return {
+                "status": status,
+                "user": user,
+                "can_be_edited": False,
+                "is_anonymous": False,
+                **dict.fromkeys(rights, True),
+            }
+        return {"status": status, "user": user}
 
     async def _get_chat(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:
         return {**self.chat(self.chat_id(params)), "accent_color_id": 0, "max_reaction_count": 11}

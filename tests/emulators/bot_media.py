@@ -49,6 +49,7 @@ class MediaMethods(UserActions):
         return {
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
             "sendMessageDraft": self._send_message_draft,
             "sendChatAction": self._send_chat_action,
             "sendVoice": self._media_sender("voice"),
@@ -157,6 +158,28 @@ class MediaMethods(UserActions):
         message.pop("reply_markup", None)
         if markup:
             message["reply_markup"] = markup
+        return message
+
+    async def _edit_message_reply_markup(
+        self, params: dict[str, Any], uploads: dict[str, Upload]
+    ) -> Any:
+        chat_id = self.chat_id(params)
+        record = self._bot_message(chat_id, params.get("message_id"))
+        if record is None:
+            raise bad_request("message to edit not found")
+        message = self.messages[chat_id][record.message_id]
+        markup = params.get("reply_markup") or None
+        if markup == {"inline_keyboard": []}:
+            markup = None
+        if markup == message.get("reply_markup"):
+            raise bad_request(
+                "message is not modified: specified new message content and reply markup are"
+                " exactly the same as a current content and reply markup of the message"
+            )
+        message.pop("reply_markup", None)
+        if markup:
+            message["reply_markup"] = markup
+        message["edit_date"] = int(time.time())
         return message
 
     async def _send_message_draft(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:

@@ -77,6 +77,7 @@ class BotState:
         self.action_log: dict[int, list[str]] = {}
         self.action_threads: dict[int, list[int | None]] = {}
         self.reactions: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) -> status
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.blocked_chats: set[int] = set()
         self.updates: list[dict[str, Any]] = []
@@ -168,6 +169,10 @@ class BotState:
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed by the bot."""
         return len(self.updates)
+
+    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+        """A user's standing in a group for getChatMember: creator, administrator, member..."""
+        self.member_status[(chat_id, user_id)] = status
 
     def set_blocked(self, chat_id: int, blocked: bool = True) -> None:
         """Make sends to a chat fail with 403, as after the user blocked the bot."""

@@ -40,15 +40,19 @@ class UserActions(BotState):
         reply_to_bot: bool = False,
         entities: list[dict[str, Any]] | None = None,
         thread_id: int | None = None,
+        reply_to: int | None = None,
     ) -> int:
         """A user writes `text`; commands and @bot mentions get their entities automatically.
 
-        `thread_id` writes in that topic of a forum supergroup.
+        `thread_id` writes in that topic of a forum supergroup; `reply_to` replies to that
+        message of the chat (anyone's).
         """
         message = self._new_message(
             user_id, chat_id, chat_type, language_code, username, first_name, reply_to_bot
         )
         self._in_topic(message, thread_id)
+        if reply_to is not None:
+            message["reply_to_message"] = self.messages[message["chat"]["id"]][reply_to]
         message["text"] = text
         found = _text_entities(text, chat_type) if entities is None else entities
         if found:
@@ -201,9 +205,18 @@ class UserActions(BotState):
         self.push_update({"edited_message": message})
 
     def press_button(
-        self, user_id: int, data: str, *, message_id: int, language_code: str | None = "en"
+        self,
+        user_id: int,
+        data: str,
+        *,
+        message_id: int,
+        language_code: str | None = "en",
+        chat_id: int | None = None,
     ) -> str:
-        """A user presses an inline button under one of the bot's messages; return the query id."""
+        """A user presses an inline button under one of the bot's messages; return the query id.
+
+        The message is in the private chat with the user unless `chat_id` names a group.
+        """
         sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Test"}
         if language_code:
             sender["language_code"] = language_code
@@ -213,8 +226,8 @@ class UserActions(BotState):
                 "callback_query": {
                     "id": query_id,
                     "from": sender,
-                    "message": self.messages[user_id][message_id],
-                    "chat_instance": str(user_id),
+                    "message": self.messages[chat_id or user_id][message_id],
+                    "chat_instance": str(chat_id or user_id),
                     "data": data,
                 }
             }

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators import openai_replies as replies
+from tests.emulators import openai_transcribe as gpt_transcribe
 from tests.emulators._http import Fault, FaultQueue, LoopbackServer, wait_until
 from tests.emulators.audio_tools import SPEECH_FORMATS, audio_duration, tone
 from tests.emulators.openai_http import (
@@ -23,9 +24,12 @@ from tests.emulators.openai_http import (
     read_request,
     transcript_response,
 )
+from tests.emulators.openai_models import MODELS_PREFIX, ModelLifecycles
+from tests.emulators.openai_realtime import RealtimeEmulator
 
 Responder = Callable[[dict[str, Any]], str]
-Transcriber = Callable[[dict[str, str], bytes], tuple[str, str]]
+# (text, language as whisper names it, or None when the model cannot tell)
+Transcriber = Callable[[dict[str, str], bytes], tuple[str, str | None]]
 VOICES = frozenset(
     "alloy ash ballad coral echo fable onyx nova sage shimmer verse marin cedar".split()
 )
@@ -44,13 +48,15 @@ class Latencies:
     """How long the emulated service takes, in seconds, as the benchmark sets it.
 
     `streaming` spreads the rest of an answer after its first token over that time (None: the
-    emulator's `chunk_delay` between chunks).
+    emulator's `chunk_delay` between chunks). `speech` is also a Realtime response's wait for its
+    first audio; `realtime_connect` a Realtime session's wait for `session.created`.
     """
 
     transcription: float = 0.0
     first_token: float = 0.0
     streaming: float | None = None
     speech: float = 0.0
+    realtime_connect: float = 0.0
 
 
 class OpenAIEmulator(LoopbackServer):
@@ -69,9 +75,13 @@ class OpenAIEmulator(LoopbackServer):
         self._ids = itertools.count(1)
         self._responder: Responder = replies.default_answer
         self._transcriber: Transcriber | None = None
-        self._transcript = ("hello from the emulator", "english")
+        self._transcript: tuple[str, str | None] = ("hello from the emulator", "english")
+        self.lifecycles = ModelLifecycles()
+        self._billed_seconds: float | None = None
+        self._reasoning_tokens = 0
         self._gates: dict[str, asyncio.Event] = {}
         self.held = 0  # requests waiting at a gate right now
+        self.realtime = RealtimeEmulator(lambda: self.latencies)  # GET /v1/realtime (WebSocket)
         self._routes: dict[
             tuple[str, str], Callable[[web.Request, Request], Awaitable[web.StreamResponse]]
         ] = {
@@ -79,6 +89,7 @@ class OpenAIEmulator(LoopbackServer):
             ("POST", "/v1/audio/transcriptions"): self._transcriptions,
             ("POST", "/v1/audio/speech"): self._speech,
             ("GET", "/v1/models"): self._models,
+            ("GET", "/v1/realtime"): self._realtime,
         }
 
     @property
@@ -102,10 +113,12 @@ class OpenAIEmulator(LoopbackServer):
         """Go back to the default language-aware answer."""
         self._responder = replies.default_answer
 
-    def transcribe_with(self, text: str | Transcriber, language: str = "english") -> None:
+    def transcribe_with(self, text: str | Transcriber, language: str | None = "english") -> None:
         """Transcribe to fixed (text, language name), or to `text(fields, audio) -> (text, name)`.
 
-        With fixed text, a `language` field in the request wins, as with real Whisper.
+        With fixed text, a `language` field in the request wins, as with real Whisper (one
+        `languages` hint with gpt-transcribe). A language of None is one the model cannot
+        tell: gpt-transcribe then answers `languages: []`.
         """
         if callable(text):
             self._transcriber = text
@@ -164,6 +177,32 @@ class OpenAIEmulator(LoopbackServer):
         """While down, every request answers 503."""
         self._down = down
 
+    # ---- model lifecycles, gpt-transcribe's usage, reasoning tokens --------------------------
+
+    def retire_model(self, *models: str) -> None:
+        """Answer every request for these models 404 model_not_found, as after a shutdown."""
+        self.lifecycles.retired.update(models)
+
+    def announce_shutdown(self, model: str, date: str) -> None:
+        """Give `model` a `shutdown_date` (YYYY-MM-DD) on the models endpoint."""
+        self.lifecycles.shutdowns[model] = date
+
+    def drop_models_endpoint(self) -> None:
+        """Answer /v1/models like an unknown path, as many OpenAI-compatible servers do."""
+        self.lifecycles.endpoint = False
+
+    def bill_seconds(self, seconds: float | None) -> None:
+        """The `usage` seconds gpt-transcribe reports (None: the audio's, rounded up)."""
+        self._billed_seconds = seconds
+
+    def reason_with(self, tokens: int) -> None:
+        """Report `tokens` reasoning tokens in each chat completion's usage, as output."""
+        self._reasoning_tokens = tokens
+
+    def model_requests(self) -> list[Request]:
+        """Requests to /v1/models/{id}, in order."""
+        return [r for r in self.requests if r.path.startswith(MODELS_PREFIX)]
+
     def chat_requests(self) -> list[Request]:
         """Requests to /v1/chat/completions, in order."""
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
@@ -219,17 +258,20 @@ class OpenAIEmulator(LoopbackServer):
             await asyncio.sleep(delay.delay)
         if fault := self._faults.take(record.path, delays=False):
             return fault_response(fault)
+        self.lifecycles.refuse_without_endpoint(request.method, record.path)
+        self.lifecycles.refuse_retired(record)
+        if request.method == "GET" and record.path.startswith(MODELS_PREFIX):
+            return await self.lifecycles.retrieve(request, record)
         route = self._routes.get((request.method, record.path.rstrip("/")))
         if route is None:
             raise OpenAIError(404, f"Invalid URL ({request.method} {record.path})")
         return await route(request, record)
 
+    async def _realtime(self, request: web.Request, record: Request) -> web.StreamResponse:
+        return await self.realtime.serve(request)
+
     async def _models(self, request: web.Request, record: Request) -> web.StreamResponse:
-        models = [
-            {"id": m, "object": "model", "created": 1700000000, "owned_by": "openai"}
-            for m in (*replies.CHAT_MODELS, *replies.AUDIO_MODELS)
-        ]
-        return web.json_response({"object": "list", "data": models})
+        return web.json_response({"object": "list", "data": self.lifecycles.listing()})
 
     async def _chat(self, request: web.Request, record: Request) -> web.StreamResponse:
         body = record.json if isinstance(record.json, dict) else {}
@@ -242,7 +284,7 @@ class OpenAIEmulator(LoopbackServer):
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         if limit and replies.count_tokens(answer) > int(limit):
             answer, finish = answer[: int(limit) * 4], "length"
-        used = replies.usage(messages, answer)
+        used = self._with_reasoning(replies.usage(messages, answer))
         record.usage = used
         completion_id = f"chatcmpl-emu{next(self._ids):06d}"
         if not body.get("stream"):
@@ -309,12 +351,41 @@ class OpenAIEmulator(LoopbackServer):
                 "specified in ISO-639-1 format.",
                 param="language",
             )
+        model = fields["model"]
+        hinted = gpt_transcribe.hinted_languages(record.form_lists)
+        if gpt_transcribe.is_gpt_transcribe(model):
+            gpt_transcribe.check_request(model, dict(fields), hinted)
+            forced = hinted[0] if len(hinted) == 1 else None
         if self._transcriber is not None:
             text, language = self._transcriber(dict(fields), audio)
         else:
             text, language = self._transcript
             language = replies.LANGUAGE_NAMES[forced] if forced else language
-        return transcript_response(fields, text, language, duration)
+        if fields.get("stream") == "true" and model.startswith(gpt_transcribe.STREAMING):
+            return await gpt_transcribe.send_stream(
+                request,
+                gpt_transcribe.stream_events(text, language, model),
+                # The transcription latency came before; a test that needs the transcript to
+                # grow visibly holds it after its first word (hold(".../transcriptions#stream")).
+                gap=0.0,
+                after_first=lambda: self._pass_gate(record.path + "#stream"),
+            )
+        if gpt_transcribe.is_gpt_transcribe(model) and fields.get("response_format") != "text":
+            seconds = gpt_transcribe.billed(duration, self._billed_seconds)
+            return web.json_response(gpt_transcribe.json_body(text, language, seconds))
+        return transcript_response(fields, text, language or "", duration)
+
+    def _with_reasoning(self, used: dict[str, Any]) -> dict[str, Any]:
+        """Usage with the reasoning tokens the test asked for, counted as output as OpenAI does."""
+        if not self._reasoning_tokens:
+            return used
+        completion = used["completion_tokens"] + self._reasoning_tokens
+        return {
+            **used,
+            "completion_tokens": completion,
+            "total_tokens": used["prompt_tokens"] + completion,
+            "completion_tokens_details": {"reasoning_tokens": self._reasoning_tokens},
+        }
 
     async def _speech(self, request: web.Request, record: Request) -> web.StreamResponse:
         body = record.json if isinstance(record.json, dict) else {}
@@ -327,6 +398,9 @@ class OpenAIEmulator(LoopbackServer):
             raise OpenAIError(
                 400, f"Invalid value for 'voice': {body.get('voice')!r}.", param="voice"
             )
+        speed = body.get("speed", 1.0)
+        if not isinstance(speed, int | float) or not 0.25 <= speed <= 4.0:
+            raise OpenAIError(400, f"Invalid value for 'speed': {speed!r}.", param="speed")
         if fmt not in SPEECH_FORMATS:
             raise OpenAIError(
                 400, f"Invalid value for 'response_format': {fmt!r}.", param="response_format"

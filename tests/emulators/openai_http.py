@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -30,7 +30,8 @@ class Request:
     headers: dict[str, str]
     time: float
     status: int = 0
-    usage: dict[str, int] | None = None  # what a chat completion reported
+    usage: dict[str, Any] | None = None  # what a chat completion reported
+    form_lists: dict[str, list[str]] = field(default_factory=dict)  # every value of a field
 
 
 class OpenAIError(Exception):
@@ -54,6 +55,7 @@ async def read_request(request: web.Request) -> Request:
     """Read and keep everything about a request: JSON, form fields and uploaded files."""
     body: Any = None
     form: dict[str, str] = {}
+    form_lists: dict[str, list[str]] = {}
     files: dict[str, bytes] = {}
     names: dict[str, str] = {}
     if request.content_type == "multipart/form-data":
@@ -64,6 +66,7 @@ async def read_request(request: web.Request) -> Request:
                 files[part.name], names[part.name] = bytes(await part.read()), part.filename
             else:
                 form[part.name] = await part.text()
+                form_lists.setdefault(part.name, []).append(form[part.name])
     elif request.can_read_body:
         raw = await request.read()
         try:
@@ -71,7 +74,15 @@ async def read_request(request: web.Request) -> Request:
         except ValueError:
             body = None
     return Request(
-        request.method, request.path, body, form, files, names, dict(request.headers), time.time()
+        request.method,
+        request.path,
+        body,
+        form,
+        files,
+        names,
+        dict(request.headers),
+        time.time(),
+        form_lists=form_lists,
     )
 
 

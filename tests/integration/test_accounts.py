@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.core.quota import Limits, Prices, Usage
-from bot.db.accounts import SEEN_REFRESH, Accounts
+from bot.core.quota import Limits, Prices, QuotaDecision, Usage
+from bot.db.accounts import SEEN_REFRESH, Access, Accounts
 from bot.db.engine import make_engine, make_session_factory, migrate
 from bot.db.models import AdminAction
 from bot.errors import ServiceError
@@ -66,6 +66,16 @@ async def accounts(engine) -> Accounts:
     return accounts
 
 
+async def quota_of(accounts: Accounts, user_id: int, *, now: datetime) -> QuotaDecision:
+    """The quota decision the bot reads before each message (`admit`)."""
+    return (await accounts.admit(user_id, now=now)).quota
+
+
+async def access_of(accounts: Accounts, user_id: int) -> Access:
+    """The access the bot reads before each message (`admit`)."""
+    return (await accounts.admit(user_id, now=NOW)).access
+
+
 async def audit_rows(engine) -> list[tuple[int, str, int | None, str | None]]:
     async with make_session_factory(engine)() as session:
         rows = await session.execute(
@@ -113,10 +123,10 @@ async def test_a_cache_hit_costs_nothing_but_still_counts(accounts: Accounts) ->
 
 async def test_quota_refuses_at_the_daily_limit_until_utc_midnight(accounts: Accounts) -> None:
     await accounts.record_usage(ALICE, kind="chat", tokens_in=999, now=NOW)
-    assert (await accounts.check_quota(ALICE, now=NOW)).allowed
+    assert (await quota_of(accounts, ALICE, now=NOW)).allowed
 
     await accounts.record_usage(ALICE, kind="chat", tokens_out=1, now=NOW)
-    decision = await accounts.check_quota(ALICE, now=NOW)
+    decision = await quota_of(accounts, ALICE, now=NOW)
 
     assert not decision.allowed
     assert (decision.kind, decision.period, decision.used, decision.limit) == (
@@ -127,37 +137,37 @@ async def test_quota_refuses_at_the_daily_limit_until_utc_midnight(accounts: Acc
     )
     assert decision.resets_at == datetime(2026, 11, 25, tzinfo=UTC)
     tomorrow = datetime(2026, 11, 25, 0, 0, 1, tzinfo=UTC)
-    assert (await accounts.check_quota(ALICE, now=tomorrow)).allowed
+    assert (await quota_of(accounts, ALICE, now=tomorrow)).allowed
 
 
 async def test_monthly_cost_limit_holds_until_the_first(accounts: Accounts) -> None:
     december = datetime(2026, 12, 3, tzinfo=UTC)
     await accounts.record_usage(ALICE, kind="chat", tokens_out=500_000, now=december)
-    decision = await accounts.check_quota(ALICE, now=december + timedelta(days=2))
+    decision = await quota_of(accounts, ALICE, now=december + timedelta(days=2))
     assert (decision.allowed, decision.kind, decision.period) == (False, "cost", "month")
     assert decision.resets_at == datetime(2027, 1, 1, tzinfo=UTC)
 
 
 async def test_admins_are_never_refused(accounts: Accounts) -> None:
     await accounts.record_usage(ADMIN, kind="chat", tokens_in=50_000, now=NOW)
-    assert (await accounts.check_quota(ADMIN, now=NOW)).allowed
+    assert (await quota_of(accounts, ADMIN, now=NOW)).allowed
     report = await accounts.usage_report(ADMIN, now=NOW)
     assert report.exempt and report.decision.allowed and report.today.tokens == 50_000
 
 
 async def test_a_per_user_limit_takes_effect_and_is_audited(accounts: Accounts, engine) -> None:
     await accounts.record_usage(ALICE, kind="chat", tokens_in=5000, now=NOW)
-    assert not (await accounts.check_quota(ALICE, now=NOW)).allowed
+    assert not (await quota_of(accounts, ALICE, now=NOW)).allowed
 
     await accounts.set_limit(ADMIN, ALICE, "daily_tokens", 10_000, now=NOW)
-    assert (await accounts.check_quota(ALICE, now=NOW)).allowed
+    assert (await quota_of(accounts, ALICE, now=NOW)).allowed
     await accounts.set_limit(ADMIN, BOB, "daily_tokens", 0, now=NOW)
     await accounts.record_usage(BOB, kind="chat", tokens_in=10**6, now=NOW)
-    bob = await accounts.check_quota(BOB, now=NOW)
+    bob = await quota_of(accounts, BOB, now=NOW)
     assert (bob.allowed, bob.kind) == (False, "cost")  # daily tokens lifted, monthly cost holds
 
     await accounts.set_limit(ADMIN, ALICE, "daily_tokens", None, now=NOW)
-    assert not (await accounts.check_quota(ALICE, now=NOW)).allowed
+    assert not (await quota_of(accounts, ALICE, now=NOW)).allowed
     assert await audit_rows(engine) == [
         (ADMIN, "set_limit", ALICE, "daily_tokens=10000"),
         (ADMIN, "set_limit", BOB, "daily_tokens=0"),
@@ -174,16 +184,16 @@ async def test_block_unblock_and_allow_change_access_and_are_audited(engine) -> 
     accounts = accounts_on(engine, allowed_ids=frozenset({BOB}))
     for user_id in (ALICE, BOB):
         await accounts.seen(user_id, username=None, full_name=None, language=None, now=NOW)
-    assert await accounts.access(ALICE) == "not_allowed"
-    assert await accounts.access(BOB) == "ok"
-    assert await accounts.access(ADMIN) == "ok"  # admins need no row and no allowlist entry
+    assert await access_of(accounts, ALICE) == "not_allowed"
+    assert await access_of(accounts, BOB) == "ok"
+    assert await access_of(accounts, ADMIN) == "ok"  # admins need no row and no allowlist entry
 
     await accounts.allow(ADMIN, ALICE, now=NOW)
-    assert await accounts.access(ALICE) == "ok"
+    assert await access_of(accounts, ALICE) == "ok"
     await accounts.set_blocked(ADMIN, ALICE, True, now=NOW)
-    assert await accounts.access(ALICE) == "blocked"
+    assert await access_of(accounts, ALICE) == "blocked"
     await accounts.set_blocked(ADMIN, ALICE, False, now=NOW)
-    assert await accounts.access(ALICE) == "ok"
+    assert await access_of(accounts, ALICE) == "ok"
 
     assert [row[1:3] for row in await audit_rows(engine)] == [
         ("allow", ALICE),
@@ -193,7 +203,7 @@ async def test_block_unblock_and_allow_change_access_and_are_audited(engine) -> 
 
 
 async def test_everyone_is_let_in_without_an_allowlist(accounts: Accounts) -> None:
-    assert await accounts.access(424242) == "ok"
+    assert await access_of(accounts, 424242) == "ok"
 
 
 async def test_admin_changes_to_an_unknown_user_raise_lookup_error(accounts: Accounts, engine):
@@ -297,7 +307,7 @@ async def test_an_unreachable_database_raises_a_retryable_service_error() -> Non
     accounts = accounts_on(engine)
     try:
         with pytest.raises(ServiceError) as caught:
-            await accounts.check_quota(ALICE, now=NOW)
+            await quota_of(accounts, ALICE, now=NOW)
     finally:
         await engine.dispose()
     assert caught.value.stage == "database" and caught.value.retryable
@@ -332,7 +342,7 @@ async def test_a_database_that_goes_away_and_comes_back_keeps_every_usage_row() 
             assert not await accounts.record_usage(ALICE, kind="chat", tokens_in=5, now=NOW)
             assert len(accounts.backlog) == 1, "the row waits for the database"
             with pytest.raises(ServiceError) as caught:
-                await accounts.check_quota(ALICE, now=NOW)
+                await quota_of(accounts, ALICE, now=NOW)
             assert caught.value.retryable
 
             await proxy.restore()
@@ -360,7 +370,7 @@ async def test_admitting_a_message_writes_the_user_only_when_new_changed_or_stal
     assert (newcomer.user.first_seen, newcomer.access, newcomer.quota.allowed) == (NOW, "ok", True)
 
 
-async def test_admitting_a_message_checks_access_and_quota_like_the_single_calls(
+async def test_admitting_a_message_checks_access_and_quota(
     engine,
 ) -> None:
     accounts = accounts_on(engine, limits=Limits(daily_tokens=10), allowed_ids=frozenset({BOB}))
@@ -368,8 +378,7 @@ async def test_admitting_a_message_checks_access_and_quota_like_the_single_calls
     await accounts.allow(ADMIN, ALICE, now=NOW)
     await accounts.record_usage(ALICE, kind="chat", tokens_in=10, now=NOW)
     admission = await accounts.admit(ALICE, now=NOW)
-    assert admission.access == await accounts.access(ALICE) == "ok"
-    assert admission.quota == await accounts.check_quota(ALICE, now=NOW)
+    assert admission.access == "ok"
     assert not admission.quota.allowed and admission.quota.kind == "tokens"
     await accounts.set_blocked(ADMIN, ALICE, True, now=NOW)
     assert (await accounts.admit(ALICE, now=NOW)).access == "blocked"

@@ -71,3 +71,23 @@ async def test_live_without_public_url_says_it_is_not_set_up_in_the_users_langua
     bot_api.send_text(USER, "/live", language_code="ru")
     (message,) = await bot_api.wait_for_messages(USER, 1)
     assert message.text == t("live_not_set_up", "ru")
+
+
+async def test_start_and_help_say_in_one_line_that_openai_voice_replies_are_ai_generated(
+    bot_api: BotApiEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=("espeak",)))
+    bot_api.send_text(USER, "/start", language_code="ru", first_name="Анна")
+    bot_api.send_text(USER, "/help", language_code="ru")
+    start, help_ = await bot_api.wait_for_messages(USER, 2)
+    assert start.text == t("start", "ru", name="Анна") + "\n\n" + t("ai_voice", "ru")
+    assert help_.text == t("help", "ru") + "\n\n" + t("ai_voice", "ru")
+
+
+async def test_start_says_nothing_of_ai_speech_when_no_remote_model_speaks(
+    bot_api: BotApiEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings(tts_backend="espeak", tts_fallbacks=()))
+    bot_api.send_text(USER, "/start", language_code="de", first_name="Jonas")
+    [start] = await bot_api.wait_for_messages(USER, 1)
+    assert start.text == t("start", "de", name="Jonas")

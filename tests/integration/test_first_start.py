@@ -116,6 +116,40 @@ async def test_a_token_telegram_rejects_prints_one_line_naming_it_and_never_the_
         assert secret not in output
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("ASR_BACKEND", "vosk", "error: unknown ASR_BACKEND=vosk; choose one of openai, "),
+        ("TTS_FALLBACKS", "espeak,festival", "error: unknown TTS_FALLBACKS=festival; choose one "),
+    ],
+)
+async def test_an_unknown_backend_name_stops_the_start_with_one_line_before_anything_starts(
+    variable: str,
+    value: str,
+    line: str,
+    bot_api: BotApiEmulator,
+    openai_api: OpenAIEmulator,
+    make_settings,
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "bot.db"
+    env = start_env(
+        bot_api.base_url,
+        openai_api,
+        make_settings,
+        TELEGRAM_BOT_TOKEN=bot_api.token,
+        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        **{variable: value},
+    )
+    del env["REDIS_URL"]  # were Redis reached, an embedded one would start under data/
+    status, output = await run_bot_process(env, tmp_path)
+    assert status != 0
+    [printed] = output.splitlines()
+    assert printed.startswith(line), output
+    assert bot_api.calls_to("getMe") == []
+    assert not database.exists() and not (tmp_path / "data").exists()
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -133,10 +167,9 @@ async def test_telegram_unreachable_at_start_logs_one_line_per_attempt_with_back
     assert "Traceback" not in output
     attempts = [r for r in log_records(output) if "cannot reach Telegram" in r["message"]]
     assert all("exception" not in r and r["level"] == "WARNING" for r in attempts)
-    # The logs mask IP addresses as personal data, so 127.0.0.1 reads [IP_1].
-    port = where.rsplit(":", 1)[1]
+    # The logs mask IP addresses as personal data, but not the bot's own TELEGRAM_API_URL.
     assert [r["message"].split(" (attempt ")[0] for r in attempts[:3]] == [
-        f"cannot reach Telegram at http://[IP_1]:{port}"
+        f"cannot reach Telegram at {where}"
     ] * 3
     numbers = [r["message"].split(" (attempt ")[1].split(":")[0] for r in attempts[:3]]
     assert numbers == ["1", "2", "3"]
@@ -161,7 +194,8 @@ async def test_an_openai_key_the_server_rejects_is_logged_once_and_users_get_a_s
     [voice] = await bot_api.wait_for_messages(OTHER, 1, timeout=20)
     assert first.text == second.text == t("service_rejected", "de")
     assert voice.text == t("service_rejected", "es")
-    assert [r.status for r in openai_api.requests] == [401, 401, 401], "no retries"
+    calls = [r for r in openai_api.requests if not r.path.startswith("/v1/models")]
+    assert [r.status for r in calls] == [401, 401, 401], "no retries"
     lines = [r for r in caplog.records if "OPENAI_API_KEY" in r.getMessage()]
     assert [(r.levelno, r.exc_info) for r in lines if r.levelno >= logging.INFO] == [
         (logging.ERROR, None)

@@ -103,7 +103,12 @@ async def test_a_voice_that_fails_is_counted_with_the_voice_that_spoke_instead(
     openai_api.reply_with("Sunny and warm.")
     openai_api.fail_next("/audio/speech", status=400, times=10)
     services = await start_bot(
-        make_settings(metrics_port=0, tts_backend="openai", tts_fallbacks=("espeak",))
+        make_settings(
+            metrics_port=0,
+            tts_backend="openai",
+            tts_model="gpt-4o-mini-tts",
+            tts_fallbacks=("espeak",),
+        )
     )
     file_id, _ = fresh_voice_file(bot_api)
     bot_api.send_voice(USER, file_id, duration=6)

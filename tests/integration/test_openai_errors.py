@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from bot.asr.openai import OpenAITranscriber
-from bot.errors import MAX_RETRY_AFTER_SECONDS, ServiceError
+from bot.errors import MAX_RETRY_AFTER_SECONDS, MODEL_NOT_FOUND, ServiceError
 from bot.openai_errors import translate_openai_error
 from bot.tts.openai import OpenAISynthesizer
 from tests.emulators.audio_tools import tone
@@ -85,3 +85,15 @@ async def test_a_server_that_cannot_be_reached_is_retryable(
         await call(sdk_client(openai_api.base_url))
     error = caught.value
     assert (error.stage, error.status, error.retryable) == (stage, None, True)
+
+
+@pytest.mark.parametrize(("path", "call", "stage"), ADAPTERS)
+async def test_a_model_the_server_no_longer_has_keeps_its_reason_and_is_not_retried(
+    path: str, call: Call, stage: str, openai_api: OpenAIEmulator
+) -> None:
+    openai_api.retire_model("gpt-4o-mini", "gpt-transcribe", "tts-1")
+    with pytest.raises(ServiceError) as caught:
+        await call(sdk_client(openai_api.base_url))
+    error = caught.value
+    assert (error.stage, error.status, error.retryable) == (stage, 404, False)
+    assert error.reason == MODEL_NOT_FOUND

@@ -17,6 +17,7 @@ from bot.db.engine import make_engine
 from bot.db.models import AdminAction
 from bot.i18n import Key, t
 from bot.tg.admin import CHART_CAPTION, SETLIMIT_USAGE
+from bot.tg.say import ASK_PRIVATELY
 from tests.conftest import sample
 from tests.emulators import openai_replies as replies
 from tests.emulators.bot_api import BotApiEmulator
@@ -298,6 +299,48 @@ async def test_stats_sends_three_periods_and_a_png_chart(
     assert all(f"{used:,} tokens" in block and "@alice" in block for block in blocks)
     assert caches == "Caches: transcript 0/0 hits, answer 0/1 hits, speech 0/0 hits"
     assert chart.data.startswith(b"\x89PNG") and chart.text == CHART_CAPTION
+
+
+GROUP_CHAT = -1009900990099
+
+
+async def test_stats_in_a_group_goes_to_the_admins_private_chat_and_nothing_to_the_group(
+    bot_api: BotApiEmulator, admin_settings, start_bot
+) -> None:
+    services = await start_bot(admin_settings())
+    await say(bot_api, USER, "hello", username="alice")
+    bot_api.send_text(ADMIN, "/stats", chat_id=GROUP_CHAT, chat_type="group")
+    [summary] = await bot_api.wait_for_messages(ADMIN, 1, kind="text")
+    [chart] = await bot_api.wait_for_messages(ADMIN, 1, kind="photo")
+    await turns_ended(bot_api, services)
+    assert summary.text.startswith("Last 24 hours") and "@alice" in summary.text
+    assert chart.data.startswith(b"\x89PNG")
+    assert bot_api.chat_messages(GROUP_CHAT) == [], "nothing posted to the group"
+
+
+async def test_an_admins_usage_of_someone_in_a_group_goes_to_the_private_chat(
+    bot_api: BotApiEmulator, admin_settings, start_bot
+) -> None:
+    services = await start_bot(admin_settings())
+    await say(bot_api, USER, "hello", username="alice")
+    bot_api.send_text(ADMIN, "/usage @alice", chat_id=GROUP_CHAT, chat_type="group")
+    [report] = await bot_api.wait_for_messages(ADMIN, 1, kind="text")
+    await turns_ended(bot_api, services)
+    assert report.text.startswith(f"User {USER} (@alice)")
+    assert bot_api.chat_messages(GROUP_CHAT) == [], "nothing posted to the group"
+
+
+async def test_stats_in_a_group_when_the_bot_cannot_write_to_the_admin_says_to_ask_privately(
+    bot_api: BotApiEmulator, admin_settings, start_bot
+) -> None:
+    services = await start_bot(admin_settings())
+    await say(bot_api, USER, "hello", username="alice")
+    bot_api.set_blocked(ADMIN)  # never started a private chat with the bot, or blocked it
+    bot_api.send_text(ADMIN, "/stats", chat_id=GROUP_CHAT, chat_type="group")
+    [note] = await bot_api.wait_for_messages(GROUP_CHAT, 1)
+    await turns_ended(bot_api, services)
+    assert note.text == ASK_PRIVATELY
+    assert [m.kind for m in bot_api.chat_messages(GROUP_CHAT)] == ["text"], "no chart either"
 
 
 # ---- the database going away ---------------------------------------------------------------

@@ -199,7 +199,7 @@ async def test_reset_forgets_the_conversation(
 async def test_start_and_help_speak_the_users_language_and_the_menu_is_registered(
     bot_api: BotApiEmulator, make_settings, start_bot
 ) -> None:
-    await start_bot(make_settings())
+    await start_bot(make_settings(tts_fallbacks=()))  # no remote voice: no AI-voice line
     bot_api.send_text(USER, "/start", language_code="es", first_name="Lucía")
     bot_api.send_text(USER, "/help", language_code="zh-hans")
     first, second = await bot_api.wait_for_messages(USER, 2)
@@ -289,3 +289,18 @@ async def test_two_group_members_writing_at_once_lose_no_turn(
     await bot_api.wait_for(lambda: redis_keyspace.client.llen(key) >= 2, timeout=20)
     await turns_ended(bot_api, services)
     assert redis_keyspace.client.llen(key) == 2
+
+
+async def test_an_answer_with_nul_characters_reaches_the_user_as_text(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+) -> None:
+    # NUL and digits between NULs, as the renderer's own placeholders once looked.
+    openai_api.reply_with("Use `ls` then \x000\x00 and \x007\x00 for **more**.")
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "which command?")
+    [message] = await bot_api.wait_for_messages(USER, 1)
+    assert message.parse_mode == "HTML"
+    assert message.text is not None and message.text.replace("\x00", "") == (
+        "Use ls then 0 and 7 for more."
+    )
+    assert t("apology", "en") not in message.text

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.errors import BotError, ServiceError, SpeechUnavailable
 from bot.speech import IncrementalSpeaker, speak_answer
 from bot.tts import FallbackSynthesizer, make_synthesizer
-from bot.tts.base import Speech, Synthesizer
+from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 from bot.tts.espeak import EspeakSynthesizer
 from bot.tts.gtts import GTTSSynthesizer
 from bot.tts.piper import PiperSynthesizer
@@ -62,7 +62,9 @@ class GarbageSynthesizer(Synthesizer):
     def can_speak(self, language: str) -> bool:
         return True
 
-    async def synthesize(self, text: str, *, language: str) -> Speech:
+    async def synthesize(
+        self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
+    ) -> Speech:
         return Speech(b"<html>rate limited</html>", "mp3", self.name)
 
 

@@ -18,6 +18,8 @@ from tests.turns import turns_ended
 
 USER = 3003
 OTHER = 4004
+# Tests of /v1/audio/speech name one of its models (the default speaks through the Realtime API).
+SPEECH_ENDPOINT = "gpt-4o-mini-tts"
 SAMPLES = ["en_1.ogg", "zh_1.ogg", "ru_1.ogg", "es_1.ogg", "de_1.ogg"]
 
 
@@ -39,8 +41,8 @@ async def test_a_voice_note_gets_transcript_answer_and_voice_in_its_language(
     text, voice = await bot_api.wait_for_messages(USER, 2, timeout=30)
     assert bot_api.calls_to("getFile"), "the voice note is downloaded"
     [transcription] = openai_api.transcription_requests()
-    assert transcription.form["model"] == "whisper-1"
-    assert transcription.form["response_format"] == "verbose_json"
+    assert transcription.form["model"] == "gpt-transcribe"
+    assert transcription.form["response_format"] == "json"
     [chat] = openai_api.chat_requests()
     assert chat.json["messages"][-1]["content"] == entry["text"]
     assert f"language code: {language}" in chat.json["messages"][0]["content"]
@@ -179,7 +181,9 @@ async def test_when_speech_fails_everywhere_the_text_arrives_with_a_short_note(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     openai_api.fail_next("/audio/speech", status=500, times=50)
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=()))
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=())
+    )
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     answer, note = await bot_api.wait_for_messages(USER, 2, timeout=20)
     assert "Here is my answer." in answer.text
@@ -191,7 +195,9 @@ async def test_when_openai_speech_fails_espeak_speaks_instead(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
     openai_api.fail_next("/audio/speech", status=500, times=50)
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=("espeak",)))
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=("espeak",))
+    )
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     [voice] = await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=20)
     assert_voice_bubble(voice)
@@ -200,7 +206,9 @@ async def test_when_openai_speech_fails_espeak_speaks_instead(
 async def test_openai_speech_is_the_voice_when_chosen(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
 ) -> None:
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=()))
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model=SPEECH_ENDPOINT, tts_fallbacks=())
+    )
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     [voice] = await bot_api.wait_for_messages(USER, 1, kind="voice", timeout=20)
     assert_voice_bubble(voice)
@@ -262,7 +270,9 @@ async def test_a_pinned_language_is_forced_on_transcription_and_answer(
     bot_api.send_text(USER, "/lang es")
     bot_api.send_voice(USER, sample("es_1.ogg"), duration=6)
     await bot_api.wait_for_messages(USER, 2, timeout=20)
-    assert openai_api.transcription_requests()[0].form.get("language") == "es"
+    [transcription] = openai_api.transcription_requests()
+    assert transcription.form_lists["languages[]"] == ["es"], "gpt-transcribe's language hint"
+    assert "language" not in transcription.form
     assert "language code: es" in openai_api.chat_requests()[0].json["messages"][0]["content"]
 
 

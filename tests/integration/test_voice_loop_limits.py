@@ -36,7 +36,9 @@ async def test_chinese_sentences_are_spoken_while_the_answer_still_streams(
         "好的。明天天气很好，阳光明媚，气温适中。晚上会有一点凉，请带一件外套。祝你愉快！"
     )
     openai_api.chunk_delay = 0.5  # the rest of the answer streams for seconds after 好的。
-    await start_bot(make_settings(tts_backend="openai", tts_fallbacks=()))
+    await start_bot(
+        make_settings(tts_backend="openai", tts_model="gpt-4o-mini-tts", tts_fallbacks=())
+    )
     bot_api.send_voice(USER, sample("zh_1.ogg"), duration=6, language_code="zh")
 
     def first_sentence_spoken() -> bool:

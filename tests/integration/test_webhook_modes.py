@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.db.engine import make_engine
-from bot.durable.migrations import ADVISORY_LOCK_KEY
+from bot.db.migrations import ADVISORY_LOCK_KEY
 from tests.cluster import Cluster
 from tests.emulators import BotApiEmulator
 from tests.postgres import POSTGRES_URL, TcpProxy, fresh_postgres_database

@@ -33,8 +33,11 @@ from tests.conftest import RedisKeyspace, sample
 from tests.emulators import BotApiEmulator, OpenAIEmulator
 from tests.emulators.bot_state import BotMessage
 from tests.postgres import POSTGRES_URL, fresh_postgres_database
+from tests.processes import busy_cpus
 
 USERS = (1101, 1102, 1103)
+# A worker stopped with SHUTDOWN_GRACE_SECONDS is gone this much later at most, busy machine or not.
+STOP_MARGIN_SECONDS = 6.0
 
 
 @pytest.fixture
@@ -179,7 +182,12 @@ async def test_a_worker_killed_mid_answer_leaves_it_to_another_exactly_once(
 async def test_a_takeover_after_the_text_was_sent_sends_only_the_voice(
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
 ) -> None:
-    cluster.extra = {"TTS_BACKEND": "openai", "TTS_FALLBACKS": "", "TTS_TIMEOUT_SECONDS": "60"}
+    cluster.extra = {
+        "TTS_BACKEND": "openai",
+        "TTS_MODEL": "gpt-4o-mini-tts",
+        "TTS_FALLBACKS": "",
+        "TTS_TIMEOUT_SECONDS": "60",
+    }
     openai_api.reply_with("A short spoken answer.")
     openai_api.delay_next("/audio/speech", 120)  # the first worker dies waiting for its voice
     _web, *_workers = await cluster.start_all("web", "worker", "worker")
@@ -231,12 +239,34 @@ async def test_sigterm_past_the_grace_period_hands_the_answer_back(
     await bot_api.wait_for(lambda: len(bot_api.drafts(USERS[0])) >= 2, timeout=30)
     holder = cluster.by_pid(queue.holders()[update_id])
     assert await cluster.stop(holder) == 0
-    assert "handed back" in holder.logs()
+    assert "handed back" in holder.logs(), holder.logs()
 
     await drained(bot_api, queue)
     assert len(answers(bot_api, USERS[0], long_id, "text")) == 1
     assert "end." in (answers(bot_api, USERS[0], long_id, "text")[0].text or "")
     assert len(answers(bot_api, USERS[1], short_id, "text")) == 1
+
+
+async def test_sigterm_on_a_busy_machine_hands_the_answer_back_within_the_grace_period(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, queue: QueueView
+) -> None:
+    openai_api.chunk_delay = 0.25  # about 8 s of streaming, longer than the grace period
+    openai_api.reply_with(long_or_short)
+    cluster.extra = {"SHUTDOWN_GRACE_SECONDS": "1"}
+    _web, *_workers = await cluster.start_all("web", "worker", "worker")
+    with busy_cpus(2):
+        long_id = bot_api.send_text(USERS[0], "a long answer please")
+        update_id = last_update_id(bot_api)
+        await bot_api.wait_for(lambda: len(bot_api.drafts(USERS[0])) >= 2, timeout=60)
+        holder = cluster.by_pid(queue.holders()[update_id])
+        started = time.monotonic()
+        assert await cluster.stop(holder) == 0
+        took = time.monotonic() - started
+        assert "handed back" in holder.logs(), holder.logs()
+        assert took < 1 + STOP_MARGIN_SECONDS, f"exited {took:.1f} s after SIGTERM"
+        await drained(bot_api, queue, timeout=90)
+    [answer] = answers(bot_api, USERS[0], long_id, "text")
+    assert "end." in (answer.text or "")
 
 
 async def test_a_poison_update_is_parked_with_an_apology_and_the_queue_moves_on(

@@ -17,11 +17,12 @@ from bot.audio import (
     decode_to_wav,
     encode_voice_note,
     ffmpeg_binary,
+    packet_seconds,
     wav_duration,
     wav_to_float32,
 )
-from bot.errors import AudioError
-from tests.emulators.audio_tools import ogg_without_audio
+from bot.errors import AudioError, AudioTooLong
+from tests.emulators.audio_tools import ogg_without_audio, opus_bomb
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 MANIFEST = json.loads((FIXTURES / "manifest.json").read_text())
@@ -79,19 +80,19 @@ def test_every_sample_decodes_to_16k_mono_wav_of_its_length(entry: dict[str, obj
     assert wav_duration(decoded.wav) == pytest.approx(decoded.duration)
 
 
-@pytest.mark.parametrize(
-    ("fmt", "codec", "rate", "video"),
-    [
-        pytest.param("mp3", "libmp3lame", 44_100, False, id="mp3 audio file"),
-        pytest.param("ipod", "aac", 44_100, False, id="m4a audio file"),
-        pytest.param("mp4", "aac", 48_000, True, id="mp4 round video note"),
-        pytest.param("wav", "pcm_s16le", 44_100, False, id="wav audio file"),
-        pytest.param("wav", "pcm_f32le", 22_050, False, id="float wav audio file"),
-        pytest.param("flac", "flac", 48_000, False, id="flac audio file"),
-        pytest.param("webm", "libopus", 48_000, False, id="webm opus"),
-        pytest.param("adts", "aac", 44_100, False, id="raw aac"),
-    ],
-)
+CONTAINERS = [
+    pytest.param("mp3", "libmp3lame", 44_100, False, id="mp3 audio file"),
+    pytest.param("ipod", "aac", 44_100, False, id="m4a audio file"),
+    pytest.param("mp4", "aac", 48_000, True, id="mp4 round video note"),
+    pytest.param("wav", "pcm_s16le", 44_100, False, id="wav audio file"),
+    pytest.param("wav", "pcm_f32le", 22_050, False, id="float wav audio file"),
+    pytest.param("flac", "flac", 48_000, False, id="flac audio file"),
+    pytest.param("webm", "libopus", 48_000, False, id="webm opus"),
+    pytest.param("adts", "aac", 44_100, False, id="raw aac"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "codec", "rate", "video"), CONTAINERS)
 def test_other_containers_decode_without_ffprobe(
     fmt: str, codec: str, rate: int, video: bool
 ) -> None:
@@ -226,3 +227,43 @@ def test_audio_that_is_not_a_whole_ogg_is_left_to_the_decoder(data: bytes) -> No
 def test_a_whole_ogg_holding_no_audio_is_refused_without_decoding() -> None:
     with pytest.raises(AudioError):
         as_sent_seconds(ogg_without_audio(fixture("en_1.ogg")))
+
+
+@pytest.mark.parametrize(("fmt", "codec", "rate", "video"), CONTAINERS)
+def test_the_length_of_every_container_is_read_from_its_packets_without_decoding(
+    fmt: str, codec: str, rate: int, video: bool
+) -> None:
+    data = transcode(fixture("en_1.ogg"), fmt, codec, rate=rate, video=video)
+    assert packet_seconds(data, limit=300) == pytest.approx(EN_1_SECONDS, abs=0.1)
+
+
+@pytest.mark.parametrize("name", ["en_1.ogg", "corrupt_truncated.ogg"], ids=["whole", "cut short"])
+def test_the_length_of_an_ogg_whole_or_cut_is_what_decodes(name: str) -> None:
+    seconds = packet_seconds(fixture(name), limit=300)
+    assert seconds == pytest.approx(decode_to_wav(fixture(name)).duration, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        pytest.param(opus_bomb("ogg", 7200)[:-1], id="two hours of ogg, the last byte cut"),
+        pytest.param(opus_bomb("webm", 7200), id="two hours of webm"),
+    ],
+)
+def test_two_hours_in_a_few_hundred_kilobytes_are_refused_from_the_packets(bomb: bytes) -> None:
+    with pytest.raises(AudioTooLong) as refused:
+        packet_seconds(bomb, limit=300)
+    assert refused.value.seconds > 7000, "the refusal names the file's own length"
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        pytest.param(opus_bomb("ogg", 7200)[:-1], id="two hours of ogg, the last byte cut"),
+        pytest.param(opus_bomb("webm", 7200, understate=True), id="webm understating itself"),
+    ],
+)
+def test_decoding_stops_at_the_limit_whatever_the_packets_claimed(bomb: bytes) -> None:
+    with pytest.raises(AudioTooLong) as refused:
+        decode_to_wav(bomb, max_seconds=300)
+    assert refused.value.seconds == pytest.approx(300, abs=1)

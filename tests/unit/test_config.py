@@ -3,6 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
+from bot import asr
 from bot.config import Settings, describe_error
 
 
@@ -39,7 +40,7 @@ def test_download_limit_follows_the_bot_api_mode(values: dict, limit_mb: int) ->
     ids=["a key means the OpenAI API", "no key means local", "ASR_BACKEND wins"],
 )
 def test_the_default_speech_recognition_backend(values: dict, backend: str) -> None:
-    assert settings(**values).effective_asr_backend == backend
+    assert asr.backend_name(settings(**values)) == backend
 
 
 def test_tts_fallbacks_are_a_comma_list_that_may_be_empty(monkeypatch) -> None:
@@ -47,6 +48,14 @@ def test_tts_fallbacks_are_a_comma_list_that_may_be_empty(monkeypatch) -> None:
     assert settings().tts_fallbacks == ("espeak", "gtts")
     monkeypatch.setenv("TTS_FALLBACKS", "")
     assert settings().tts_fallbacks == ()
+
+
+def test_unset_backend_names_leave_the_choice_to_the_stage() -> None:
+    assert (settings().asr_backend, settings().tts_backend, settings().tts_fallbacks) == (
+        None,
+        None,
+        None,
+    )
 
 
 def test_the_api_url_loses_its_trailing_slash() -> None:
@@ -61,8 +70,8 @@ def test_the_api_url_loses_its_trailing_slash() -> None:
     [
         ({}, "error: TELEGRAM_BOT_TOKEN is not set; put it in the environment or in .env"),
         (
-            {"telegram_bot_token": "1:x", "tts_backend": "festival"},
-            "error: TTS_BACKEND is invalid: ",
+            {"telegram_bot_token": "1:x", "privacy_mode": "loud"},
+            "error: PRIVACY_MODE is invalid: ",
         ),
     ],
     ids=["a missing variable is named", "an invalid value is named"],
@@ -72,3 +81,17 @@ def test_configuration_errors_name_the_variable(values: dict, line: str, monkeyp
     with pytest.raises(ValidationError) as error:
         Settings(_env_file=None, **values)  # type: ignore[call-arg]
     assert describe_error(error.value).startswith(line)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"), [("json", "json"), ("text", "text")], ids=["json lines", "plain text"]
+)
+def test_log_format_is_json_or_text(raw: str, parsed: str) -> None:
+    assert settings(log_format=raw).log_format == parsed
+
+
+def test_an_unset_log_format_is_chosen_by_the_terminal_and_another_is_refused() -> None:
+    assert settings().log_format is None
+    with pytest.raises(ValidationError) as error:
+        settings(log_format="yaml")
+    assert describe_error(error.value).startswith("error: LOG_FORMAT is invalid: ")

@@ -126,8 +126,53 @@ CHOOSE_RULES = [
     ),
     pytest.param(
         voice(None, 0.0, "ru", 0.99, tg="ru"),
-        LanguageChoice("ru", "telegram", False),
+        LanguageChoice("ru", "text", False),
         id="a transcript without a speech language is not retranscribed in the language it is in",
+    ),
+    pytest.param(
+        voice(None, 0.0, "de", 0.99, tg="en"),
+        LanguageChoice("de", "text", False),
+        id="no speech language: confident German text wins over an English Telegram",
+    ),
+    pytest.param(
+        voice(None, 0.0, "de", 0.99, last="es", tg="en"),
+        LanguageChoice("de", "text", False),
+        id="no speech language: confident text wins over the last spoken language",
+    ),
+    pytest.param(
+        voice(None, 0.0, "nl", 0.4, last="de", tg="en"),
+        LanguageChoice("de", "known", True),
+        id="no speech language: unsure text yields to the last spoken language, retranscribed",
+    ),
+    pytest.param(
+        voice(None, 0.0, "es", 0.5, tg="en"),
+        LanguageChoice("es", "text", False),
+        id="no speech language: an unsure text guess comes before the Telegram language",
+    ),
+    pytest.param(
+        voice(None, 0.0, None, 0.0, last="ru", tg="en"),
+        LanguageChoice("ru", "known", False),
+        id="no speech language and no text: the last spoken language",
+    ),
+    pytest.param(
+        voice(None, 0.0, None, 0.0, tg="zh-hans"),
+        LanguageChoice("zh", "telegram", False),
+        id="no speech language, no text, nothing spoken before: the Telegram language",
+    ),
+    pytest.param(
+        {**voice(None, 0.0, "af", 0.99, last="ru", tg="en"), "text_words": 1},
+        LanguageChoice("ru", "known", False),
+        id="no speech language: a one-word transcript's guess is no guess (Ok is not Afrikaans)",
+    ),
+    pytest.param(
+        {**voice(None, 0.0, "af", 0.99, tg="en"), "text_words": 2},
+        LanguageChoice("en", "telegram", False),
+        id="no speech language, too few words, nothing spoken before: the Telegram language",
+    ),
+    pytest.param(
+        voice(None, 0.0, "en", 0.99, pinned="es", tg="en"),
+        LanguageChoice("es", "pinned", True),
+        id="no speech language: a pinned language still wins, retranscribed",
     ),
 ]
 

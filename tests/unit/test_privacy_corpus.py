@@ -12,9 +12,11 @@ import pytest
 
 from bot.core.privacy import TAGS, find_personal_data
 
+# Every labelled item is found and nothing else is: a miss sends personal data to the model, a
+# false alarm hides what the user asked about.
 RECALL_TARGETS = {"phone": 1.0, "email": 1.0, "card": 1.0}
-RECALL_TARGET_OTHERS = 0.95
-PRECISION_TARGET = 0.95
+RECALL_TARGET_OTHERS = 1.0
+PRECISION_TARGET = 1.0
 NEAR_MISS_FP_RATE_MAX = 0.01
 MIN_CASES = 200
 REQUIRED_LANGUAGES = {"en", "zh", "ru", "es", "de"}

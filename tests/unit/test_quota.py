@@ -12,12 +12,14 @@ from bot.core.quota import (
     Limits,
     Prices,
     QuotaDecision,
+    SpeechTokens,
     Usage,
     check,
     cost_of,
     parse_limit,
     period_bounds,
     remaining,
+    speech_cost,
 )
 
 NOW = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)
@@ -306,8 +308,41 @@ def test_prices_from_settings() -> None:
         price_output_per_1m_tokens=2.0,
         price_transcription_per_minute=0.5,
         price_tts_per_1m_chars=3.0,
+        price_realtime_text_input_per_1m_tokens=4.0,
+        price_realtime_text_output_per_1m_tokens=5.0,
+        price_realtime_audio_output_per_1m_tokens=6.0,
     )
-    assert Prices.from_settings(settings) == Prices(1.0, 2.0, 0.5, 3.0)
+    assert Prices.from_settings(settings) == Prices(1.0, 2.0, 0.5, 3.0, 4.0, 5.0, 6.0)
+
+
+REALTIME_PRICES = Prices(
+    realtime_text_input_per_1m_tokens=0.60,
+    realtime_text_output_per_1m_tokens=2.40,
+    realtime_audio_output_per_1m_tokens=20.0,
+)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        pytest.param(SpeechTokens(), 0.0, id="nothing read costs nothing"),
+        pytest.param(SpeechTokens(text_in=1_000_000), 0.60, id="a million tokens of text read"),
+        pytest.param(SpeechTokens(text_out=1_000_000), 2.40, id="a million transcript tokens"),
+        pytest.param(SpeechTokens(audio_out=1200), 0.024, id="a minute of speech"),
+        pytest.param(
+            SpeechTokens(text_in=100, text_out=20, audio_out=200),
+            (100 * 0.60 + 20 * 2.40 + 200 * 20.0) / 1e6,
+            id="one sentence sums its parts",
+        ),
+    ],
+)
+def test_speech_cost_prices_each_kind_of_token(tokens: SpeechTokens, expected: float) -> None:
+    assert speech_cost(REALTIME_PRICES, tokens) == pytest.approx(expected)
+
+
+def test_speech_tokens_add_field_by_field() -> None:
+    total = SpeechTokens(1, 2, 3) + SpeechTokens(10, 20, 30)
+    assert (total, total.tokens_out) == (SpeechTokens(11, 22, 33), 55)
 
 
 def test_usage_adds_field_by_field() -> None:

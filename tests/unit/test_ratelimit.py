@@ -226,6 +226,21 @@ async def test_chat_actions_and_file_downloads_do_not_wait_for_messages(clock: M
     await waiting
 
 
+async def test_reactions_spend_the_actions_budget_not_the_chats_messages(
+    clock: ManualClock,
+) -> None:
+    rate_limiter, api, _ = limiter(clock, private_rate=1, private_burst=1, action_keep=0)
+    await send(rate_limiter, api, "sendMessage", PRIVATE)
+    waiting = asyncio.create_task(send(rate_limiter, api, "sendMessage", PRIVATE))
+    await clock.slept.wait()
+    # Kept, yet not in the chat's line: it is not a message.
+    assert await outcome(rate_limiter, api, "setMessageReaction", PRIVATE) == "sent"
+    assert [method for _, method, _ in api.made] == ["sendMessage", "setMessageReaction"]
+    assert clock.now == 0.0 and not waiting.done()
+    clock.wake_next()
+    await waiting
+
+
 async def test_flood_control_on_a_call_without_a_chat_is_waited_out(clock: ManualClock) -> None:
     rate_limiter, api, outcomes = limiter(clock)
     api.floods[None] = 4

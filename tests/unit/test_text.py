@@ -49,6 +49,21 @@ def test_markdown_to_html(markdown: str, html: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param("\x000\x00 `a` \x003\x00", id="NUL around digits"),
+        pytest.param("\x00 `a` \x00", id="bare NULs"),
+        pytest.param("\ue0000\ue000 `a` \ue0001\ue000", id="private-use characters"),
+        pytest.param("".join(map(chr, range(0xE000, 0xE010))) + "`a`", id="a run of them"),
+    ],
+)
+def test_no_character_the_model_writes_is_taken_for_a_code_span(written: str) -> None:
+    rendered = markdown_to_html(written)
+    assert rendered.count("<code>a</code>") == 1
+    assert rendered.replace("<code>a</code>", "a") == written.replace("`a`", "a")
+
+
+@pytest.mark.parametrize(
     ("text", "mentioned", "stripped"),
     [
         pytest.param("@voice_test_bot hi there", True, "hi there", id="mention at start"),

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.stores.redis import as_text
+from bot.tasks import cancelling
 
 PROGRESS_TTL_SECONDS = 2 * 24 * 3600
 MARK_PATIENCE_SECONDS = 20.0
@@ -54,7 +55,7 @@ class Progress:
                     await pipe.execute()
                 return
             except (RedisError, OSError):
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or cancelling():
                     raise
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
