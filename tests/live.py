@@ -81,14 +81,24 @@ class LiveClient:
         self.closed.set()
         self._changed.set()
 
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        """The messages of one type."""
-        return [m for m in self.messages if m["type"] == kind]
+    def of_type(self, kind: str, **fields: Any) -> list[dict[str, Any]]:
+        """The messages of one type (with these values, e.g. `final=True` for transcripts)."""
+        return [
+            m
+            for m in self.messages
+            if m["type"] == kind and all(m.get(k) == v for k, v in fields.items())
+        ]
 
-    async def wait_for(self, kind: str, count: int = 1, timeout: float = 60) -> dict[str, Any]:  # noqa: ASYNC109
+    async def wait_for(
+        self,
+        kind: str,
+        count: int = 1,
+        timeout: float = 60,  # noqa: ASYNC109
+        **fields: Any,
+    ) -> dict[str, Any]:
         """The `count`-th message of `kind` (AssertionError with what came, after `timeout`)."""
         deadline = time.monotonic() + timeout
-        while len(self.of_type(kind)) < count:
+        while len(self.of_type(kind, **fields)) < count:
             if self.closed.is_set():
                 raise AssertionError(f"closed ({self.close_code}) before {kind}: {self.summary()}")
             left = deadline - time.monotonic()
@@ -99,7 +109,7 @@ class LiveClient:
                 await asyncio.wait_for(self._changed.wait(), left)
             except TimeoutError:
                 pass
-        return self.of_type(kind)[count - 1]
+        return self.of_type(kind, **fields)[count - 1]
 
     async def wait_closed(self, timeout: float = 60) -> int | None:  # noqa: ASYNC109
         """Wait until the server closes; its close code."""

@@ -140,7 +140,7 @@ async def test_speaking_over_the_answer_stops_it(
     interrupted = await client.wait_for("interrupted")
     kinds = [m["type"] for m in client.messages]
     assert "speech_end" not in kinds[: kinds.index("interrupted")]
-    await client.wait_for("transcript", 2)
+    await client.wait_for("transcript", 2, final=True)
     assert metric(await metrics_of(bot), "live_barge_ins_total") >= 1
     assert interrupted
 
@@ -257,15 +257,37 @@ async def test_an_answer_cut_short_is_remembered_as_far_as_it_went(
     await client.speak(pcm_of("en_1.ogg"))
     await client.wait_for("answer")
     await client.speak(pcm_of("en_2.ogg"))  # the user goes on before the answer is done
-    await client.wait_for("transcript", 2)
+    await client.wait_for("transcript", 2, final=True)
     await openai_api.wait_for(lambda: len(openai_api.chat_requests()) == 2, 60)
     assert not client.of_type("answer_end"), "the first answer was never finished"
-    second = client.messages.index(client.of_type("transcript")[1])
+    # The second utterance's first transcript, partial or final, ends what the first answer said.
+    finals = client.of_type("transcript", final=True)
+    after_first = client.messages.index(finals[0]) + 1
+    second = next(
+        i for i, m in enumerate(client.messages) if i >= after_first and m["type"] == "transcript"
+    )
     first_words = "".join(m["text"] for m in client.messages[:second] if m["type"] == "answer")
     history = openai_api.chat_requests()[-1].json["messages"]
     said = [m["content"] for m in history if m["role"] == "assistant"]
     assert said == [first_words + " …"]
     assert ANSWER.startswith(first_words)
+
+
+async def test_the_transcript_grows_on_the_page_while_the_model_streams_it(
+    cluster: Cluster, openai_api: OpenAIEmulator, http: aiohttp.ClientSession
+) -> None:
+    openai_api.transcribe_with(QUESTION)
+    openai_api.reply_with(ANSWER)
+    openai_api.hold("/audio/transcriptions#stream")  # after the first word, until released
+    _, root = await start_live_bot(cluster)
+    client = await connect(http, root, init_data(cluster.bot_api.token, 4118))
+    await client.speak(pcm_of("en_1.ogg"))
+    partial = await client.wait_for("transcript", final=False)
+    assert partial["text"] and QUESTION.startswith(partial["text"])
+    assert partial["text"] != QUESTION and not client.of_type("transcript", final=True)
+    openai_api.release("/audio/transcriptions#stream")
+    assert (await client.wait_for("transcript", final=True))["text"] == QUESTION
+    assert (await client.wait_for("answer_end"))["text"] == ANSWER
 
 
 async def test_bye_ends_the_session_and_live_max_seconds_ends_a_long_one(
