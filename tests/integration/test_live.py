@@ -290,6 +290,31 @@ async def test_the_transcript_grows_on_the_page_while_the_model_streams_it(
     assert (await client.wait_for("answer_end"))["text"] == ANSWER
 
 
+async def test_a_live_answer_is_spoken_in_the_users_own_voice_and_speed(
+    cluster: Cluster, openai_api: OpenAIEmulator, http: aiohttp.ClientSession
+) -> None:
+    import redis.asyncio as aioredis
+
+    openai_api.transcribe_with(QUESTION)
+    openai_api.reply_with(ANSWER)
+    user = 4119
+    store = aioredis.Redis.from_url(cluster.redis_url)
+    # What the /voice menu saves: nova at 1.25x.
+    await store.hset(
+        f"{cluster.prefix}prefs:{user}", mapping={"tts_voice": "nova", "speed": "1.25"}
+    )
+    await store.aclose()
+    _, root = await start_live_bot(
+        cluster, TTS_BACKEND="openai", TTS_MODEL="gpt-4o-mini-tts", TTS_FALLBACKS=""
+    )
+    client = await connect(http, root, init_data(cluster.bot_api.token, user))
+    await client.speak(pcm_of("en_1.ogg"))
+    await client.wait_for("speech_end")
+    spoken = openai_api.speech_requests()
+    assert spoken and all(r.json["voice"] == "nova" for r in spoken)
+    assert all(r.json["speed"] == 1.25 for r in spoken)
+
+
 async def test_bye_ends_the_session_and_live_max_seconds_ends_a_long_one(
     cluster: Cluster, http: aiohttp.ClientSession
 ) -> None:
