@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import Update
@@ -227,11 +229,13 @@ async def _count_update(update: Update, context: Any) -> None:
     context.services.metrics.count_update(kind)
 
 
-async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def _register_commands(
+    application: Application[Any, Any, Any, Any, Any, Any], settings: Settings
+) -> None:
     """The command menu, in every language we have messages for."""
     for language in TABLES:
         code = None if language == "en" else language
-        await application.bot.set_my_commands(menu(language), language_code=code)
+        await application.bot.set_my_commands(menu(language, settings), language_code=code)
 
 
 async def warm_up(services: Services) -> None:
@@ -285,6 +289,18 @@ def _warm_up(services: Services) -> None:
     gc.freeze()
 
 
+@contextlib.asynccontextmanager
+async def _live_http(services: Services) -> AsyncIterator[None]:
+    """With PUBLIC_URL, polling mode listens on PORT too: the live page, /healthz, /metrics."""
+    if not services.settings.public_url:
+        yield
+        return
+    from bot.live.server import polling_http  # aiohttp (~0.1 s): only when it is needed
+
+    async with polling_http(services):
+        yield
+
+
 async def _stop_within(
     application: Application[Any, Any, Any, Any, Any, Any], grace: float
 ) -> None:
@@ -321,7 +337,7 @@ async def run_bot(
     try:
         if not await reach_telegram(application.bot, stop, where=settings.telegram_api_url):
             return
-        async with application:
+        async with application, _live_http(services):
             if settings.metrics_port is not None:
                 services.metrics.start_exporter(settings.metrics_port, settings.metrics_host)
             await application.start()
@@ -333,7 +349,7 @@ async def run_bot(
             # Everything not needed to poll happens after polling started: the command menu,
             # the local speech model, and first-use loading that would stall the first message.
             background = [
-                asyncio.create_task(_register_commands(application)),
+                asyncio.create_task(_register_commands(application, settings)),
                 asyncio.create_task(services.assistant.listener.load_model()),
                 asyncio.create_task(warm_up(services)),
                 asyncio.create_task(services.metrics.watch_event_loop()),
