@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import Update
@@ -39,7 +41,7 @@ from bot.stores.memory import ConversationStore
 from bot.stores.prefs import PreferenceStore, VaultStore
 from bot.stores.redis import connect_redis
 from bot.tasks import CLEANUP_SECONDS
-from bot.tg import handlers, listen, unasked, voice_menu
+from bot.tg import guest, handlers, listen, unasked, voice_menu
 from bot.tg.commands import command_handlers, menu
 from bot.tg.context import CONTEXT_TYPES, install_services
 from bot.tg.errors import on_error
@@ -191,6 +193,8 @@ def _add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     audio = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Document.ALL
     unsupported = filters.PHOTO | filters.VIDEO | filters.Sticker.ALL
     table = [
+        # First: a guest call may look like any message, but can only be answered as a guest.
+        MessageHandler(filters.UpdateType.GUEST_MESSAGE, guest.answer_guest),
         *command_handlers(),
         MessageHandler(filters.COMMAND, handlers.unknown_command),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text_message),
@@ -209,7 +213,9 @@ async def _count_update(update: Update, context: Any) -> None:
     """Count every update by its kind (runs in its own handler group, before the real handler)."""
     message = update.effective_message
     kind = "other"
-    if message is not None and (message.text or "").startswith("/"):
+    if update.guest_message is not None:
+        kind = "guest"
+    elif message is not None and (message.text or "").startswith("/"):
         kind = "command"
     elif message is not None:
         kind = next(
@@ -223,11 +229,13 @@ async def _count_update(update: Update, context: Any) -> None:
     context.services.metrics.count_update(kind)
 
 
-async def _register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def _register_commands(
+    application: Application[Any, Any, Any, Any, Any, Any], settings: Settings
+) -> None:
     """The command menu, in every language we have messages for."""
     for language in TABLES:
         code = None if language == "en" else language
-        await application.bot.set_my_commands(menu(language), language_code=code)
+        await application.bot.set_my_commands(menu(language, settings), language_code=code)
 
 
 async def warm_up(services: Services) -> None:
@@ -282,6 +290,18 @@ def _warm_up(services: Services) -> None:
     gc.freeze()
 
 
+@contextlib.asynccontextmanager
+async def _live_http(services: Services) -> AsyncIterator[None]:
+    """With PUBLIC_URL, polling mode listens on PORT too: the live page, /healthz, /metrics."""
+    if not services.settings.public_url:
+        yield
+        return
+    from bot.live.server import polling_http  # aiohttp (~0.1 s): only when it is needed
+
+    async with polling_http(services):
+        yield
+
+
 async def _stop_within(
     application: Application[Any, Any, Any, Any, Any, Any], grace: float
 ) -> None:
@@ -318,7 +338,7 @@ async def run_bot(
     try:
         if not await reach_telegram(application.bot, stop, where=settings.telegram_api_url):
             return
-        async with application:
+        async with application, _live_http(services):
             if settings.metrics_port is not None:
                 services.metrics.start_exporter(settings.metrics_port, settings.metrics_host)
             await application.start()
@@ -330,7 +350,7 @@ async def run_bot(
             # Everything not needed to poll happens after polling started: the command menu,
             # the local speech model, and first-use loading that would stall the first message.
             background = [
-                asyncio.create_task(_register_commands(application)),
+                asyncio.create_task(_register_commands(application, settings)),
                 asyncio.create_task(services.assistant.listener.load_model()),
                 asyncio.create_task(warm_up(services)),
                 asyncio.create_task(services.metrics.watch_event_loop()),

@@ -46,6 +46,7 @@ from bot.events import (
     Notice,
     Recording,
     Refused,
+    Speaking,
     Spoken,
     Transcribing,
 )
@@ -112,11 +113,16 @@ class AudioRequest:
 
 @dataclass(frozen=True)
 class TextRequest:
-    """A typed message; `about` is the voice note it replies to, when it asks about one."""
+    """A typed message; `about` is the voice note it replies to, when it asks about one.
+
+    `text_only` is for an answer that can only be text (a guest query): no voice note and no
+    "🔊" button, since neither could be sent.
+    """
 
     sender: Sender
     text: str
     about: AudioRequest | None = None
+    text_only: bool = False
 
 
 @dataclass
@@ -151,6 +157,14 @@ class Assistant:
     async def answer_voice(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a voice note: show what was heard, answer it, and speak the answer."""
         async for event in self._turn(request.sender, self._answer_voice(request)):
+            yield event
+
+    async def answer_live(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
+        """Answer an utterance of a live session: a voice note whose answer is always spoken.
+
+        Sentence by sentence as each is ready: `Speaking` comes before the answer streams.
+        """
+        async for event in self._turn(request.sender, self._answer_voice(request, live=True)):
             yield event
 
     async def speak_saved(self, sender: Sender, token: str) -> AsyncGenerator[AssistantEvent, None]:
@@ -226,15 +240,21 @@ class Assistant:
             last_spoken=prefs.last_language,
             pinned=prefs.pinned_language,
         )
-        voice = prefs.speaks(to_voice_note=False)
-        async for event in self._converse(sender, text, language, voice, prefs):
+        voice = prefs.speaks(to_voice_note=False) and not request.text_only
+        converse = self._converse(
+            sender, text, language, voice, prefs, listenable=not request.text_only
+        )
+        async for event in converse:
             yield event
 
-    async def _answer_voice(self, request: AudioRequest) -> AsyncIterator[AssistantEvent]:
+    async def _answer_voice(
+        self, request: AudioRequest, *, live: bool = False
+    ) -> AsyncIterator[AssistantEvent]:
         """A voice note, answered; or, overheard in a group, perhaps only heard.
 
         An overheard one is answered when its first words call the bot, gets its transcript
         when the group turned them on, and never gets a refusal (nor a growing transcript).
+        A live utterance (never overheard) is always answered, and always aloud.
         """
         sender, overheard = request.sender, request.overheard
         admitted = await self._admission(sender)
@@ -273,15 +293,17 @@ class Assistant:
             return
         if heard.language_source in ("speech", "text"):
             await self.prefs.update(sender.user_id, last_language=heard.language)
-        if heard.audio_seconds > self.settings.long_note_seconds:
+        if heard.audio_seconds > self.settings.long_note_seconds and not live:
             async for event in self._heard_whole(sender, heard, prefs):
                 yield event
             return
         yield heard
-        if prefs.mode == "transcribe":
+        if prefs.mode == "transcribe" and not live:  # a live session is a conversation
             return
-        voice = prefs.speaks(to_voice_note=True)
-        async for event in self._converse(sender, heard.text, heard.language, voice, prefs):
+        voice = live or prefs.speaks(to_voice_note=True)
+        async for event in self._converse(
+            sender, heard.text, heard.language, voice, prefs, live=live
+        ):
             yield event
 
     async def _heard_of(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
@@ -512,12 +534,28 @@ class Assistant:
         )
 
     async def _converse(
-        self, sender: Sender, text: str, language: str, voice: bool, prefs: Preferences
+        self,
+        sender: Sender,
+        text: str,
+        language: str,
+        voice: bool,
+        prefs: Preferences,
+        *,
+        listenable: bool = True,
+        live: bool = False,
     ) -> AsyncIterator[AssistantEvent]:
-        """Mask, answer from cache or model (speaking sentences as they come), remember, speak."""
+        """Mask, answer from cache or model (speaking sentences as they come), remember, speak.
+
+        A text answer is kept for its "🔊" button unless it is not `listenable`. Live, each
+        sentence's speech is handed out as soon as it is ready (`Speaking`), and an answer cut
+        short by the user is remembered as far as it went.
+        """
         question, vault = await self._mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
         speaker = self._speaker(language, prefs.style) if voice else None
+        if speaker and live:
+            yield Speaking(speaker.parts())
+        answer = ""
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
@@ -528,6 +566,10 @@ class Assistant:
                     stream = self._stream(history, question, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
+                except (asyncio.CancelledError, GeneratorExit):
+                    if live and answer.strip():
+                        await self._keep_interrupted(sender, question, answer, language, vault)
+                    raise
                 except CredentialsRejected:
                     raise  # the operator's to fix: the error boundary says so, once
                 except ServiceError as error:
@@ -541,7 +583,9 @@ class Assistant:
             stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
             remembered = await self._remember(sender, question, stored, language, history, cached)
             await self._record_chat(sender.user_id, usage, cached=bool(cached))
-            listen = None if speaker else await self._save_for_listening(sender, stored, language)
+            listen = None
+            if listenable and not speaker:
+                listen = await self._save_for_listening(sender, stored, language)
             yield Answered(
                 text=restore(stored, vault, owner=sender.owner),
                 language=language,
@@ -551,7 +595,9 @@ class Assistant:
             if not remembered:
                 yield Notice("memory_unavailable")
             if speaker:
-                async for event in self._speak(sender.user_id, stored, language, speaker):
+                async for event in self._speak(
+                    sender.user_id, stored, language, speaker, live=live
+                ):
                     yield event
         finally:
             if speaker:
@@ -719,19 +765,39 @@ class Assistant:
         return PLACEHOLDER_RE.sub(t("private_value", language), mask(text)[0])
 
     async def _speak(
-        self, user_id: int, stored: str, language: str, speaker: IncrementalSpeaker
+        self,
+        user_id: int,
+        stored: str,
+        language: str,
+        speaker: IncrementalSpeaker,
+        *,
+        live: bool = False,
     ) -> AsyncIterator[AssistantEvent]:
-        """Finish the voice note; when no voice works, say so and keep the text."""
+        """Finish the voice note (live: every sentence); when no voice works, say so."""
         spoken_text = self._speakable(stored, language)
         try:
             with self.metrics.time_stage("synthesis"):
-                note = await speaker.finish(spoken_text)
+                if live:
+                    await speaker.settle(spoken_text)
+                else:
+                    note = await speaker.finish(spoken_text)
         except (SpeechUnavailable, ServiceError) as error:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
         await self._record(user_id, kind="synthesis", **self._speech_amounts(spoken_text, speaker))
-        yield Spoken(ogg=note.ogg, duration=note.duration)
+        if not live:
+            yield Spoken(ogg=note.ogg, duration=note.duration)
+
+    async def _keep_interrupted(
+        self, sender: Sender, question: str, answer: str, language: str, vault: Vault
+    ) -> None:
+        """Remember a live answer the user cut short, as far as it was said."""
+        stored, _ = await self._mask_into_vault(sender, answer.strip() + " …", language, vault)
+        try:
+            await self.conversations.append(sender.conversation, Turn(question, stored))
+        except OUTAGES as error:
+            log.error("interrupted turn not remembered: %s", type(error).__name__)
 
     def _speech_amounts(self, spoken_text: str, speaker: IncrementalSpeaker) -> dict[str, object]:
         """The synthesis row: characters spoken, and the tokens a Realtime model billed for them.

@@ -311,6 +311,22 @@ def wav_duration(wav: bytes) -> float:
         raise AudioError("not a WAV file") from error
 
 
+def plain_wav_seconds(data: bytes) -> float | None:
+    """Length of a 16 kHz mono 16-bit WAV (what ASR takes, no decoding needed); else None."""
+    if not data.startswith(b"RIFF"):
+        return None
+    try:
+        with wave.open(io.BytesIO(data), "rb") as reader:
+            params = reader.getparams()
+    except (wave.Error, EOFError):
+        return None
+    if (params.framerate, params.nchannels, params.sampwidth) != (ASR_RATE, 1, 2):
+        return None
+    # The header's word or the bytes sent, whichever is longer: a header that understates its
+    # samples must not pass more audio than the limit allows.
+    return max(params.nframes, (len(data) - 44) // 2) / float(ASR_RATE)
+
+
 def wav_to_float32(wav: bytes) -> np.ndarray:
     """Samples as float32 in [-1, 1] at 16 kHz mono for Whisper; other audio is converted."""
     try:

@@ -153,6 +153,13 @@ class Settings(BaseSettings):
     max_update_age_seconds: int | None = Field(default=None, ge=1)
     stale_updates: Literal["note", "skip"] = "note"
 
+    # Live voice (bot/live): the page and its WebSocket at PUBLIC_URL/live, served on PORT
+    public_url: str | None = None
+    live_auth_max_age_seconds: int = Field(default=86400, ge=1)
+    live_silence_ms: int = Field(default=700, ge=100, le=5000)
+    live_max_sessions: int = Field(default=50, ge=1)
+    live_max_seconds: int = Field(default=600, ge=10)
+
     @field_validator("admin_user_ids", "allowed_user_ids", mode="before")
     @classmethod
     def _parse_id_list(cls, value: object) -> object:
@@ -190,6 +197,15 @@ class Settings(BaseSettings):
     @field_validator("telegram_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("use the https:// address where Telegram clients reach the bot")
         return value.rstrip("/")
 
     @property

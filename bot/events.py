@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.tts.base import Speech
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,16 @@ class Spoken:
 
 
 @dataclass(frozen=True)
+class Speaking:
+    """A live answer's speech: each sentence as soon as it is synthesised, in order.
+
+    It comes before the answer streams; the parts end once the whole answer is spoken.
+    """
+
+    parts: AsyncIterator[Speech]
+
+
+@dataclass(frozen=True)
 class Notice:
     """A short note beside the answer (for example: voice unavailable, text only)."""
 
@@ -111,5 +126,14 @@ class Refused:
 
 
 AssistantEvent = (
-    Hearing | Heard | Transcribing | Recording | AnswerDelta | Answered | Spoken | Notice | Refused
+    Hearing
+    | Heard
+    | Transcribing
+    | Recording
+    | AnswerDelta
+    | Answered
+    | Speaking
+    | Spoken
+    | Notice
+    | Refused
 )

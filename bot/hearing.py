@@ -178,9 +178,13 @@ class Listener:
         before anything is paid for.
         """
         # numpy and PyAV (~0.1 s) are loaded by bot.app's warm-up, not at start-up.
-        from bot.audio_in import as_sent_seconds, decode_to_wav, packet_seconds
+        from bot.audio_in import as_sent_seconds, decode_to_wav, packet_seconds, plain_wav_seconds
 
         limit = self._max_seconds
+        # A live utterance comes as 16 kHz WAV already: nothing to decode; its length is its
+        # size, checked against the limit by the caller like any other.
+        if "wav" in self._transcriber.accepts and (seconds := plain_wav_seconds(data)):
+            return data, "wav", seconds
         if "ogg" in self._transcriber.accepts:
             seconds = as_sent_seconds(data, limit=limit)
             if seconds is not None:

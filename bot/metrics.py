@@ -105,6 +105,7 @@ class Metrics:
             "Longest event-loop stall since the bot started",
             registry=self.registry,
         )
+        self._add_live_metrics()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -173,6 +174,26 @@ class Metrics:
             "Updates refused as one user's flood (reason: queue, rate), whether told or dropped",
             ["reason"],
             registry=r,
+        )
+
+    def _add_live_metrics(self) -> None:
+        """Live voice sessions (bot/live): how many, how busy, how fast, what was refused."""
+        r = self.registry
+        self.live_sessions = Gauge("live_sessions_open", "Live voice sessions open", registry=r)
+        self.live_utterances = Counter(
+            "live_utterances", "Utterances heard in live sessions", registry=r
+        )
+        self.live_first_audio = Histogram(
+            "live_first_audio_seconds",
+            "From the end of an utterance to the first audio frame of its answer",
+            buckets=STAGE_BUCKETS,
+            registry=r,
+        )
+        self.live_barge_ins = Counter(
+            "live_barge_ins", "Answers stopped by the user speaking over them", registry=r
+        )
+        self.live_refusals = Counter(
+            "live_refusals", "Live refusals sent, by code", ["code"], registry=r
         )
 
     def set_queue(self, *, length: int, in_progress: int, oldest: float, parked: int) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.cache_keys import voice_id
@@ -18,6 +19,8 @@ from bot.tts.fallback import FallbackSynthesizer
 
 if TYPE_CHECKING:
     from bot.voice_out import VoiceNote
+
+log = logging.getLogger(__name__)
 
 # Faster than any of our voices speaks (espeak-ng: ~17 letters or ~4 Chinese characters a second),
 # so the estimate stays below the real length and the planned chunks fill the note.
@@ -186,7 +189,10 @@ class IncrementalSpeaker:
         )
         self._semaphore = asyncio.Semaphore(concurrency)
         self._tasks: dict[str, asyncio.Task[Speech]] = {}
-        # What a model billed by the token reported for the note's sentences, after `finish`.
+        self._order: list[str] = []  # chunks in the order they were started: speaking order
+        self._grown = asyncio.Event()
+        self._settled = False
+        # What a model billed by the token reported for the sentences, after `finish` or `settle`.
         self.tokens: SpeechTokens | None = None
 
     def feed(self, text_so_far: str) -> None:
@@ -220,6 +226,46 @@ class IncrementalSpeaker:
         except AudioError as error:  # a backend returned audio that does not decode
             raise SpeechUnavailable("synthesised audio could not be encoded") from error
 
+    async def settle(self, final_text: str) -> int:
+        """Synthesise the rest of `final_text` for `parts`; the characters spoken.
+
+        Raises SpeechUnavailable when nothing of it could be spoken.
+        """
+        chunks = within_budget(split_sentences(final_text), self._planned_seconds)
+        tasks = [self._start(chunk) for chunk in chunks]
+        wanted = set(chunks)
+        for text, task in self._tasks.items():
+            if text not in wanted:  # a guess from a draft that the final text changed
+                task.cancel()
+        self._settled = True
+        self._grown.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        spoken = [c for c, r in zip(chunks, results, strict=True) if isinstance(r, Speech)]
+        if not spoken:
+            raise SpeechUnavailable("nothing speakable in the answer")
+        billed = [r.tokens for r in results if isinstance(r, Speech) and r.tokens is not None]
+        self.tokens = sum(billed, SpeechTokens()) if billed else None
+        return sum(len(chunk) for chunk in spoken)
+
+    async def parts(self) -> AsyncIterator[Speech]:
+        """Each sentence's speech in order, as soon as it is ready (a live page plays them).
+
+        Ends after `settle`, once every sentence kept is given; a failed one is skipped.
+        """
+        given = 0
+        while True:
+            if given < len(self._order):
+                task = self._tasks[self._order[given]]
+                given += 1
+                speech = await _outcome(task)
+                if speech is not None:
+                    yield speech
+                continue
+            if self._settled:
+                return
+            self._grown.clear()
+            await self._grown.wait()
+
     def cancel(self) -> None:
         """Stop every synthesis still running."""
         for task in self._tasks.values():
@@ -231,6 +277,8 @@ class IncrementalSpeaker:
             task = asyncio.create_task(self._speak(chunk))
             task.add_done_callback(_retrieve_exception)
             self._tasks[chunk] = task
+            self._order.append(chunk)
+            self._grown.set()
         return task
 
     async def _speak(self, chunk: str) -> Speech:
@@ -253,6 +301,20 @@ def _preferred(synthesizer: Synthesizer) -> str:
     if isinstance(synthesizer, FallbackSynthesizer):
         return synthesizer.preferred
     return synthesizer.name
+
+
+async def _outcome(task: asyncio.Task[Speech]) -> Speech | None:
+    """The task's speech; None when it failed or was dropped (the rest is still spoken)."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # it is the listener who is being cancelled
+        return None
+    except Exception as error:  # what a backend raised: settle() reports it, the rest plays
+        log.warning("a sentence was not spoken: %s", type(error).__name__)
+        return None
 
 
 async def _at_speed(speech: Speech, speed: float) -> Speech:

@@ -160,6 +160,19 @@ class Accounts:
         left = quota.remaining(today=today, month=month, limits=limits)
         return Admission(record, access, decision, left)
 
+    async def access(self, user_id: int) -> Access:
+        """Return "ok", "blocked", or "not_allowed" (an allowlist is set and /allow was not used).
+
+        Only reads: the live page asks it before a session opens; each turn's `admit` still
+        decides. Admins are always "ok".
+        """
+        if self.is_admin(user_id):
+            return "ok"
+        async with self._transaction() as session:
+            user = await session.get(User, user_id)
+            record = users.to_record(user) if user else None
+        return self._access_of(user_id, record)
+
     def _access_of(self, user_id: int, user: UserRecord | None) -> Access:
         if self.is_admin(user_id):
             return "ok"

@@ -23,6 +23,8 @@ from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
+DEFAULT_PORT = 8080
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name, not a secret
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is JSON text; files are fetched separately
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -89,7 +91,7 @@ def build_web_app(
     *,
     readiness: Readiness,
     metrics: Metrics,
-    queue: UpdateQueue,
+    queue: UpdateQueue | None,
     receiver: Receiver | None,
     path: str | None,
     metrics_route: bool = False,
@@ -116,9 +118,10 @@ def build_metrics_app(*, metrics: Metrics, queue: UpdateQueue) -> web.Applicatio
     return app
 
 
-def _metrics_page(metrics: Metrics, queue: UpdateQueue) -> Handler:
+def _metrics_page(metrics: Metrics, queue: UpdateQueue | None) -> Handler:
     async def metrics_page(request: web.Request) -> web.Response:
-        await report_queue(queue, metrics)  # a scrape sees the queue as it is now
+        if queue is not None:
+            await report_queue(queue, metrics)  # a scrape sees the queue as it is now
         return web.Response(body=metrics.render(), content_type="text/plain")
 
     return metrics_page

@@ -22,6 +22,7 @@ from bot.db.engine import make_engine
 from bot.durable.health import Readiness
 from bot.durable.queue import Admission, UpdateQueue
 from bot.durable.receiver import (
+    DEFAULT_PORT,
     Receiver,
     build_metrics_app,
     build_web_app,
@@ -30,12 +31,12 @@ from bot.durable.receiver import (
 )
 from bot.durable.worker import Worker
 from bot.errors import ServiceError
+from bot.live.server import add_live_routes, live_hub
 from bot.metrics import Metrics
 from bot.stores.redis import RedisHandle, connect_redis
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 8080
 EXIT_DEADLINE_SECONDS = 28.0  # the contract says 30 s; leave a little for the interpreter
 REST_OF_SHUTDOWN_SECONDS = 2.0
 _signalled = threading.Event()  # set by exit_within's handler: this process is to end
@@ -101,7 +102,7 @@ async def run_web(settings: Settings, stop: asyncio.Event) -> None:
             telegram = _telegram_only(settings)
             async with telegram:
                 await _set_webhook(telegram.bot, settings)
-                await register_commands(telegram)
+                await register_commands(telegram, settings)
             await stop.wait()
     finally:
         await engine.dispose()
@@ -159,10 +160,12 @@ async def _answer_and_maybe_receive(
             path=path,
             metrics_route=settings.metrics_on_webhook_port,
         )
+        if (hub := live_hub(services)) is not None:  # PUBLIC_URL: the live page, beside them
+            add_live_routes(app, hub)
         async with application, _served(app, settings, services.metrics, queue):
             if receive:
                 await _set_webhook(application.bot, settings)
-                await register_commands(application)
+                await register_commands(application, settings)
             worker = Worker(application, queue, settings)
             readiness.watch("worker", worker.duties.healthy)
             warming = asyncio.create_task(warm_up(services))

@@ -13,6 +13,7 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.ext import CommandHandler
 
+from bot.config import Settings
 from bot.i18n import t
 from bot.tg import admin, groups, handlers
 from bot.tg.context import BotContext, Handler, is_admin
@@ -27,12 +28,14 @@ class Command:
         handler: the coroutine that answers it.
         in_menu: listed in Telegram's command menu (with its `cmd_<name>` description).
         admin_only: only ADMIN_USER_IDS may run it; anyone else gets "unknown command".
+        requires: a setting without which it cannot work, and then stays out of the menu.
     """
 
     name: str
     handler: Handler
     in_menu: bool = True
     admin_only: bool = False
+    requires: str | None = None
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -45,6 +48,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("mode", handlers.mode),
     Command("transcribe", groups.transcribe),
     Command("usage", handlers.usage),
+    Command("live", handlers.live, requires="public_url"),
     Command("stats", admin.stats, in_menu=False, admin_only=True),
     Command("setlimit", admin.setlimit, in_menu=False, admin_only=True),
     Command("block", admin.block, in_menu=False, admin_only=True),
@@ -74,6 +78,10 @@ def command_handlers() -> list[CommandHandler[Any, None]]:
     ]
 
 
-def menu(language: str | None) -> list[BotCommand]:
-    """The command menu in `language`: the commands marked in_menu, in table order."""
-    return [BotCommand(c.name, t(f"cmd_{c.name}", language)) for c in COMMANDS if c.in_menu]
+def menu(language: str | None, settings: Settings) -> list[BotCommand]:
+    """The command menu in `language`: the commands marked in_menu that work, in table order."""
+    return [
+        BotCommand(c.name, t(f"cmd_{c.name}", language))
+        for c in COMMANDS
+        if c.in_menu and (c.requires is None or getattr(settings, c.requires))
+    ]

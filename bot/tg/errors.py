@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from bot.errors import CredentialsRejected, ServiceError, refusal_key
 from bot.i18n import t
 from bot.stores.redis import redis_error
+from bot.tg import guest
 from bot.tg.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,18 @@ async def on_error(update: object, context: BotContext) -> None:
     else:
         log.error("unhandled %s", type(error).__name__, exc_info=error)
     context.services.metrics.count_error(type(error).__name__)
-    # Only a new message asked for something; a button, an edit or a channel post gets no apology.
-    if not isinstance(update, Update) or update.message is None:
+    if not isinstance(update, Update):
         return
     language = update.effective_user.language_code if update.effective_user else None
+    if update.guest_message is not None:  # a guest call can only be answered as a guest
+        try:
+            await guest.answer(update.guest_message, t(key, language))
+        except TelegramError:
+            log.warning("could not answer the guest call")
+        return
+    # Only a new message asked for something; a button, an edit or a channel post gets no apology.
+    if update.message is None:
+        return
     try:
         # A reply to the question, which also lands in the question's forum topic.
         await update.message.reply_text(t(key, language), do_quote=True)

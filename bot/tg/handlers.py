@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.constants import ChatAction
 
 from bot.assistant import Overheard
@@ -19,6 +19,7 @@ from bot.tg.context import BotContext, is_admin
 from bot.tg.incoming import (
     DownloadLimits,
     addressed_to_bot,
+    chat_of,
     describe_audio,
     describe_sender,
     describe_text,
@@ -149,6 +150,24 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is not None and message.chat.type == "private":
         await reply(update, "unknown_command")
+
+
+async def live(update: Update, context: BotContext) -> None:
+    """Open the live voice page (a Mini App) from a button, when PUBLIC_URL is set."""
+    public_url = context.services.settings.public_url
+    if not public_url:
+        await reply(update, "live_not_set_up")
+        return
+    if chat_of(update).type != "private":  # Telegram allows web_app buttons in private chats only
+        await reply(update, "live_private_only")
+        return
+    language = user_language(update)
+    button = InlineKeyboardButton(
+        t("live_button", language), web_app=WebAppInfo(url=f"{public_url}/live")
+    )
+    await message_of(update).reply_text(
+        t("live_open", language), reply_markup=InlineKeyboardMarkup([[button]])
+    )
 
 
 async def text_message(update: Update, context: BotContext) -> None:

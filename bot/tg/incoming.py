@@ -67,6 +67,9 @@ def describe_sender(update: Update) -> Sender:
     """The user, chat and language of an update (a chat writing without `from` is the sender)."""
     user = update.effective_user
     chat = chat_of(update)
+    # A guest call is remembered per chat it was made in: what strangers said there stays
+    # out of the caller's own private conversation with the bot.
+    shared = chat.type in ("group", "supergroup") or update.guest_message is not None
     if user is None:
         # An anonymous group admin or a linked channel writes with `sender_chat` and no `from`:
         # the chat that speaks is the sender, for memory, quotas and the ledger alike.
@@ -74,14 +77,14 @@ def describe_sender(update: Update) -> Sender:
         return Sender(
             user_id=speaker.id,
             chat_id=chat.id,
-            is_group=chat.type in ("group", "supergroup"),
+            is_group=shared,
             username=getattr(speaker, "username", None),
             full_name=getattr(speaker, "title", None) or getattr(speaker, "full_name", None),
         )
     return Sender(
         user_id=user.id,
         chat_id=chat.id,
-        is_group=chat.type in ("group", "supergroup"),
+        is_group=shared,
         telegram_language=LanguageCode.base_of(user.language_code),
         username=user.username,
         full_name=user.full_name,
@@ -105,23 +108,29 @@ def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
 
 
 def describe_text(
-    update: Update, bot_username: str, *, max_tokens: int, about: AudioRequest | None = None
+    update: Update,
+    bot_username: str,
+    *,
+    max_tokens: int,
+    about: AudioRequest | None = None,
+    text_only: bool = False,
 ) -> TextRequest | Refused:
     """A typed message without the @mention; or why it is refused (blank, or too long).
 
     With `about` (the voice note it replies to) a blank text asks for the transcript.
+    `text_only` marks an answer that can only be text (see TextRequest).
     """
     message = message_of(update)
     text = strip_mention(message.text or "", bot_username)
     if is_blank(text):
         if about is not None:
-            return TextRequest(describe_sender(update), "", about)
+            return TextRequest(describe_sender(update), "", about, text_only)
         return Refused("empty_text")
     # Refused before the model sees it, so an over-long message costs nothing.
     tokens = estimate_tokens(text)
     if tokens > max_tokens:
         return Refused("text_too_long", {"tokens": tokens, "limit": max_tokens})
-    return TextRequest(describe_sender(update), text, about)
+    return TextRequest(describe_sender(update), text, about, text_only)
 
 
 def describe_audio(

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.emulators._http import Fault, FaultQueue, LoopbackServer
+from tests.emulators.bot_guest import GuestMode
 from tests.emulators.bot_http import (
     ApiError,
     Upload,
@@ -28,12 +29,12 @@ Handler = Callable[[dict[str, Any], dict[str, Upload]], Awaitable[Any]]
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 
 
-class BotApiEmulator(MediaMethods, WebhookMethods, LoopbackServer):
+class BotApiEmulator(GuestMode, MediaMethods, WebhookMethods, LoopbackServer):
     """Speaks the Bot API at {base_url}/bot{token}/{method}; files at {base_url}/file/bot{token}/.
 
     Point python-telegram-bot at it with base_url=f"{emu.base_url}/bot" and
     base_file_url=f"{emu.base_url}/file/bot". After setWebhook it POSTs updates instead
-    (tests/emulators/bot_webhook.py).
+    (tests/emulators/bot_webhook.py). Guest calls: tests/emulators/bot_guest.py.
     """
 
     def __init__(self, token: str = DEFAULT_TOKEN) -> None:
@@ -41,6 +42,7 @@ class BotApiEmulator(MediaMethods, WebhookMethods, LoopbackServer):
         MediaMethods.__init__(self)
         LoopbackServer.__init__(self)
         self.webhook_state()
+        self.guest_state()
         self.token = token
         self._faults = FaultQueue()
         self._allowed_updates: set[str] | None = None
@@ -151,6 +153,7 @@ class BotApiEmulator(MediaMethods, WebhookMethods, LoopbackServer):
             "setMyShortDescription": _true,
             "answerCallbackQuery": _true,
             **self.message_methods(),
+            **self.guest_methods(),
             **self.webhook_methods(),
         }
 
@@ -160,6 +163,7 @@ class BotApiEmulator(MediaMethods, WebhookMethods, LoopbackServer):
             "can_join_groups": True,
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
+            "supports_guest_queries": True,
         }
 
     async def _get_updates(self, params: dict[str, Any], uploads: dict[str, Upload]) -> Any:

@@ -74,6 +74,8 @@ class MediaMethods(UserActions):
         chat_id = self.chat_id(params)
         if chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.absent_chats:
+            raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
         return chat_id
 
     def _reply_to(self, chat_id: int, params: dict[str, Any]) -> int | None:

@@ -80,6 +80,7 @@ class BotState:
         self.member_status: dict[tuple[int, int], str] = {}  # (chat, user) -> status
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.blocked_chats: set[int] = set()
+        self.absent_chats: set[int] = set()  # chats the bot is not a member of (guest mode)
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(100_000_001)
         self._query_ids = itertools.count(1)

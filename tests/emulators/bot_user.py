@@ -76,13 +76,23 @@ class UserActions(BotState):
         thread_id: int | None = None,
     ) -> int:
         """A user records a voice note (bytes are stored as a new file; a str is a file_id)."""
-        stored = self._file(data_or_file_id, "voice", ".oga", file_size)
         message = self._new_message(
             user_id, chat_id, chat_type, language_code, username, first_name, reply_to_bot
         )
         self._in_topic(message, thread_id)
-        message["voice"] = {**_file_json(stored), "duration": duration, "mime_type": mime_type}
+        self._add_voice(message, data_or_file_id, duration, file_size, mime_type)
         return self._deliver(message)
+
+    def _add_voice(
+        self,
+        message: dict[str, Any],
+        data_or_file_id: bytes | str,
+        duration: int,
+        file_size: int | None = None,
+        mime_type: str = "audio/ogg",
+    ) -> None:
+        stored = self._file(data_or_file_id, "voice", ".oga", file_size)
+        message["voice"] = {**_file_json(stored), "duration": duration, "mime_type": mime_type}
 
     def send_audio(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.i18n import TABLES, t
 from bot.tg.commands import COMMANDS
 from tests.emulators.bot_api import BotApiEmulator
@@ -16,7 +18,7 @@ async def test_the_menu_is_the_tables_menu_commands_described_in_each_language(
     await start_bot(make_settings())
     # The menu is set once polling runs (nothing a first message needs waits for it).
     await bot_api.wait_for(lambda: len(bot_api.calls_to("setMyCommands")) == len(TABLES))
-    shown = [c.name for c in COMMANDS if c.in_menu]
+    shown = [c.name for c in COMMANDS if c.in_menu and c.requires is None]
     for language, messages in TABLES.items():
         code = "" if language == "en" else language
         assert bot_api.my_commands(code) == [
@@ -33,6 +35,42 @@ async def test_every_admin_only_command_is_unknown_to_everyone_else(
         bot_api.send_text(USER, f"/{name} {USER}")
     replies = await bot_api.wait_for_messages(USER, len(guarded))
     assert [m.text for m in replies] == [t("unknown_command", "en")] * len(guarded)
+
+
+async def test_live_is_in_the_menu_only_with_public_url(
+    bot_api: BotApiEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings(public_url="https://bot.example.org"))
+    await bot_api.wait_for(lambda: len(bot_api.calls_to("setMyCommands")) == len(TABLES))
+    for language, messages in TABLES.items():
+        code = "" if language == "en" else language
+        live = {"command": "live", "description": messages["cmd_live"]}
+        assert live in bot_api.my_commands(code), language
+
+
+async def test_live_answers_with_a_button_that_opens_the_page_as_a_mini_app(
+    bot_api: BotApiEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings(public_url="https://bot.example.org/"))
+    bot_api.send_text(USER, "/live", language_code="es")
+    (message,) = await bot_api.wait_for_messages(USER, 1)
+    assert message.text == t("live_open", "es")
+    markup = bot_api.calls_to("sendMessage")[-1].params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    (button,) = markup["inline_keyboard"][0]
+    assert button == {
+        "text": t("live_button", "es"),
+        "web_app": {"url": "https://bot.example.org/live"},
+    }
+
+
+async def test_live_without_public_url_says_it_is_not_set_up_in_the_users_language(
+    bot_api: BotApiEmulator, make_settings, start_bot
+) -> None:
+    await start_bot(make_settings())
+    bot_api.send_text(USER, "/live", language_code="ru")
+    (message,) = await bot_api.wait_for_messages(USER, 1)
+    assert message.text == t("live_not_set_up", "ru")
 
 
 async def test_start_and_help_say_in_one_line_that_openai_voice_replies_are_ai_generated(

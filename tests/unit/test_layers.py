@@ -1,10 +1,10 @@
 """Which module may import which: no circles, and every arrow points inward.
 
 Layers, outermost first: the shell (Telegram, the command line, the composition root, webhook
-mode) → the assistant (the story of a turn) → adapters (speech in and out, the model, audio,
-Redis, the database, and the vocabulary they share) → the pure core. Settings are a leaf: they
-import nothing of the bot, so anyone may import them. Every import counts, also those under
-TYPE_CHECKING and inside functions: a deferred import is still a dependency.
+mode, live voice) → the assistant (the story of a turn) → adapters (speech in and out, the
+model, audio, Redis, the database, and the vocabulary they share) → the pure core. Settings
+are a leaf: they import nothing of the bot, so anyone may import them. Every import counts,
+also those under TYPE_CHECKING and inside functions: a deferred import is still a dependency.
 """
 
 from __future__ import annotations
@@ -22,7 +22,15 @@ BOT = Path(__file__).resolve().parents[2] / "bot"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "shell",
-        ("bot.__main__", "bot.app", "bot.services", "bot.talk", "bot.tg", "bot.durable"),
+        (
+            "bot.__main__",
+            "bot.app",
+            "bot.services",
+            "bot.talk",
+            "bot.tg",
+            "bot.durable",
+            "bot.live",
+        ),
     ),
     ("assistant", ("bot.assistant", "bot.hearing", "bot.speech")),
     (
