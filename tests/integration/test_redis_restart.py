@@ -83,7 +83,8 @@ async def test_redis_restarted_while_the_voice_is_made_the_voice_reply_still_arr
     bot_api: BotApiEmulator, openai_api: OpenAIEmulator, cluster: Cluster, own_redis: OwnRedis
 ) -> None:
     cluster.redis_url = own_redis.url
-    cluster.extra = {"TTS_BACKEND": "openai", "TTS_FALLBACKS": ""}
+    # The speech endpoint's request can be held mid-voice; a Realtime session's cannot.
+    cluster.extra = {"TTS_BACKEND": "openai", "TTS_FALLBACKS": "", "TTS_MODEL": "gpt-4o-mini-tts"}
     openai_api.reply_with("A short spoken answer.")
     openai_api.delay_next(SPEECH, 5)  # the first voice note's voice takes a while
     _web, *workers = await cluster.start_all("web", "worker", "worker")
