@@ -17,6 +17,7 @@ from bot.core.language import (
     count_words,
     detect_text_language,
     language_to_hear,
+    normalize_language,
 )
 from bot.core.pauses import join_transcripts
 from bot.core.privacy import contains_personal_data
@@ -135,7 +136,12 @@ class Listener:
                 telegram_language=telegram_language,
                 threshold=self._confidence,
             )
-        first = await self._transcribe(audio, container, forced, on_text)
+        # A confident guess that is not the user's language is decoded without the retry that
+        # lifts the no-speech test: robotic Mandarin identified as Thai (p 0.71-0.78, by CPU)
+        # is silence in Thai, then decoded in Chinese; the retry made up Thai words instead.
+        known = normalize_language(prefs.last_language) or normalize_language(telegram_language)
+        sure = guess is None or known in (None, forced)
+        first = await self._transcribe(audio, container, forced, on_text, retry_unheard=sure)
         asr_language, asr_probability = first.language, first.language_probability
         if guess is not None:  # what was heard, not the language the transcript was forced to
             asr_language, asr_probability = guess.language, guess.probability
@@ -326,10 +332,16 @@ class Listener:
         container: str,
         language: str | None,
         on_text: Callable[[str], None] | None = None,
+        *,
+        retry_unheard: bool = True,
     ) -> Transcript:
         def once() -> Awaitable[Transcript]:
             return self._transcriber.transcribe_growing(
-                audio, on_text=on_text, language=language, container=container
+                audio,
+                on_text=on_text,
+                language=language,
+                container=container,
+                retry_unheard=retry_unheard,
             )
 
         with self._metrics.time_stage("transcription"):

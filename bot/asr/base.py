@@ -59,9 +59,19 @@ class Transcriber(Pluggable, ABC):
 
     @abstractmethod
     async def transcribe(
-        self, audio: bytes, *, language: str | None = None, container: str = "wav"
+        self,
+        audio: bytes,
+        *,
+        language: str | None = None,
+        container: str = "wav",
+        retry_unheard: bool = True,
     ) -> Transcript:
-        """Recognise speech; `language` forces the language instead of detecting it."""
+        """Recognise speech; `language` forces the language instead of detecting it.
+
+        `retry_unheard`: where a backend tests each window for speech (a local Whisper), voiced
+        audio that nothing was heard in is decoded once more in the forced `language` without
+        that test. False when the language is only a guess: its silence says the guess is wrong.
+        """
 
     async def transcribe_growing(
         self,
@@ -70,13 +80,16 @@ class Transcriber(Pluggable, ABC):
         on_text: Callable[[str], None] | None,
         language: str | None = None,
         container: str = "wav",
+        retry_unheard: bool = True,
     ) -> Transcript:
         """Like `transcribe`, telling `on_text` the transcript so far while it grows.
 
         Only a backend whose service streams its transcript overrides it; the others tell
         nothing before the end.
         """
-        return await self.transcribe(audio, language=language, container=container)
+        return await self.transcribe(
+            audio, language=language, container=container, retry_unheard=retry_unheard
+        )
 
     async def identify(self, audio: bytes, *, container: str = "wav") -> LanguageGuess | None:
         """The spoken language, when the backend can tell it apart from transcribing.

@@ -96,7 +96,12 @@ class FasterWhisperTranscriber(Transcriber):
             return self._model
 
     async def transcribe(
-        self, wav: bytes, *, language: str | None = None, container: str = "wav"
+        self,
+        wav: bytes,
+        *,
+        language: str | None = None,
+        container: str = "wav",
+        retry_unheard: bool = True,
     ) -> Transcript:
         """Recognise 16 kHz mono WAV; a forced `language` skips detection (~0.45 s) and helps a lot.
 
@@ -104,7 +109,9 @@ class FasterWhisperTranscriber(Transcriber):
         (Russian heard as Latvian); forcing the right language roughly halves the error rate.
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, self._transcribe_sync, wav, language)
+        return await loop.run_in_executor(
+            self._worker, self._transcribe_sync, wav, language, retry_unheard
+        )
 
     async def identify(self, audio: bytes, *, container: str = "wav") -> LanguageGuess | None:
         """Whisper's language identification alone (the first 30 s, one encoder pass).
@@ -123,11 +130,12 @@ class FasterWhisperTranscriber(Transcriber):
         code = LanguageCode.base_of(language)  # what Whisper reports enters the bot here
         return LanguageGuess(code, float(probability)) if code else None
 
-    def _transcribe_sync(self, wav: bytes, language: str | None) -> Transcript:
+    def _transcribe_sync(self, wav: bytes, language: str | None, retry_unheard: bool) -> Transcript:
         """The blocking part: decode the segments (they are lazy) and join them."""
         audio = wav_to_float32(wav)
         text, info = self._decode(audio, language, no_speech_threshold=0.6)
-        if not text and language and info.duration_after_vad > MIN_VOICED_SECONDS:
+        voiced = info.duration_after_vad > MIN_VOICED_SECONDS
+        if not text and language and retry_unheard and voiced:
             # The VAD heard voice, yet Whisper's no-speech test dropped every window: robotic or
             # accented speech scores low. With the language known, decode once more without that
             # test (it recovers the es_1 and zh_1 samples; silence never gets here).

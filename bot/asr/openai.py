@@ -91,7 +91,12 @@ class OpenAITranscriber(Transcriber):
     accepts = frozenset(_UPLOADS)
 
     async def transcribe(
-        self, audio: bytes, *, language: str | None = None, container: str = "wav"
+        self,
+        audio: bytes,
+        *,
+        language: str | None = None,
+        container: str = "wav",
+        retry_unheard: bool = True,
     ) -> Transcript:
         """Send the audio to the API; a forced `language` is passed through as a hint."""
         return await self.transcribe_growing(
@@ -105,8 +110,12 @@ class OpenAITranscriber(Transcriber):
         on_text: Callable[[str], None] | None,
         language: str | None = None,
         container: str = "wav",
+        retry_unheard: bool = True,
     ) -> Transcript:
-        """Transcribe; where the model streams, `on_text` hears the transcript as it grows."""
+        """Transcribe; where the model streams, `on_text` hears the transcript as it grows.
+
+        `retry_unheard` does nothing here: the service has no no-speech test to lift.
+        """
         import openai  # loaded by bot.app's warm-up, not at start-up (see bot.openai_client)
 
         try:

@@ -65,9 +65,17 @@ class OpenAIWhisperTranscriber(Transcriber):
             return self._model
 
     async def transcribe(
-        self, wav: bytes, *, language: str | None = None, container: str = "wav"
+        self,
+        wav: bytes,
+        *,
+        language: str | None = None,
+        container: str = "wav",
+        retry_unheard: bool = True,
     ) -> Transcript:
-        """Recognise 16 kHz mono WAV; a forced `language` skips detection and helps accuracy."""
+        """Recognise 16 kHz mono WAV; a forced `language` skips detection and helps accuracy.
+
+        `retry_unheard` does nothing here: this backend never decodes a note twice.
+        """
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker, self._transcribe_sync, wav, language)
 

@@ -21,7 +21,9 @@ from bot.tg.ordering import UserTurns
 
 log = logging.getLogger(__name__)
 
-REPLY_TIMEOUT_SECONDS = 1.0
+# A live worker answers in milliseconds; a loaded machine can take seconds to schedule it, and
+# a late answer would have the user told "nothing to cancel" while their answer is stopped.
+REPLY_TIMEOUT_SECONDS = 5.0
 REPLY_TTL_SECONDS = 30
 
 
@@ -62,7 +64,7 @@ class CancelBus:
             for _ in range(receivers):
                 answer = await self._client.blpop([reply], timeout=REPLY_TIMEOUT_SECONDS)
                 if answer is None:
-                    break  # a worker that does not answer within a second stopped nothing
+                    break  # a worker that does not answer in time stopped nothing
                 if answer[1] == b"1":
                     self._turns.stopped_elsewhere.add(user_id)
                     break

@@ -23,6 +23,8 @@ class Fault:
     retry_after: int | None = None
     description: str | None = None
     body: Any = None
+    # Only requests whose parameters this accepts match (None: every request on the route).
+    when: Callable[[dict[str, Any]], bool] | None = None
 
 
 class FaultQueue:
@@ -38,10 +40,14 @@ class FaultQueue:
             raise ValueError("times must be at least 1")
         self._faults.append(fault)
 
-    def take(self, route: str, *, delays: bool) -> Fault | None:
+    def take(
+        self, route: str, *, delays: bool, params: dict[str, Any] | None = None
+    ) -> Fault | None:
         """Consume one use of the first matching fault (a delay or a failure)."""
         for fault in self._faults:
-            if (fault.delay > 0) == delays and route.endswith(fault.suffix):
+            if (fault.delay > 0) != delays or not route.endswith(fault.suffix):
+                continue
+            if fault.when is None or fault.when(params or {}):
                 fault.times -= 1
                 if fault.times == 0:
                     self._faults.remove(fault)

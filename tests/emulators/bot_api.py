@@ -81,12 +81,16 @@ class BotApiEmulator(GuestMode, MediaMethods, WebhookMethods, LoopbackServer):
         retry_after: int | None = None,
         description: str | None = None,
         times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         """Make the next `times` calls of `method` fail like Telegram (429 carries retry_after).
 
-        Use method "download" for file downloads.
+        Use method "download" for file downloads. With `when`, only calls whose parameters it
+        accepts fail (and count): other calls of `method` meanwhile are answered.
         """
-        self._faults.add(Fault(f"/{method.lower()}", times, status, 0.0, retry_after, description))
+        fault = Fault(f"/{method.lower()}", times, status, 0.0, retry_after, description)
+        fault.when = when
+        self._faults.add(fault)
 
     def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Hold the next `times` calls of `method` for `seconds` before answering."""
@@ -113,7 +117,7 @@ class BotApiEmulator(GuestMode, MediaMethods, WebhookMethods, LoopbackServer):
     ) -> web.Response:
         if delay := self._faults.take(route, delays=True):
             await asyncio.sleep(delay.delay)
-        if fault := self._faults.take(route, delays=False):
+        if fault := self._faults.take(route, delays=False, params=params):
             return error_response(fault_error(fault))
         handler = self._handlers.get(route[1:])
         if handler is None:

@@ -20,7 +20,7 @@ SCRIPTS = {
     "ru": re.compile(r"[А-Яа-яЁё]"),
     "zh": re.compile(r"[\u4e00-\u9fff]"),
 }
-SAMPLES = {"en": "en_1.ogg", "de": "de_1.ogg", "es": "es_1.ogg", "ru": "ru_1.ogg", "zh": "zh_1.ogg"}
+SAMPLES = {"en": "en_1.ogg", "de": "de_1.ogg", "es": "es_1.ogg", "ru": "ru_1.ogg", "zh": "zh_2.ogg"}
 
 
 async def test_five_languages_get_transcript_answer_and_voice_in_their_language_offline(
