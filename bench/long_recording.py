@@ -49,12 +49,19 @@ class Timed(Transcriber):
         self.offline = self.inner.offline  # type: ignore[misc]
 
     async def transcribe(
-        self, audio: bytes, *, language: str | None = None, container: str = "wav"
+        self,
+        audio: bytes,
+        *,
+        language: str | None = None,
+        container: str = "wav",
+        retry_unheard: bool = True,
     ) -> Transcript:
         """The inner transcription, timed."""
         start = time.perf_counter()
         try:
-            return await self.inner.transcribe(audio, language=language, container=container)
+            return await self.inner.transcribe(
+                audio, language=language, container=container, retry_unheard=retry_unheard
+            )
         finally:
             self.times.append(time.perf_counter() - start)
 
