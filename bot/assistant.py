@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from bot.config import Settings
 from bot.core.cache_keys import is_cacheable
-from bot.core.language import LanguageCode, detect_typed_language
+from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
 from bot.core.privacy import (
     PLACEHOLDER_RE,
@@ -54,6 +54,7 @@ from bot.hearing import Listener, Tally
 from bot.i18n import Key, t
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
+from bot.requests import AudioRequest, Sender, TextRequest
 from bot.speech import IncrementalSpeaker
 from bot.stores import progress
 from bot.stores.caches import AnswerCache, SpeechCache
@@ -66,63 +67,6 @@ from bot.tts.base import SpeechStyle, Synthesizer
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class Sender:
-    """Who wrote, and in which conversation (the user in private, the chat in groups)."""
-
-    user_id: int
-    chat_id: int
-    is_group: bool = False
-    telegram_language: LanguageCode | None = None  # normalised by whoever builds the Sender
-    username: str | None = None
-    full_name: str | None = None
-
-    @property
-    def conversation(self) -> str:
-        """The memory key: private chats per user, groups per chat."""
-        return f"chat:{self.chat_id}" if self.is_group else f"user:{self.user_id}"
-
-    @property
-    def owner(self) -> str:
-        """Who a private value belongs to, inside a conversation's vault."""
-        return str(self.user_id)
-
-
-@dataclass(frozen=True)
-class Overheard:
-    """A group voice note not addressed to the bot; `names` call it when said first."""
-
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AudioRequest:
-    """A voice note (or audio, video note); `fetch` downloads its bytes when needed.
-
-    `overheard` is set for a group voice note that neither mentions nor replies to the bot.
-    """
-
-    sender: Sender
-    file_unique_id: str
-    duration: float
-    fetch: Callable[[], Awaitable[bytes]]
-    overheard: Overheard | None = None
-
-
-@dataclass(frozen=True)
-class TextRequest:
-    """A typed message; `about` is the voice note it replies to, when it asks about one.
-
-    `text_only` is for an answer that can only be text (a guest query): no voice note and no
-    "🔊" button, since neither could be sent.
-    """
-
-    sender: Sender
-    text: str
-    about: AudioRequest | None = None
-    text_only: bool = False
 
 
 @dataclass
@@ -847,4 +791,4 @@ def _unless_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-__all__ = ["Assistant", "AudioRequest", "Overheard", "Sender", "TextRequest"]
+__all__ = ["Assistant"]

@@ -57,6 +57,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.i18n",
             "bot.errors",
             "bot.events",
+            "bot.requests",
         ),
     ),
     ("core", ("bot.core",)),
