@@ -27,6 +27,7 @@ from bot.core.privacy import (
 from bot.core.prompt import Turn, about_voice_note, build_messages
 from bot.core.quota import QuotaKind, cost_of, speech_cost
 from bot.core.recording import recording_turn, summary_messages
+from bot.core.usage_rows import UsageRecord
 from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
 from bot.errors import (
@@ -287,7 +288,8 @@ class Assistant:
             return
         if not heard.from_cache:
             await self._record(
-                request.sender.user_id, kind="transcription", voice_seconds=heard.audio_seconds
+                request.sender.user_id,
+                UsageRecord("transcription", voice_seconds=heard.audio_seconds),
             )
         yield heard if heard.text else Refused("no_speech")
 
@@ -329,7 +331,8 @@ class Assistant:
         finally:
             if tally.seconds:
                 await self._record(
-                    request.sender.user_id, kind="transcription", voice_seconds=tally.seconds
+                    request.sender.user_id,
+                    UsageRecord("transcription", voice_seconds=tally.seconds),
                 )
         if heard is not None:
             yield heard if heard.text else Refused("no_speech")
@@ -645,14 +648,14 @@ class Assistant:
         """
         if usage and not cached and usage.reasoning_tokens:
             self.metrics.count_reasoning_tokens(usage.reasoning_tokens)
-        await self._record(
-            user_id,
-            kind="chat",
+        record = UsageRecord(
+            "chat",
             model=self.chat.model,
             tokens_in=usage.prompt_tokens if usage and not cached else 0,
             tokens_out=usage.completion_tokens if usage and not cached else 0,
             cache_hit=cached,
         )
+        await self._record(user_id, record)
 
     async def _stream(
         self,
@@ -729,7 +732,7 @@ class Assistant:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
-        await self._record(user_id, kind="synthesis", **self._speech_amounts(spoken_text, speaker))
+        await self._record(user_id, self._speech_record(spoken_text, speaker))
         if not live:
             yield Spoken(ogg=note.ogg, duration=note.duration)
 
@@ -743,21 +746,22 @@ class Assistant:
         except OUTAGES as error:
             log.error("interrupted turn not remembered: %s", type(error).__name__)
 
-    def _speech_amounts(self, spoken_text: str, speaker: IncrementalSpeaker) -> dict[str, object]:
+    def _speech_record(self, spoken_text: str, speaker: IncrementalSpeaker) -> UsageRecord:
         """The synthesis row: characters spoken, and the tokens a Realtime model billed for them.
 
         Tokens are priced at the PRICE_REALTIME_* settings instead of PRICE_TTS_PER_1M_CHARS.
         """
         tokens = speaker.tokens
         if tokens is None:
-            return {"tts_chars": len(spoken_text)}
-        return {
-            "tts_chars": len(spoken_text),
-            "model": self.settings.tts_model,
-            "tokens_in": tokens.text_in,
-            "tokens_out": tokens.tokens_out,
-            "cost": speech_cost(self.accounts.prices, tokens),
-        }
+            return UsageRecord("synthesis", tts_chars=len(spoken_text))
+        return UsageRecord(
+            "synthesis",
+            tts_chars=len(spoken_text),
+            model=self.settings.tts_model,
+            tokens_in=tokens.text_in,
+            tokens_out=tokens.tokens_out,
+            cost=speech_cost(self.accounts.prices, tokens),
+        )
 
     def _answer_key(self, question: str, language: str) -> dict[str, str]:
         return {
@@ -767,21 +771,26 @@ class Assistant:
             "system_prompt": self.settings.system_prompt,
         }
 
-    async def _record(self, user_id: int, *, kind: str, **amounts: object) -> None:
+    async def _record(self, user_id: int, record: UsageRecord) -> None:
         """Write one ledger row; an outage defers it to the backlog, unseen by the user."""
-        amounts.setdefault("model", "")
         try:
             written = await self.accounts.record_usage(
                 user_id,
-                kind=kind,  # type: ignore[arg-type]
+                kind=record.kind,
+                model=record.model,
+                tokens_in=record.tokens_in,
+                tokens_out=record.tokens_out,
+                voice_seconds=record.voice_seconds,
+                tts_chars=record.tts_chars,
+                cache_hit=record.cache_hit,
+                cost=record.cost,
                 now=self.clock(),
-                **amounts,  # type: ignore[arg-type]
             )
         except ServiceError as error:
-            log.error("usage not recorded (%s): %s", kind, error)
+            log.error("usage not recorded (%s): %s", record.kind, error)
             return
         if not written:
-            log.warning("usage row (%s) waits for the database", kind)
+            log.warning("usage row (%s) waits for the database", record.kind)
 
 
 def _unless_cancelled() -> None:
