@@ -32,6 +32,7 @@ from bot.lifecycle import check_models, models_in_use
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.openai_client import LazyOpenAI, make_openai_client
+from bot.privacy import Privacy
 from bot.services import Services
 from bot.stores.budget import RedisBudget
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
@@ -89,6 +90,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     prefix = settings.redis_prefix
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
     prefs = PreferenceStore(client, prefix=prefix)
+    locks = Locks(client, prefix=prefix)
     assistant = Assistant(
         settings=settings,
         conversations=ConversationStore(
@@ -98,11 +100,15 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
             prefix=prefix,
         ),
         prefs=prefs,
-        vaults=VaultStore(
-            client,
-            secret=settings.vault_secret,
-            ttl_seconds=settings.memory_idle_ttl_seconds,
-            prefix=prefix,
+        privacy=Privacy(
+            mode=settings.privacy_mode,
+            vaults=VaultStore(
+                client,
+                secret=settings.vault_secret,
+                ttl_seconds=settings.memory_idle_ttl_seconds,
+                prefix=prefix,
+            ),
+            locks=locks,
         ),
         answers=AnswerCache(client, counters, ttl=settings.answer_cache_ttl_seconds, prefix=prefix),
         speech_cache=SpeechCache(
@@ -131,7 +137,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         synthesizer=synthesizer,
         accounts=accounts,
         metrics=metrics,
-        locks=Locks(client, prefix=prefix),
+        locks=locks,
         listens=ListenStore(client, prefix=prefix),
     )
     services = Services(

@@ -16,14 +16,7 @@ from bot.config import Settings
 from bot.core.cache_keys import is_cacheable
 from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
-from bot.core.privacy import (
-    PLACEHOLDER_RE,
-    Vault,
-    contains_personal_data,
-    mask,
-    regions_for,
-    restore,
-)
+from bot.core.privacy import PLACEHOLDER_RE, Vault, restore
 from bot.core.prompt import Turn, about_voice_note, build_messages
 from bot.core.quota import QuotaKind, cost_of, speech_cost
 from bot.core.recording import recording_turn, summary_messages
@@ -52,9 +45,10 @@ from bot.events import (
     Transcribing,
 )
 from bot.hearing import Listener, Tally
-from bot.i18n import Key, t
+from bot.i18n import Key
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
+from bot.privacy import Privacy
 from bot.requests import AudioRequest, Sender, TextRequest
 from bot.speech import IncrementalSpeaker
 from bot.stores import progress
@@ -62,7 +56,7 @@ from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
+from bot.stores.prefs import Preferences, PreferenceStore
 from bot.stores.redis import OUTAGES, redis_error
 from bot.tts.base import SpeechStyle, Synthesizer
 
@@ -77,7 +71,7 @@ class Assistant:
     settings: Settings
     conversations: ConversationStore
     prefs: PreferenceStore
-    vaults: VaultStore
+    privacy: Privacy
     answers: AnswerCache
     speech_cache: SpeechCache
     listener: Listener
@@ -120,7 +114,7 @@ class Assistant:
     async def forget(self, sender: Sender) -> None:
         """Forget the conversation and its private values (/reset)."""
         await self.conversations.reset(sender.conversation)
-        await self.vaults.reset(sender.conversation)
+        await self.privacy.forget(sender)
 
     async def _turn(
         self, sender: Sender, events: AsyncIterator[AssistantEvent]
@@ -365,7 +359,7 @@ class Assistant:
     ) -> AsyncIterator[AssistantEvent]:
         """A recording's summary in its language, as text and voice; memory keeps both."""
         language, minutes = heard.language, max(1, round(heard.audio_seconds / 60))
-        transcript, vault = await self._mask_into_vault(sender, heard.text, language)
+        transcript, vault = await self.privacy.mask_into_vault(sender, heard.text, language)
         messages = summary_messages(transcript, language=language, minutes=minutes)
         voice = prefs.speaks(to_voice_note=True)
         speaker = self._speaker(language, prefs.style) if voice else None
@@ -384,7 +378,9 @@ class Assistant:
             if not summary.strip():
                 yield Refused("service_down")
                 return
-            stored, vault = await self._mask_into_vault(sender, summary.strip(), language, vault)
+            stored, vault = await self.privacy.mask_into_vault(
+                sender, summary.strip(), language, vault
+            )
             turn = recording_turn(
                 transcript, stored, minutes=minutes, max_tokens=self.settings.memory_max_tokens
             )
@@ -497,7 +493,7 @@ class Assistant:
         sentence's speech is handed out as soon as it is ready (`Speaking`), and an answer cut
         short by the user is remembered as far as it went.
         """
-        question, vault = await self._mask_into_vault(sender, text, language)
+        question, vault = await self.privacy.mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
         speaker = self._speaker(language, prefs.style) if voice else None
         if speaker and live:
@@ -527,7 +523,9 @@ class Assistant:
                 if not answer.strip():
                     yield Refused("service_down")
                     return
-            stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
+            stored, vault = await self.privacy.mask_into_vault(
+                sender, answer.strip(), language, vault
+            )
             remembered = await self._remember(sender, question, stored, language, history, cached)
             await self._record_chat(sender.user_id, usage, cached=bool(cached))
             listen = None
@@ -557,7 +555,7 @@ class Assistant:
         """
         try:
             return await self.listens.save(
-                sender.user_id, self._speakable(stored, language), language
+                sender.user_id, self.privacy.speakable(stored, language), language
             )
         except OUTAGES as error:
             _unless_cancelled()
@@ -585,33 +583,6 @@ class Assistant:
                 yield event
         finally:
             speaker.cancel()
-
-    async def _mask_into_vault(
-        self, sender: Sender, text: str, language: str, known: Vault | None = None
-    ) -> tuple[str, Vault]:
-        """Mask text with the conversation's vault, extending it atomically.
-
-        Members of a group write at once: the vault is read, extended and written under the
-        conversation's lock, so two different values never get the same placeholder and no
-        value is lost. With `known` (the vault this turn already read), text that brings no
-        new value needs no Redis at all: the usual case for the model's answer.
-        """
-        if self.settings.privacy_mode != "mask":
-            return text, Vault()
-        regions = regions_for(language)
-        if known is None and not contains_personal_data(text, regions=regions):
-            # Nothing to add: the vault is only read (to restore the answer), no lock needed.
-            return text, await self.vaults.load(sender.conversation)
-        if known is not None:
-            masked, extended = mask(text, known, regions=regions, owner=sender.owner)
-            if extended == known:
-                return masked, known
-        async with self.locks.hold(f"vault:{sender.conversation}"):
-            vault = await self.vaults.load(sender.conversation)
-            masked, extended = mask(text, vault, regions=regions, owner=sender.owner)
-            if extended != vault:
-                await self.vaults.save(sender.conversation, extended)
-        return masked, extended
 
     async def _remember(
         self,
@@ -692,7 +663,7 @@ class Assistant:
             answer += item
             if speaker and (ends := len(SENTENCE_ENDED.findall(answer))) > sentence_ends:
                 sentence_ends = ends
-                speaker.feed(self._speakable(answer, language))
+                speaker.feed(self.privacy.speakable(answer, language))
             yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
@@ -705,12 +676,6 @@ class Assistant:
             style=style,
         )
 
-    def _speakable(self, text: str, language: str) -> str:
-        """What may be spoken: speech can go to a remote service, so never a private value."""
-        if self.settings.privacy_mode != "mask":
-            return text
-        return PLACEHOLDER_RE.sub(t("private_value", language), mask(text)[0])
-
     async def _speak(
         self,
         user_id: int,
@@ -721,7 +686,7 @@ class Assistant:
         live: bool = False,
     ) -> AsyncIterator[AssistantEvent]:
         """Finish the voice note (live: every sentence); when no voice works, say so."""
-        spoken_text = self._speakable(stored, language)
+        spoken_text = self.privacy.speakable(stored, language)
         try:
             with self.metrics.time_stage("synthesis"):
                 if live:
@@ -740,7 +705,9 @@ class Assistant:
         self, sender: Sender, question: str, answer: str, language: str, vault: Vault
     ) -> None:
         """Remember a live answer the user cut short, as far as it was said."""
-        stored, _ = await self._mask_into_vault(sender, answer.strip() + " …", language, vault)
+        stored, _ = await self.privacy.mask_into_vault(
+            sender, answer.strip() + " …", language, vault
+        )
         try:
             await self.conversations.append(sender.conversation, Turn(question, stored))
         except OUTAGES as error:

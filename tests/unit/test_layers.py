@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.errors",
             "bot.events",
             "bot.requests",
+            "bot.privacy",
         ),
     ),
     ("core", ("bot.core",)),
