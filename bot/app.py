@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.asr import make_transcriber
-from bot.assistant import Assistant
+from bot.assistant import Assistant, AssistantSettings
 from bot.config import Settings
 from bot.core.quota import Limits, Prices
 from bot.db.accounts import Accounts
@@ -64,6 +64,21 @@ __all__ = [
 ]
 
 
+def assistant_settings(settings: Settings) -> AssistantSettings:
+    """The settings a turn reads, and only those."""
+    return AssistantSettings(
+        max_concurrent_turns=settings.max_concurrent_turns,
+        max_voice_seconds=settings.max_voice_seconds,
+        long_note_seconds=settings.long_note_seconds,
+        max_speech_seconds=settings.max_speech_seconds,
+        system_prompt=settings.system_prompt,
+        memory_max_turns=settings.memory_max_turns,
+        memory_max_tokens=settings.memory_max_tokens,
+        openai_model=settings.openai_model,
+        tts_model=settings.tts_model,
+    )
+
+
 async def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
     """Connect Redis and the database (migrating it), and build the pipeline stages."""
     metrics = metrics or Metrics()
@@ -92,7 +107,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     prefs = PreferenceStore(client, prefix=prefix)
     locks = Locks(client, prefix=prefix)
     assistant = Assistant(
-        settings=settings,
+        settings=assistant_settings(settings),
         conversations=ConversationStore(
             client,
             max_turns=settings.memory_max_turns,

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
-from bot.config import Settings
 from bot.core.cache_keys import is_cacheable
 from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
@@ -64,11 +63,38 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
+@dataclass(frozen=True)
+class AssistantSettings:
+    """The settings a turn reads (built from `Settings` by the composition root).
+
+    Args:
+        max_concurrent_turns: MAX_CONCURRENT_TURNS, turns worked on at once.
+        max_voice_seconds: MAX_VOICE_SECONDS; a longer recording is heard in pieces.
+        long_note_seconds: LONG_NOTE_SECONDS; a longer note gets its transcript and a summary.
+        max_speech_seconds: MAX_SPEECH_SECONDS, the longest voice answer.
+        system_prompt: SYSTEM_PROMPT.
+        memory_max_turns: MEMORY_MAX_TURNS, turns of history in a prompt.
+        memory_max_tokens: MEMORY_MAX_TOKENS, tokens of history in a prompt.
+        openai_model: OPENAI_MODEL, part of the answer cache's key.
+        tts_model: TTS_MODEL, billed when a Realtime model speaks.
+    """
+
+    max_concurrent_turns: int
+    max_voice_seconds: int
+    long_note_seconds: int
+    max_speech_seconds: int
+    system_prompt: str
+    memory_max_turns: int
+    memory_max_tokens: int
+    openai_model: str
+    tts_model: str
+
+
 @dataclass
 class Assistant:
     """Hears, answers, remembers and speaks; every I/O step is one call to an adapter."""
 
-    settings: Settings
+    settings: AssistantSettings
     conversations: ConversationStore
     prefs: PreferenceStore
     privacy: Privacy
@@ -767,4 +793,4 @@ def _unless_cancelled() -> None:
         raise asyncio.CancelledError
 
 
-__all__ = ["Assistant"]
+__all__ = ["Assistant", "AssistantSettings"]
