@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,8 +17,7 @@ from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
 from bot.core.privacy import PLACEHOLDER_RE, Vault, restore
 from bot.core.prompt import Turn, about_voice_note, build_messages
-from bot.core.quota import QuotaKind, cost_of, speech_cost
-from bot.core.recording import recording_turn, summary_messages
+from bot.core.quota import speech_cost
 from bot.core.usage_rows import UsageRecord
 from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
@@ -37,17 +36,17 @@ from bot.events import (
     Heard,
     Hearing,
     Notice,
-    Recording,
     Refused,
     Speaking,
     Spoken,
     Transcribing,
 )
-from bot.hearing import Listener, Tally
+from bot.hearing import Listener
 from bot.i18n import Key
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.privacy import Privacy
+from bot.recording_turn import Recordings
 from bot.requests import AudioRequest, Sender, TextRequest
 from bot.speech import IncrementalSpeaker
 from bot.stores import progress
@@ -57,6 +56,7 @@ from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import Preferences, PreferenceStore
 from bot.stores.redis import OUTAGES, redis_error
+from bot.tasks import unless_cancelled
 from bot.tts.base import SpeechStyle, Synthesizer
 
 log = logging.getLogger(__name__)
@@ -109,10 +109,20 @@ class Assistant:
     listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
+    _recordings: Recordings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        """Bound the turns worked on at once (MAX_CONCURRENT_TURNS)."""
+        """Bound the turns worked on at once; long recordings share this assistant's steps."""
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_turns)
+        self._recordings = Recordings(
+            story=self,
+            listener=self.listener,
+            privacy=self.privacy,
+            conversations=self.conversations,
+            accounts=self.accounts,
+            long_note_seconds=self.settings.long_note_seconds,
+            memory_max_tokens=self.settings.memory_max_tokens,
+        )
 
     async def answer_text(self, request: TextRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
@@ -158,7 +168,7 @@ class Assistant:
                 async for event in events:
                     yield event
         except RedisError as error:
-            _unless_cancelled()
+            unless_cancelled()
             if progress.resumable():  # a worker answers the rest once Redis is back
                 raise
             log.error("redis unavailable: %s", type(error).__name__)
@@ -227,7 +237,7 @@ class Assistant:
         long = request.duration > self.settings.max_voice_seconds
         refusal = admitted if isinstance(admitted, Refused) else None
         if long and isinstance(admitted, Admission):
-            refusal = self._afford(request.duration, admitted.left)
+            refusal = self._recordings.afford(request.duration, admitted.left)
         if refusal:
             if overheard is None:
                 yield refusal
@@ -236,7 +246,7 @@ class Assistant:
         prefs = await self.prefs.load(sender.user_id)
         heard: Heard | Refused = Refused("no_speech")
         hearing = (
-            self._hear_recording(request, prefs, admitted.left)
+            self._recordings.hear(request, prefs, admitted.left)
             if long
             else self._hear_growing(request, prefs)
         )
@@ -253,13 +263,13 @@ class Assistant:
             return
         if overheard is not None and not calls_bot(heard.text, overheard.names):
             if await self.prefs.group_transcripts(sender.chat_id):
-                async for event in self._heard_whole(sender, heard, prefs):
+                async for event in self._recordings.heard_whole(sender, heard, prefs):
                     yield event
             return
         if heard.language_source in ("speech", "text"):
             await self.prefs.update(sender.user_id, last_language=heard.language)
         if heard.audio_seconds > self.settings.long_note_seconds and not live:
-            async for event in self._heard_whole(sender, heard, prefs):
+            async for event in self._recordings.heard_whole(sender, heard, prefs):
                 yield event
             return
         yield heard
@@ -307,130 +317,11 @@ class Assistant:
         if heard is None:  # never: _hear ends with what was heard, or raises
             return
         if not heard.from_cache:
-            await self._record(
+            await self.record(
                 request.sender.user_id,
                 UsageRecord("transcription", voice_seconds=heard.audio_seconds),
             )
         yield heard if heard.text else Refused("no_speech")
-
-    async def _hear_recording(
-        self, request: AudioRequest, prefs: Preferences, left: Mapping[QuotaKind, float | None]
-    ) -> AsyncGenerator[Transcribing | Heard | Refused, None]:
-        """A long recording's progress, then what was heard; charged as heard, also if stopped.
-
-        The charge is written when the recording ends by any path: finished, failed, or
-        stopped by /cancel (the generator is closed then, and its `finally` still runs).
-        Decoding stops at the voice seconds the user has left, whatever was declared.
-        """
-        tally, voice_left = Tally(), left.get("voice_seconds")
-        heard: Heard | None = None
-        try:
-            async for item in self.listener.hear_recording(
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=request.sender.telegram_language,
-                declared_seconds=request.duration,
-                tally=tally,
-                allowed_seconds=float("inf") if voice_left is None else voice_left,
-            ):
-                if isinstance(item, Heard):
-                    heard = item
-                else:
-                    yield item
-        except AudioTooLong as error:
-            log.info("recording longer than allowed: %s", error)
-            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
-        except AudioError as error:
-            log.info("undecodable recording: %s", error)
-            yield Refused("bad_audio")
-        except CredentialsRejected:
-            raise  # the operator's to fix: the error boundary says so, once
-        except ServiceError as error:
-            log.warning("recording not heard: %s", error)
-            yield Refused(refusal_key(error))
-        finally:
-            if tally.seconds:
-                await self._record(
-                    request.sender.user_id,
-                    UsageRecord("transcription", voice_seconds=tally.seconds),
-                )
-        if heard is not None:
-            yield heard if heard.text else Refused("no_speech")
-
-    def _afford(self, seconds: float, left: Mapping[QuotaKind, float | None]) -> Refused | None:
-        """Refuse, with the numbers, a recording longer than the listening or money left."""
-        voice = left.get("voice_seconds")
-        if voice is not None and seconds > voice:
-            return Refused("recording_over_quota", {"seconds": round(seconds), "left": int(voice)})
-        money = left.get("cost")
-        cost = cost_of(self.accounts.prices, voice_seconds=seconds)
-        if money is not None and cost > money:
-            return Refused("recording_over_budget", {"cost": f"{cost:.2f}", "left": f"{money:.2f}"})
-        return None
-
-    async def _heard_whole(
-        self, sender: Sender, heard: Heard, prefs: Preferences
-    ) -> AsyncIterator[AssistantEvent]:
-        """A long note's transcript (a document when long), then its summary unless only heard."""
-        if heard.audio_seconds <= self.settings.long_note_seconds:
-            yield heard
-            return
-        yield Recording(heard.text, heard.language, heard.audio_seconds)
-        if prefs.mode != "transcribe":
-            async for event in self._summarize(sender, heard, prefs):
-                yield event
-
-    async def _summarize(
-        self, sender: Sender, heard: Heard, prefs: Preferences
-    ) -> AsyncIterator[AssistantEvent]:
-        """A recording's summary in its language, as text and voice; memory keeps both."""
-        language, minutes = heard.language, max(1, round(heard.audio_seconds / 60))
-        transcript, vault = await self.privacy.mask_into_vault(sender, heard.text, language)
-        messages = summary_messages(transcript, language=language, minutes=minutes)
-        voice = prefs.speaks(to_voice_note=True)
-        speaker = self._speaker(language, prefs.style) if voice else None
-        try:
-            summary, usage = "", None
-            try:
-                stream = self._stream([], "", language, speaker, messages=messages)
-                async for summary, usage in stream:  # noqa: B007 - the last usage is kept
-                    yield AnswerDelta(restore(summary, vault, owner=sender.owner))
-            except CredentialsRejected:
-                raise
-            except ServiceError as error:
-                log.warning("summary failed: %s", error)
-                yield Refused(refusal_key(error))
-                return
-            if not summary.strip():
-                yield Refused("service_down")
-                return
-            stored, vault = await self.privacy.mask_into_vault(
-                sender, summary.strip(), language, vault
-            )
-            turn = recording_turn(
-                transcript, stored, minutes=minutes, max_tokens=self.settings.memory_max_tokens
-            )
-            remembered = await self._keep(sender, turn)
-            await self._record_chat(sender.user_id, usage, cached=False)
-            yield Answered(text=restore(stored, vault, owner=sender.owner), language=language)
-            if not remembered:
-                yield Notice("memory_unavailable")
-            if speaker:
-                async for event in self._speak(sender.user_id, stored, language, speaker):
-                    yield event
-        finally:
-            if speaker:
-                speaker.cancel()
-
-    async def _keep(self, sender: Sender, turn: Turn) -> bool:
-        """Remember a turn; False when Redis could not keep it (the answer is still given)."""
-        try:
-            await self.conversations.append(sender.conversation, turn)
-        except OUTAGES as error:
-            _unless_cancelled()
-            log.error("turn not remembered: %s", type(error).__name__)
-            return False
-        return True
 
     async def _hear(
         self, request: AudioRequest, prefs: Preferences
@@ -521,7 +412,7 @@ class Assistant:
         """
         question, vault = await self.privacy.mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
-        speaker = self._speaker(language, prefs.style) if voice else None
+        speaker = self.speaker_for(language, prefs.style) if voice else None
         if speaker and live:
             yield Speaking(speaker.parts())
         answer = ""
@@ -532,7 +423,7 @@ class Assistant:
             answer, usage = cached or "", None
             if cached is None:
                 try:
-                    stream = self._stream(history, question, language, speaker)
+                    stream = self.stream(history, question, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
                 except (asyncio.CancelledError, GeneratorExit):
@@ -553,7 +444,7 @@ class Assistant:
                 sender, answer.strip(), language, vault
             )
             remembered = await self._remember(sender, question, stored, language, history, cached)
-            await self._record_chat(sender.user_id, usage, cached=bool(cached))
+            await self.record_chat(sender.user_id, usage, cached=bool(cached))
             listen = None
             if listenable and not speaker:
                 listen = await self._save_for_listening(sender, stored, language)
@@ -566,9 +457,7 @@ class Assistant:
             if not remembered:
                 yield Notice("memory_unavailable")
             if speaker:
-                async for event in self._speak(
-                    sender.user_id, stored, language, speaker, live=live
-                ):
+                async for event in self.speak(sender.user_id, stored, language, speaker, live=live):
                     yield event
         finally:
             if speaker:
@@ -584,7 +473,7 @@ class Assistant:
                 sender.user_id, self.privacy.speakable(stored, language), language
             )
         except OUTAGES as error:
-            _unless_cancelled()
+            unless_cancelled()
             log.error("answer not kept for listening: %s", type(error).__name__)
             return None
 
@@ -601,9 +490,9 @@ class Assistant:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
-        speaker = self._speaker(saved.language, prefs.style)
+        speaker = self.speaker_for(saved.language, prefs.style)
         try:
-            async for event in self._speak(sender.user_id, saved.text, saved.language, speaker):
+            async for event in self.speak(sender.user_id, saved.text, saved.language, speaker):
                 if isinstance(event, Spoken):
                     await self.listens.forget(token)
                 yield event
@@ -632,12 +521,12 @@ class Assistant:
             ):
                 await self.answers.put(**self._answer_key(question, language), answer=stored)
         except OUTAGES as error:
-            _unless_cancelled()
+            unless_cancelled()
             log.error("turn not remembered: %s", type(error).__name__)
             return False
         return True
 
-    async def _record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
+    async def record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
         """The chat row carries the usage the model reported for this very answer.
 
         Its output tokens include the reasoning ones, which are billed as output: they count
@@ -652,9 +541,9 @@ class Assistant:
             tokens_out=usage.completion_tokens if usage and not cached else 0,
             cache_hit=cached,
         )
-        await self._record(user_id, record)
+        await self.record(user_id, record)
 
-    async def _stream(
+    async def stream(
         self,
         history: list[Turn],
         question: str,
@@ -693,7 +582,8 @@ class Assistant:
             yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
-    def _speaker(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
+    def speaker_for(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
+        """A speaker that voices an answer sentence by sentence, up to MAX_SPEECH_SECONDS."""
         return IncrementalSpeaker(
             language=language,
             synthesizer=self.synthesizer,
@@ -702,7 +592,7 @@ class Assistant:
             style=style,
         )
 
-    async def _speak(
+    async def speak(
         self,
         user_id: int,
         stored: str,
@@ -723,7 +613,7 @@ class Assistant:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
-        await self._record(user_id, self._speech_record(spoken_text, speaker))
+        await self.record(user_id, self._speech_record(spoken_text, speaker))
         if not live:
             yield Spoken(ogg=note.ogg, duration=note.duration)
 
@@ -764,7 +654,7 @@ class Assistant:
             "system_prompt": self.settings.system_prompt,
         }
 
-    async def _record(self, user_id: int, record: UsageRecord) -> None:
+    async def record(self, user_id: int, record: UsageRecord) -> None:
         """Write one ledger row; an outage defers it to the backlog, unseen by the user."""
         try:
             written = await self.accounts.record_usage(
@@ -784,13 +674,6 @@ class Assistant:
             return
         if not written:
             log.warning("usage row (%s) waits for the database", record.kind)
-
-
-def _unless_cancelled() -> None:
-    """Re-raise a cancellation (/cancel, shutdown) that a Redis client reported as its error."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 __all__ = ["Assistant", "AssistantSettings"]

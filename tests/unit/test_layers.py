@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.live",
         ),
     ),
-    ("assistant", ("bot.assistant", "bot.hearing", "bot.speech")),
+    ("assistant", ("bot.assistant", "bot.recording_turn", "bot.hearing", "bot.speech")),
     (
         "adapters",
         (
