@@ -17,7 +17,6 @@ from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
 from bot.core.privacy import PLACEHOLDER_RE, Vault, restore
 from bot.core.prompt import Turn, about_voice_note, build_messages
-from bot.core.quota import speech_cost
 from bot.core.usage_rows import UsageRecord
 from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
@@ -58,6 +57,7 @@ from bot.stores.prefs import Preferences, PreferenceStore
 from bot.stores.redis import OUTAGES, redis_error
 from bot.tasks import unless_cancelled
 from bot.tts.base import SpeechStyle, Synthesizer
+from bot.usage_ledger import UsageLedger
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -109,13 +109,18 @@ class Assistant:
     listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
+    ledger: UsageLedger = field(init=False, repr=False)
     _recordings: Recordings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Bound the turns worked on at once; long recordings share this assistant's steps."""
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_turns)
+        self.ledger = UsageLedger(
+            self.accounts, self.metrics, self.chat, self.settings.tts_model, self.clock
+        )
         self._recordings = Recordings(
             story=self,
+            ledger=self.ledger,
             listener=self.listener,
             privacy=self.privacy,
             conversations=self.conversations,
@@ -317,7 +322,7 @@ class Assistant:
         if heard is None:  # never: _hear ends with what was heard, or raises
             return
         if not heard.from_cache:
-            await self.record(
+            await self.ledger.record(
                 request.sender.user_id,
                 UsageRecord("transcription", voice_seconds=heard.audio_seconds),
             )
@@ -444,7 +449,7 @@ class Assistant:
                 sender, answer.strip(), language, vault
             )
             remembered = await self._remember(sender, question, stored, language, history, cached)
-            await self.record_chat(sender.user_id, usage, cached=bool(cached))
+            await self.ledger.record_chat(sender.user_id, usage, cached=bool(cached))
             listen = None
             if listenable and not speaker:
                 listen = await self._save_for_listening(sender, stored, language)
@@ -526,23 +531,6 @@ class Assistant:
             return False
         return True
 
-    async def record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
-        """The chat row carries the usage the model reported for this very answer.
-
-        Its output tokens include the reasoning ones, which are billed as output: they count
-        against the quotas and the cost like the words the user reads.
-        """
-        if usage and not cached and usage.reasoning_tokens:
-            self.metrics.count_reasoning_tokens(usage.reasoning_tokens)
-        record = UsageRecord(
-            "chat",
-            model=self.chat.model,
-            tokens_in=usage.prompt_tokens if usage and not cached else 0,
-            tokens_out=usage.completion_tokens if usage and not cached else 0,
-            cache_hit=cached,
-        )
-        await self.record(user_id, record)
-
     async def stream(
         self,
         history: list[Turn],
@@ -613,7 +601,7 @@ class Assistant:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
-        await self.record(user_id, self._speech_record(spoken_text, speaker))
+        await self.ledger.record_speech(user_id, spoken_text, speaker.tokens)
         if not live:
             yield Spoken(ogg=note.ogg, duration=note.duration)
 
@@ -629,23 +617,6 @@ class Assistant:
         except OUTAGES as error:
             log.error("interrupted turn not remembered: %s", type(error).__name__)
 
-    def _speech_record(self, spoken_text: str, speaker: IncrementalSpeaker) -> UsageRecord:
-        """The synthesis row: characters spoken, and the tokens a Realtime model billed for them.
-
-        Tokens are priced at the PRICE_REALTIME_* settings instead of PRICE_TTS_PER_1M_CHARS.
-        """
-        tokens = speaker.tokens
-        if tokens is None:
-            return UsageRecord("synthesis", tts_chars=len(spoken_text))
-        return UsageRecord(
-            "synthesis",
-            tts_chars=len(spoken_text),
-            model=self.settings.tts_model,
-            tokens_in=tokens.text_in,
-            tokens_out=tokens.tokens_out,
-            cost=speech_cost(self.accounts.prices, tokens),
-        )
-
     def _answer_key(self, question: str, language: str) -> dict[str, str]:
         return {
             "question": question,
@@ -653,27 +624,6 @@ class Assistant:
             "model": self.settings.openai_model,
             "system_prompt": self.settings.system_prompt,
         }
-
-    async def record(self, user_id: int, record: UsageRecord) -> None:
-        """Write one ledger row; an outage defers it to the backlog, unseen by the user."""
-        try:
-            written = await self.accounts.record_usage(
-                user_id,
-                kind=record.kind,
-                model=record.model,
-                tokens_in=record.tokens_in,
-                tokens_out=record.tokens_out,
-                voice_seconds=record.voice_seconds,
-                tts_chars=record.tts_chars,
-                cache_hit=record.cache_hit,
-                cost=record.cost,
-                now=self.clock(),
-            )
-        except ServiceError as error:
-            log.error("usage not recorded (%s): %s", record.kind, error)
-            return
-        if not written:
-            log.warning("usage row (%s) waits for the database", record.kind)
 
 
 __all__ = ["Assistant", "AssistantSettings"]

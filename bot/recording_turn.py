@@ -2,8 +2,8 @@
 
 A recording over MAX_VOICE_SECONDS is heard piece by piece (charged as heard, also if stopped);
 a note over LONG_NOTE_SECONDS gets its whole transcript and a summary instead of an answer.
-The assistant calls it; the steps shared with any answer (the model's stream, speech, the
-ledger) are the assistant's, reached through `Story`.
+The assistant calls it; the steps shared with any answer (the model's stream and speech)
+are the assistant's, reached through `Story`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from bot.stores.prefs import Preferences
 from bot.stores.redis import OUTAGES
 from bot.tasks import unless_cancelled
 from bot.tts.base import SpeechStyle
+from bot.usage_ledger import UsageLedger
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +76,14 @@ class Story(Protocol):
         """Finish the voice note; when no voice works, say so."""
         ...
 
-    async def record(self, user_id: int, record: UsageRecord) -> None:
-        """Write one ledger row."""
-        ...
-
-    async def record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
-        """Write the chat row for the usage the model reported."""
-        ...
-
 
 @dataclass(frozen=True)
 class Recordings:
     """Long recordings, from the quota they need to the summary memory keeps.
 
     Args:
-        story: the assistant's shared steps (stream, speech, ledger).
+        story: the assistant's shared steps (the model's stream, speech).
+        ledger: where what was heard and summarised is charged.
         listener: hears a recording piece by piece.
         privacy: masks the transcript and summary into the vault.
         conversations: memory, which keeps the recording's turn.
@@ -99,6 +93,7 @@ class Recordings:
     """
 
     story: Story
+    ledger: UsageLedger
     listener: Listener
     privacy: Privacy
     conversations: ConversationStore
@@ -143,7 +138,7 @@ class Recordings:
             yield Refused(refusal_key(error))
         finally:
             if tally.seconds:
-                await self.story.record(
+                await self.ledger.record(
                     request.sender.user_id,
                     UsageRecord("transcription", voice_seconds=tally.seconds),
                 )
@@ -204,7 +199,7 @@ class Recordings:
                 transcript, stored, minutes=minutes, max_tokens=self.memory_max_tokens
             )
             remembered = await self._keep(sender, turn)
-            await self.story.record_chat(sender.user_id, usage, cached=False)
+            await self.ledger.record_chat(sender.user_id, usage, cached=False)
             yield Answered(text=restore(stored, vault, owner=sender.owner), language=language)
             if not remembered:
                 yield Notice("memory_unavailable")

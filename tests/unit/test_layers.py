@@ -59,6 +59,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.events",
             "bot.requests",
             "bot.privacy",
+            "bot.usage_ledger",
         ),
     ),
     ("core", ("bot.core",)),
