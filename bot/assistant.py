@@ -12,17 +12,15 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
+from bot.admission import Gate
 from bot.core.cache_keys import is_cacheable
 from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
 from bot.core.privacy import PLACEHOLDER_RE, Vault, restore
 from bot.core.prompt import Turn, about_voice_note, build_messages
-from bot.core.usage_rows import UsageRecord
 from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
 from bot.errors import (
-    AudioError,
-    AudioTooLong,
     CredentialsRejected,
     ServiceError,
     SpeechUnavailable,
@@ -41,7 +39,6 @@ from bot.events import (
     Transcribing,
 )
 from bot.hearing import Listener
-from bot.i18n import Key
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.privacy import Privacy
@@ -58,6 +55,7 @@ from bot.stores.redis import OUTAGES, redis_error
 from bot.tasks import unless_cancelled
 from bot.tts.base import SpeechStyle, Synthesizer
 from bot.usage_ledger import UsageLedger
+from bot.voice_notes import VoiceNotes
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -111,6 +109,8 @@ class Assistant:
     _slots: asyncio.Semaphore = field(init=False, repr=False)
     ledger: UsageLedger = field(init=False, repr=False)
     _recordings: Recordings = field(init=False, repr=False)
+    _gate: Gate = field(init=False, repr=False)
+    _notes: VoiceNotes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Bound the turns worked on at once; long recordings share this assistant's steps."""
@@ -118,6 +118,8 @@ class Assistant:
         self.ledger = UsageLedger(
             self.accounts, self.metrics, self.chat, self.settings.tts_model, self.clock
         )
+        self._gate = Gate(self.accounts, self.metrics, self.clock)
+        self._notes = VoiceNotes(self.listener, self.ledger)
         self._recordings = Recordings(
             story=self,
             ledger=self.ledger,
@@ -199,14 +201,14 @@ class Assistant:
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
-        refusal = await self._admit(sender)
+        refusal = await self._gate.admit(sender)
         if refusal:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
         text = request.text
         if request.about is not None:  # a question about the voice note it replies to
-            heard = await self._heard_of(request.about, prefs)
+            heard = await self._notes.heard_of(request.about, prefs)
             if isinstance(heard, Refused):
                 yield heard
                 return
@@ -237,7 +239,7 @@ class Assistant:
         A live utterance (never overheard) is always answered, and always aloud.
         """
         sender, overheard = request.sender, request.overheard
-        admitted = await self._admission(sender)
+        admitted = await self._gate.admission(sender)
         # A recording over MAX_VOICE_SECONDS is heard in pieces, once the user can afford it.
         long = request.duration > self.settings.max_voice_seconds
         refusal = admitted if isinstance(admitted, Refused) else None
@@ -253,7 +255,7 @@ class Assistant:
         hearing = (
             self._recordings.hear(request, prefs, admitted.left)
             if long
-            else self._hear_growing(request, prefs)
+            else self._notes.hear(request, prefs)
         )
         async with contextlib.aclosing(hearing) as items:
             async for item in items:
@@ -285,118 +287,6 @@ class Assistant:
             sender, heard.text, heard.language, voice, prefs, live=live
         ):
             yield event
-
-    async def _heard_of(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
-        """The transcript of a voice note, without its partial transcripts."""
-        heard: Heard | Refused = Refused("no_speech")
-        async for item in self._hear_growing(request, prefs):
-            if not isinstance(item, Hearing):
-                heard = item
-        return heard
-
-    async def _hear_growing(
-        self, request: AudioRequest, prefs: Preferences
-    ) -> AsyncGenerator[Hearing | Heard | Refused, None]:
-        """The transcript while it grows, then what was heard (charged when recognised)."""
-        heard: Heard | None = None
-        try:
-            async for item in self._hear(request, prefs):
-                if isinstance(item, Hearing):
-                    yield item
-                else:
-                    heard = item
-        except AudioTooLong as error:
-            log.info("audio longer than declared: %s", error)
-            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
-            return
-        except AudioError as error:
-            log.info("undecodable audio: %s", error)
-            yield Refused("bad_audio")
-            return
-        except CredentialsRejected:
-            raise  # the operator's to fix: the error boundary says so, once
-        except ServiceError as error:
-            log.warning("voice note not heard: %s", error)
-            yield Refused(refusal_key(error))
-            return
-        if heard is None:  # never: _hear ends with what was heard, or raises
-            return
-        if not heard.from_cache:
-            await self.ledger.record(
-                request.sender.user_id,
-                UsageRecord("transcription", voice_seconds=heard.audio_seconds),
-            )
-        yield heard if heard.text else Refused("no_speech")
-
-    async def _hear(
-        self, request: AudioRequest, prefs: Preferences
-    ) -> AsyncIterator[Hearing | Heard]:
-        """The transcript while it grows (Hearing), then what was heard; raises as hear does.
-
-        The listener runs as a task of its own so that its partial transcripts can be yielded
-        while it works; a turn that ends early (/cancel) cancels it.
-        """
-        partial: asyncio.Queue[str] = asyncio.Queue()
-        hearing = asyncio.ensure_future(
-            self.listener.hear(
-                file_unique_id=request.file_unique_id,
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=request.sender.telegram_language,
-                on_text=partial.put_nowait,
-            )
-        )
-        try:
-            while not hearing.done():
-                grown = asyncio.ensure_future(partial.get())
-                try:
-                    await asyncio.wait({hearing, grown}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    grown.cancel()
-                if grown.done() and not grown.cancelled():
-                    text = grown.result()
-                    while not partial.empty():  # only the latest is worth showing
-                        text = partial.get_nowait()
-                    yield Hearing(text)
-            yield await hearing
-        finally:
-            if not hearing.done():  # the turn ended early: stop hearing before the lock goes
-                hearing.cancel()
-                await asyncio.wait({hearing})
-
-    async def _admit(self, sender: Sender) -> Refused | None:
-        """Access and quota, checked before any expensive work."""
-        admitted = await self._admission(sender)
-        return admitted if isinstance(admitted, Refused) else None
-
-    async def _admission(self, sender: Sender) -> Refused | Admission:
-        """`_admit`, with the admission (and what the user has left) when allowed."""
-        try:
-            admission = await self.accounts.admit(
-                sender.user_id,
-                username=sender.username,
-                full_name=sender.full_name,
-                language=sender.telegram_language,
-                now=self.clock(),
-            )
-        except ServiceError as error:
-            log.error("database unavailable: %s", error)
-            return Refused("db_down")
-        if admission.access != "ok":
-            return Refused(admission.access)
-        decision = admission.quota
-        if decision.allowed:
-            return admission
-        self.metrics.count_quota_refusal(decision.kind or "unknown")
-        resets = decision.resets_at.strftime("%Y-%m-%d %H:%M") if decision.resets_at else "-"
-        return Refused(
-            "over_quota",
-            {
-                "kind": Key(f"kind_{decision.kind}"),
-                "period": Key(f"period_{decision.period}"),
-                "resets_at": resets,
-            },
-        )
 
     async def _converse(
         self,
@@ -490,7 +380,7 @@ class Assistant:
         if saved.owner != sender.user_id:
             yield Refused("listen_not_yours")
             return
-        refusal = await self._admit(sender)
+        refusal = await self._gate.admit(sender)
         if refusal:
             yield refusal
             return

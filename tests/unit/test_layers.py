@@ -32,7 +32,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.live",
         ),
     ),
-    ("assistant", ("bot.assistant", "bot.recording_turn", "bot.hearing", "bot.speech")),
+    (
+        "assistant",
+        ("bot.assistant", "bot.recording_turn", "bot.voice_notes", "bot.hearing", "bot.speech"),
+    ),
     (
         "adapters",
         (
@@ -60,6 +63,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.requests",
             "bot.privacy",
             "bot.usage_ledger",
+            "bot.admission",
         ),
     ),
     ("core", ("bot.core",)),
