@@ -107,7 +107,7 @@ class Assistant:
     listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
-    ledger: UsageLedger = field(init=False, repr=False)
+    _ledger: UsageLedger = field(init=False, repr=False)
     _recordings: Recordings = field(init=False, repr=False)
     _gate: Gate = field(init=False, repr=False)
     _notes: VoiceNotes = field(init=False, repr=False)
@@ -115,14 +115,14 @@ class Assistant:
     def __post_init__(self) -> None:
         """Bound the turns worked on at once; long recordings share this assistant's steps."""
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_turns)
-        self.ledger = UsageLedger(
+        self._ledger = UsageLedger(
             self.accounts, self.metrics, self.chat, self.settings.tts_model, self.clock
         )
         self._gate = Gate(self.accounts, self.metrics, self.clock)
-        self._notes = VoiceNotes(self.listener, self.ledger)
+        self._notes = VoiceNotes(self.listener, self._ledger)
         self._recordings = Recordings(
             story=self,
-            ledger=self.ledger,
+            ledger=self._ledger,
             listener=self.listener,
             privacy=self.privacy,
             conversations=self.conversations,
@@ -339,7 +339,7 @@ class Assistant:
                 sender, answer.strip(), language, vault
             )
             remembered = await self._remember(sender, question, stored, language, history, cached)
-            await self.ledger.record_chat(sender.user_id, usage, cached=bool(cached))
+            await self._ledger.record_chat(sender.user_id, usage, cached=bool(cached))
             listen = None
             if listenable and not speaker:
                 listen = await self._save_for_listening(sender, stored, language)
@@ -491,7 +491,7 @@ class Assistant:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
-        await self.ledger.record_speech(user_id, spoken_text, speaker.tokens)
+        await self._ledger.record_speech(user_id, spoken_text, speaker.tokens)
         if not live:
             yield Spoken(ogg=note.ogg, duration=note.duration)
 
