@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from redis.exceptions import RedisError
 
 from bot.admission import Gate
-from bot.core.cache_keys import is_cacheable
 from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
-from bot.core.privacy import PLACEHOLDER_RE, Vault, restore
+from bot.core.privacy import PLACEHOLDER_RE, restore
 from bot.core.prompt import Turn, about_voice_note, build_messages
 from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
@@ -43,6 +42,7 @@ from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
 from bot.privacy import Privacy
 from bot.recording_turn import Recordings
+from bot.remembering import Memory
 from bot.requests import AudioRequest, Sender, TextRequest
 from bot.speech import IncrementalSpeaker
 from bot.stores import progress
@@ -111,6 +111,7 @@ class Assistant:
     _recordings: Recordings = field(init=False, repr=False)
     _gate: Gate = field(init=False, repr=False)
     _notes: VoiceNotes = field(init=False, repr=False)
+    _memory: Memory = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Bound the turns worked on at once; long recordings share this assistant's steps."""
@@ -120,6 +121,13 @@ class Assistant:
         )
         self._gate = Gate(self.accounts, self.metrics, self.clock)
         self._notes = VoiceNotes(self.listener, self._ledger)
+        self._memory = Memory(
+            self.conversations,
+            self.answers,
+            self.privacy,
+            self.settings.openai_model,
+            self.settings.system_prompt,
+        )
         self._recordings = Recordings(
             story=self,
             ledger=self._ledger,
@@ -314,7 +322,7 @@ class Assistant:
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
-                cached = await self.answers.get(**self._answer_key(question, language))
+                cached = await self._memory.cached(question, language)
             answer, usage = cached or "", None
             if cached is None:
                 try:
@@ -323,7 +331,9 @@ class Assistant:
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
                 except (asyncio.CancelledError, GeneratorExit):
                     if live and answer.strip():
-                        await self._keep_interrupted(sender, question, answer, language, vault)
+                        await self._memory.keep_interrupted(
+                            sender, question, answer, language, vault
+                        )
                     raise
                 except CredentialsRejected:
                     raise  # the operator's to fix: the error boundary says so, once
@@ -338,7 +348,9 @@ class Assistant:
             stored, vault = await self.privacy.mask_into_vault(
                 sender, answer.strip(), language, vault
             )
-            remembered = await self._remember(sender, question, stored, language, history, cached)
+            remembered = await self._memory.remember(
+                sender, question, stored, language, history, cached
+            )
             await self._ledger.record_chat(sender.user_id, usage, cached=bool(cached))
             listen = None
             if listenable and not speaker:
@@ -393,33 +405,6 @@ class Assistant:
                 yield event
         finally:
             speaker.cancel()
-
-    async def _remember(
-        self,
-        sender: Sender,
-        question: str,
-        stored: str,
-        language: str,
-        history: list[Turn],
-        cached: str | None,
-    ) -> bool:
-        """Keep the turn (RPUSH merges concurrent turns) and share the answer when allowed.
-
-        Returns False when Redis could not keep it: the answer is still given.
-        """
-        try:
-            await self.conversations.append(
-                sender.conversation, Turn(user=question, assistant=stored)
-            )
-            if not cached and is_cacheable(
-                question=question, answer=stored, has_context=bool(history)
-            ):
-                await self.answers.put(**self._answer_key(question, language), answer=stored)
-        except OUTAGES as error:
-            unless_cancelled()
-            log.error("turn not remembered: %s", type(error).__name__)
-            return False
-        return True
 
     async def stream(
         self,
@@ -494,26 +479,6 @@ class Assistant:
         await self._ledger.record_speech(user_id, spoken_text, speaker.tokens)
         if not live:
             yield Spoken(ogg=note.ogg, duration=note.duration)
-
-    async def _keep_interrupted(
-        self, sender: Sender, question: str, answer: str, language: str, vault: Vault
-    ) -> None:
-        """Remember a live answer the user cut short, as far as it was said."""
-        stored, _ = await self.privacy.mask_into_vault(
-            sender, answer.strip() + " …", language, vault
-        )
-        try:
-            await self.conversations.append(sender.conversation, Turn(question, stored))
-        except OUTAGES as error:
-            log.error("interrupted turn not remembered: %s", type(error).__name__)
-
-    def _answer_key(self, question: str, language: str) -> dict[str, str]:
-        return {
-            "question": question,
-            "language": language,
-            "model": self.settings.openai_model,
-            "system_prompt": self.settings.system_prompt,
-        }
 
 
 __all__ = ["Assistant", "AssistantSettings"]

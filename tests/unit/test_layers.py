@@ -64,6 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.privacy",
             "bot.usage_ledger",
             "bot.admission",
+            "bot.remembering",
         ),
     ),
     ("core", ("bot.core",)),
