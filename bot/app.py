@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.asr import make_transcriber
-from bot.assistant import Assistant
+from bot.assistant import Assistant, AssistantSettings
 from bot.config import Settings
 from bot.core.quota import Limits, Prices
 from bot.db.accounts import Accounts
@@ -32,6 +32,7 @@ from bot.lifecycle import check_models, models_in_use
 from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.openai_client import LazyOpenAI, make_openai_client
+from bot.privacy import Privacy
 from bot.services import Services
 from bot.stores.budget import RedisBudget
 from bot.stores.caches import AnswerCache, CacheCounters, SpeechCache, TranscriptCache
@@ -63,6 +64,21 @@ __all__ = [
 ]
 
 
+def assistant_settings(settings: Settings) -> AssistantSettings:
+    """The settings a turn reads, and only those."""
+    return AssistantSettings(
+        max_concurrent_turns=settings.max_concurrent_turns,
+        max_voice_seconds=settings.max_voice_seconds,
+        long_note_seconds=settings.long_note_seconds,
+        max_speech_seconds=settings.max_speech_seconds,
+        system_prompt=settings.system_prompt,
+        memory_max_turns=settings.memory_max_turns,
+        memory_max_tokens=settings.memory_max_tokens,
+        openai_model=settings.openai_model,
+        tts_model=settings.tts_model,
+    )
+
+
 async def build_services(settings: Settings, *, metrics: Metrics | None = None) -> Services:
     """Connect Redis and the database (migrating it), and build the pipeline stages."""
     metrics = metrics or Metrics()
@@ -89,8 +105,9 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
     prefix = settings.redis_prefix
     counters = CacheCounters(client, on_event=metrics.count_cache, prefix=prefix)
     prefs = PreferenceStore(client, prefix=prefix)
+    locks = Locks(client, prefix=prefix)
     assistant = Assistant(
-        settings=settings,
+        settings=assistant_settings(settings),
         conversations=ConversationStore(
             client,
             max_turns=settings.memory_max_turns,
@@ -98,11 +115,15 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
             prefix=prefix,
         ),
         prefs=prefs,
-        vaults=VaultStore(
-            client,
-            secret=settings.vault_secret,
-            ttl_seconds=settings.memory_idle_ttl_seconds,
-            prefix=prefix,
+        privacy=Privacy(
+            mode=settings.privacy_mode,
+            vaults=VaultStore(
+                client,
+                secret=settings.vault_secret,
+                ttl_seconds=settings.memory_idle_ttl_seconds,
+                prefix=prefix,
+            ),
+            locks=locks,
         ),
         answers=AnswerCache(client, counters, ttl=settings.answer_cache_ttl_seconds, prefix=prefix),
         speech_cache=SpeechCache(
@@ -131,7 +152,7 @@ async def build_services(settings: Settings, *, metrics: Metrics | None = None) 
         synthesizer=synthesizer,
         accounts=accounts,
         metrics=metrics,
-        locks=Locks(client, prefix=prefix),
+        locks=locks,
         listens=ListenStore(client, prefix=prefix),
     )
     services = Services(

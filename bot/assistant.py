@@ -6,32 +6,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
-from bot.config import Settings
-from bot.core.cache_keys import is_cacheable
-from bot.core.language import LanguageCode, detect_typed_language
+from bot.admission import Gate
+from bot.core.language import detect_typed_language
 from bot.core.patterns import SENTENCE_ENDED
-from bot.core.privacy import (
-    PLACEHOLDER_RE,
-    Vault,
-    contains_personal_data,
-    mask,
-    regions_for,
-    restore,
-)
+from bot.core.privacy import PLACEHOLDER_RE, restore
 from bot.core.prompt import Turn, about_voice_note, build_messages
-from bot.core.quota import QuotaKind, cost_of, speech_cost
-from bot.core.recording import recording_turn, summary_messages
 from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
 from bot.errors import (
-    AudioError,
-    AudioTooLong,
     CredentialsRejected,
     ServiceError,
     SpeechUnavailable,
@@ -44,95 +32,70 @@ from bot.events import (
     Heard,
     Hearing,
     Notice,
-    Recording,
     Refused,
     Speaking,
     Spoken,
     Transcribing,
 )
-from bot.hearing import Listener, Tally
-from bot.i18n import Key, t
+from bot.hearing import Listener
 from bot.llm import ChatModel, ChatUsage
 from bot.metrics import Metrics
+from bot.privacy import Privacy
+from bot.recording_turn import Recordings
+from bot.remembering import Memory
+from bot.requests import AudioRequest, Sender, TextRequest
 from bot.speech import IncrementalSpeaker
 from bot.stores import progress
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
-from bot.stores.prefs import Preferences, PreferenceStore, VaultStore
+from bot.stores.prefs import Preferences, PreferenceStore
 from bot.stores.redis import OUTAGES, redis_error
+from bot.tasks import unless_cancelled
 from bot.tts.base import SpeechStyle, Synthesizer
+from bot.usage_ledger import UsageLedger
+from bot.voice_notes import VoiceNotes
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
-class Sender:
-    """Who wrote, and in which conversation (the user in private, the chat in groups)."""
+class AssistantSettings:
+    """The settings a turn reads (built from `Settings` by the composition root).
 
-    user_id: int
-    chat_id: int
-    is_group: bool = False
-    telegram_language: LanguageCode | None = None  # normalised by whoever builds the Sender
-    username: str | None = None
-    full_name: str | None = None
-
-    @property
-    def conversation(self) -> str:
-        """The memory key: private chats per user, groups per chat."""
-        return f"chat:{self.chat_id}" if self.is_group else f"user:{self.user_id}"
-
-    @property
-    def owner(self) -> str:
-        """Who a private value belongs to, inside a conversation's vault."""
-        return str(self.user_id)
-
-
-@dataclass(frozen=True)
-class Overheard:
-    """A group voice note not addressed to the bot; `names` call it when said first."""
-
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AudioRequest:
-    """A voice note (or audio, video note); `fetch` downloads its bytes when needed.
-
-    `overheard` is set for a group voice note that neither mentions nor replies to the bot.
+    Args:
+        max_concurrent_turns: MAX_CONCURRENT_TURNS, turns worked on at once.
+        max_voice_seconds: MAX_VOICE_SECONDS; a longer recording is heard in pieces.
+        long_note_seconds: LONG_NOTE_SECONDS; a longer note gets its transcript and a summary.
+        max_speech_seconds: MAX_SPEECH_SECONDS, the longest voice answer.
+        system_prompt: SYSTEM_PROMPT.
+        memory_max_turns: MEMORY_MAX_TURNS, turns of history in a prompt.
+        memory_max_tokens: MEMORY_MAX_TOKENS, tokens of history in a prompt.
+        openai_model: OPENAI_MODEL, part of the answer cache's key.
+        tts_model: TTS_MODEL, billed when a Realtime model speaks.
     """
 
-    sender: Sender
-    file_unique_id: str
-    duration: float
-    fetch: Callable[[], Awaitable[bytes]]
-    overheard: Overheard | None = None
-
-
-@dataclass(frozen=True)
-class TextRequest:
-    """A typed message; `about` is the voice note it replies to, when it asks about one.
-
-    `text_only` is for an answer that can only be text (a guest query): no voice note and no
-    "🔊" button, since neither could be sent.
-    """
-
-    sender: Sender
-    text: str
-    about: AudioRequest | None = None
-    text_only: bool = False
+    max_concurrent_turns: int
+    max_voice_seconds: int
+    long_note_seconds: int
+    max_speech_seconds: int
+    system_prompt: str
+    memory_max_turns: int
+    memory_max_tokens: int
+    openai_model: str
+    tts_model: str
 
 
 @dataclass
 class Assistant:
     """Hears, answers, remembers and speaks; every I/O step is one call to an adapter."""
 
-    settings: Settings
+    settings: AssistantSettings
     conversations: ConversationStore
     prefs: PreferenceStore
-    vaults: VaultStore
+    privacy: Privacy
     answers: AnswerCache
     speech_cache: SpeechCache
     listener: Listener
@@ -144,10 +107,37 @@ class Assistant:
     listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
     _slots: asyncio.Semaphore = field(init=False, repr=False)
+    _ledger: UsageLedger = field(init=False, repr=False)
+    _recordings: Recordings = field(init=False, repr=False)
+    _gate: Gate = field(init=False, repr=False)
+    _notes: VoiceNotes = field(init=False, repr=False)
+    _memory: Memory = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        """Bound the turns worked on at once (MAX_CONCURRENT_TURNS)."""
+        """Bound the turns worked on at once; long recordings share this assistant's steps."""
         self._slots = asyncio.Semaphore(self.settings.max_concurrent_turns)
+        self._ledger = UsageLedger(
+            self.accounts, self.metrics, self.chat, self.settings.tts_model, self.clock
+        )
+        self._gate = Gate(self.accounts, self.metrics, self.clock)
+        self._notes = VoiceNotes(self.listener, self._ledger)
+        self._memory = Memory(
+            self.conversations,
+            self.answers,
+            self.privacy,
+            self.settings.openai_model,
+            self.settings.system_prompt,
+        )
+        self._recordings = Recordings(
+            story=self,
+            ledger=self._ledger,
+            listener=self.listener,
+            privacy=self.privacy,
+            conversations=self.conversations,
+            accounts=self.accounts,
+            long_note_seconds=self.settings.long_note_seconds,
+            memory_max_tokens=self.settings.memory_max_tokens,
+        )
 
     async def answer_text(self, request: TextRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
@@ -175,7 +165,7 @@ class Assistant:
     async def forget(self, sender: Sender) -> None:
         """Forget the conversation and its private values (/reset)."""
         await self.conversations.reset(sender.conversation)
-        await self.vaults.reset(sender.conversation)
+        await self.privacy.forget(sender)
 
     async def _turn(
         self, sender: Sender, events: AsyncIterator[AssistantEvent]
@@ -193,7 +183,7 @@ class Assistant:
                 async for event in events:
                     yield event
         except RedisError as error:
-            _unless_cancelled()
+            unless_cancelled()
             if progress.resumable():  # a worker answers the rest once Redis is back
                 raise
             log.error("redis unavailable: %s", type(error).__name__)
@@ -219,14 +209,14 @@ class Assistant:
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
-        refusal = await self._admit(sender)
+        refusal = await self._gate.admit(sender)
         if refusal:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
         text = request.text
         if request.about is not None:  # a question about the voice note it replies to
-            heard = await self._heard_of(request.about, prefs)
+            heard = await self._notes.heard_of(request.about, prefs)
             if isinstance(heard, Refused):
                 yield heard
                 return
@@ -257,12 +247,12 @@ class Assistant:
         A live utterance (never overheard) is always answered, and always aloud.
         """
         sender, overheard = request.sender, request.overheard
-        admitted = await self._admission(sender)
+        admitted = await self._gate.admission(sender)
         # A recording over MAX_VOICE_SECONDS is heard in pieces, once the user can afford it.
         long = request.duration > self.settings.max_voice_seconds
         refusal = admitted if isinstance(admitted, Refused) else None
         if long and isinstance(admitted, Admission):
-            refusal = self._afford(request.duration, admitted.left)
+            refusal = self._recordings.afford(request.duration, admitted.left)
         if refusal:
             if overheard is None:
                 yield refusal
@@ -271,9 +261,9 @@ class Assistant:
         prefs = await self.prefs.load(sender.user_id)
         heard: Heard | Refused = Refused("no_speech")
         hearing = (
-            self._hear_recording(request, prefs, admitted.left)
+            self._recordings.hear(request, prefs, admitted.left)
             if long
-            else self._hear_growing(request, prefs)
+            else self._notes.hear(request, prefs)
         )
         async with contextlib.aclosing(hearing) as items:
             async for item in items:
@@ -288,13 +278,13 @@ class Assistant:
             return
         if overheard is not None and not calls_bot(heard.text, overheard.names):
             if await self.prefs.group_transcripts(sender.chat_id):
-                async for event in self._heard_whole(sender, heard, prefs):
+                async for event in self._recordings.heard_whole(sender, heard, prefs):
                     yield event
             return
         if heard.language_source in ("speech", "text"):
             await self.prefs.update(sender.user_id, last_language=heard.language)
         if heard.audio_seconds > self.settings.long_note_seconds and not live:
-            async for event in self._heard_whole(sender, heard, prefs):
+            async for event in self._recordings.heard_whole(sender, heard, prefs):
                 yield event
             return
         yield heard
@@ -305,233 +295,6 @@ class Assistant:
             sender, heard.text, heard.language, voice, prefs, live=live
         ):
             yield event
-
-    async def _heard_of(self, request: AudioRequest, prefs: Preferences) -> Heard | Refused:
-        """The transcript of a voice note, without its partial transcripts."""
-        heard: Heard | Refused = Refused("no_speech")
-        async for item in self._hear_growing(request, prefs):
-            if not isinstance(item, Hearing):
-                heard = item
-        return heard
-
-    async def _hear_growing(
-        self, request: AudioRequest, prefs: Preferences
-    ) -> AsyncGenerator[Hearing | Heard | Refused, None]:
-        """The transcript while it grows, then what was heard (charged when recognised)."""
-        heard: Heard | None = None
-        try:
-            async for item in self._hear(request, prefs):
-                if isinstance(item, Hearing):
-                    yield item
-                else:
-                    heard = item
-        except AudioTooLong as error:
-            log.info("audio longer than declared: %s", error)
-            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
-            return
-        except AudioError as error:
-            log.info("undecodable audio: %s", error)
-            yield Refused("bad_audio")
-            return
-        except CredentialsRejected:
-            raise  # the operator's to fix: the error boundary says so, once
-        except ServiceError as error:
-            log.warning("voice note not heard: %s", error)
-            yield Refused(refusal_key(error))
-            return
-        if heard is None:  # never: _hear ends with what was heard, or raises
-            return
-        if not heard.from_cache:
-            await self._record(
-                request.sender.user_id, kind="transcription", voice_seconds=heard.audio_seconds
-            )
-        yield heard if heard.text else Refused("no_speech")
-
-    async def _hear_recording(
-        self, request: AudioRequest, prefs: Preferences, left: Mapping[QuotaKind, float | None]
-    ) -> AsyncGenerator[Transcribing | Heard | Refused, None]:
-        """A long recording's progress, then what was heard; charged as heard, also if stopped.
-
-        The charge is written when the recording ends by any path: finished, failed, or
-        stopped by /cancel (the generator is closed then, and its `finally` still runs).
-        Decoding stops at the voice seconds the user has left, whatever was declared.
-        """
-        tally, voice_left = Tally(), left.get("voice_seconds")
-        heard: Heard | None = None
-        try:
-            async for item in self.listener.hear_recording(
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=request.sender.telegram_language,
-                declared_seconds=request.duration,
-                tally=tally,
-                allowed_seconds=float("inf") if voice_left is None else voice_left,
-            ):
-                if isinstance(item, Heard):
-                    heard = item
-                else:
-                    yield item
-        except AudioTooLong as error:
-            log.info("recording longer than allowed: %s", error)
-            yield Refused("too_long", {"seconds": round(error.seconds), "limit": int(error.limit)})
-        except AudioError as error:
-            log.info("undecodable recording: %s", error)
-            yield Refused("bad_audio")
-        except CredentialsRejected:
-            raise  # the operator's to fix: the error boundary says so, once
-        except ServiceError as error:
-            log.warning("recording not heard: %s", error)
-            yield Refused(refusal_key(error))
-        finally:
-            if tally.seconds:
-                await self._record(
-                    request.sender.user_id, kind="transcription", voice_seconds=tally.seconds
-                )
-        if heard is not None:
-            yield heard if heard.text else Refused("no_speech")
-
-    def _afford(self, seconds: float, left: Mapping[QuotaKind, float | None]) -> Refused | None:
-        """Refuse, with the numbers, a recording longer than the listening or money left."""
-        voice = left.get("voice_seconds")
-        if voice is not None and seconds > voice:
-            return Refused("recording_over_quota", {"seconds": round(seconds), "left": int(voice)})
-        money = left.get("cost")
-        cost = cost_of(self.accounts.prices, voice_seconds=seconds)
-        if money is not None and cost > money:
-            return Refused("recording_over_budget", {"cost": f"{cost:.2f}", "left": f"{money:.2f}"})
-        return None
-
-    async def _heard_whole(
-        self, sender: Sender, heard: Heard, prefs: Preferences
-    ) -> AsyncIterator[AssistantEvent]:
-        """A long note's transcript (a document when long), then its summary unless only heard."""
-        if heard.audio_seconds <= self.settings.long_note_seconds:
-            yield heard
-            return
-        yield Recording(heard.text, heard.language, heard.audio_seconds)
-        if prefs.mode != "transcribe":
-            async for event in self._summarize(sender, heard, prefs):
-                yield event
-
-    async def _summarize(
-        self, sender: Sender, heard: Heard, prefs: Preferences
-    ) -> AsyncIterator[AssistantEvent]:
-        """A recording's summary in its language, as text and voice; memory keeps both."""
-        language, minutes = heard.language, max(1, round(heard.audio_seconds / 60))
-        transcript, vault = await self._mask_into_vault(sender, heard.text, language)
-        messages = summary_messages(transcript, language=language, minutes=minutes)
-        voice = prefs.speaks(to_voice_note=True)
-        speaker = self._speaker(language, prefs.style) if voice else None
-        try:
-            summary, usage = "", None
-            try:
-                stream = self._stream([], "", language, speaker, messages=messages)
-                async for summary, usage in stream:  # noqa: B007 - the last usage is kept
-                    yield AnswerDelta(restore(summary, vault, owner=sender.owner))
-            except CredentialsRejected:
-                raise
-            except ServiceError as error:
-                log.warning("summary failed: %s", error)
-                yield Refused(refusal_key(error))
-                return
-            if not summary.strip():
-                yield Refused("service_down")
-                return
-            stored, vault = await self._mask_into_vault(sender, summary.strip(), language, vault)
-            turn = recording_turn(
-                transcript, stored, minutes=minutes, max_tokens=self.settings.memory_max_tokens
-            )
-            remembered = await self._keep(sender, turn)
-            await self._record_chat(sender.user_id, usage, cached=False)
-            yield Answered(text=restore(stored, vault, owner=sender.owner), language=language)
-            if not remembered:
-                yield Notice("memory_unavailable")
-            if speaker:
-                async for event in self._speak(sender.user_id, stored, language, speaker):
-                    yield event
-        finally:
-            if speaker:
-                speaker.cancel()
-
-    async def _keep(self, sender: Sender, turn: Turn) -> bool:
-        """Remember a turn; False when Redis could not keep it (the answer is still given)."""
-        try:
-            await self.conversations.append(sender.conversation, turn)
-        except OUTAGES as error:
-            _unless_cancelled()
-            log.error("turn not remembered: %s", type(error).__name__)
-            return False
-        return True
-
-    async def _hear(
-        self, request: AudioRequest, prefs: Preferences
-    ) -> AsyncIterator[Hearing | Heard]:
-        """The transcript while it grows (Hearing), then what was heard; raises as hear does.
-
-        The listener runs as a task of its own so that its partial transcripts can be yielded
-        while it works; a turn that ends early (/cancel) cancels it.
-        """
-        partial: asyncio.Queue[str] = asyncio.Queue()
-        hearing = asyncio.ensure_future(
-            self.listener.hear(
-                file_unique_id=request.file_unique_id,
-                fetch=request.fetch,
-                prefs=prefs,
-                telegram_language=request.sender.telegram_language,
-                on_text=partial.put_nowait,
-            )
-        )
-        try:
-            while not hearing.done():
-                grown = asyncio.ensure_future(partial.get())
-                try:
-                    await asyncio.wait({hearing, grown}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    grown.cancel()
-                if grown.done() and not grown.cancelled():
-                    text = grown.result()
-                    while not partial.empty():  # only the latest is worth showing
-                        text = partial.get_nowait()
-                    yield Hearing(text)
-            yield await hearing
-        finally:
-            if not hearing.done():  # the turn ended early: stop hearing before the lock goes
-                hearing.cancel()
-                await asyncio.wait({hearing})
-
-    async def _admit(self, sender: Sender) -> Refused | None:
-        """Access and quota, checked before any expensive work."""
-        admitted = await self._admission(sender)
-        return admitted if isinstance(admitted, Refused) else None
-
-    async def _admission(self, sender: Sender) -> Refused | Admission:
-        """`_admit`, with the admission (and what the user has left) when allowed."""
-        try:
-            admission = await self.accounts.admit(
-                sender.user_id,
-                username=sender.username,
-                full_name=sender.full_name,
-                language=sender.telegram_language,
-                now=self.clock(),
-            )
-        except ServiceError as error:
-            log.error("database unavailable: %s", error)
-            return Refused("db_down")
-        if admission.access != "ok":
-            return Refused(admission.access)
-        decision = admission.quota
-        if decision.allowed:
-            return admission
-        self.metrics.count_quota_refusal(decision.kind or "unknown")
-        resets = decision.resets_at.strftime("%Y-%m-%d %H:%M") if decision.resets_at else "-"
-        return Refused(
-            "over_quota",
-            {
-                "kind": Key(f"kind_{decision.kind}"),
-                "period": Key(f"period_{decision.period}"),
-                "resets_at": resets,
-            },
-        )
 
     async def _converse(
         self,
@@ -550,25 +313,27 @@ class Assistant:
         sentence's speech is handed out as soon as it is ready (`Speaking`), and an answer cut
         short by the user is remembered as far as it went.
         """
-        question, vault = await self._mask_into_vault(sender, text, language)
+        question, vault = await self.privacy.mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
-        speaker = self._speaker(language, prefs.style) if voice else None
+        speaker = self.speaker_for(language, prefs.style) if voice else None
         if speaker and live:
             yield Speaking(speaker.parts())
         answer = ""
         try:
             cached = None
             if not history and not PLACEHOLDER_RE.search(question):
-                cached = await self.answers.get(**self._answer_key(question, language))
+                cached = await self._memory.cached(question, language)
             answer, usage = cached or "", None
             if cached is None:
                 try:
-                    stream = self._stream(history, question, language, speaker)
+                    stream = self.stream(history, question, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
                 except (asyncio.CancelledError, GeneratorExit):
                     if live and answer.strip():
-                        await self._keep_interrupted(sender, question, answer, language, vault)
+                        await self._memory.keep_interrupted(
+                            sender, question, answer, language, vault
+                        )
                     raise
                 except CredentialsRejected:
                     raise  # the operator's to fix: the error boundary says so, once
@@ -580,9 +345,13 @@ class Assistant:
                 if not answer.strip():
                     yield Refused("service_down")
                     return
-            stored, vault = await self._mask_into_vault(sender, answer.strip(), language, vault)
-            remembered = await self._remember(sender, question, stored, language, history, cached)
-            await self._record_chat(sender.user_id, usage, cached=bool(cached))
+            stored, vault = await self.privacy.mask_into_vault(
+                sender, answer.strip(), language, vault
+            )
+            remembered = await self._memory.remember(
+                sender, question, stored, language, history, cached
+            )
+            await self._ledger.record_chat(sender.user_id, usage, cached=bool(cached))
             listen = None
             if listenable and not speaker:
                 listen = await self._save_for_listening(sender, stored, language)
@@ -595,9 +364,7 @@ class Assistant:
             if not remembered:
                 yield Notice("memory_unavailable")
             if speaker:
-                async for event in self._speak(
-                    sender.user_id, stored, language, speaker, live=live
-                ):
+                async for event in self.speak(sender.user_id, stored, language, speaker, live=live):
                     yield event
         finally:
             if speaker:
@@ -610,10 +377,10 @@ class Assistant:
         """
         try:
             return await self.listens.save(
-                sender.user_id, self._speakable(stored, language), language
+                sender.user_id, self.privacy.speakable(stored, language), language
             )
         except OUTAGES as error:
-            _unless_cancelled()
+            unless_cancelled()
             log.error("answer not kept for listening: %s", type(error).__name__)
             return None
 
@@ -625,92 +392,21 @@ class Assistant:
         if saved.owner != sender.user_id:
             yield Refused("listen_not_yours")
             return
-        refusal = await self._admit(sender)
+        refusal = await self._gate.admit(sender)
         if refusal:
             yield refusal
             return
         prefs = await self.prefs.load(sender.user_id)
-        speaker = self._speaker(saved.language, prefs.style)
+        speaker = self.speaker_for(saved.language, prefs.style)
         try:
-            async for event in self._speak(sender.user_id, saved.text, saved.language, speaker):
+            async for event in self.speak(sender.user_id, saved.text, saved.language, speaker):
                 if isinstance(event, Spoken):
                     await self.listens.forget(token)
                 yield event
         finally:
             speaker.cancel()
 
-    async def _mask_into_vault(
-        self, sender: Sender, text: str, language: str, known: Vault | None = None
-    ) -> tuple[str, Vault]:
-        """Mask text with the conversation's vault, extending it atomically.
-
-        Members of a group write at once: the vault is read, extended and written under the
-        conversation's lock, so two different values never get the same placeholder and no
-        value is lost. With `known` (the vault this turn already read), text that brings no
-        new value needs no Redis at all: the usual case for the model's answer.
-        """
-        if self.settings.privacy_mode != "mask":
-            return text, Vault()
-        regions = regions_for(language)
-        if known is None and not contains_personal_data(text, regions=regions):
-            # Nothing to add: the vault is only read (to restore the answer), no lock needed.
-            return text, await self.vaults.load(sender.conversation)
-        if known is not None:
-            masked, extended = mask(text, known, regions=regions, owner=sender.owner)
-            if extended == known:
-                return masked, known
-        async with self.locks.hold(f"vault:{sender.conversation}"):
-            vault = await self.vaults.load(sender.conversation)
-            masked, extended = mask(text, vault, regions=regions, owner=sender.owner)
-            if extended != vault:
-                await self.vaults.save(sender.conversation, extended)
-        return masked, extended
-
-    async def _remember(
-        self,
-        sender: Sender,
-        question: str,
-        stored: str,
-        language: str,
-        history: list[Turn],
-        cached: str | None,
-    ) -> bool:
-        """Keep the turn (RPUSH merges concurrent turns) and share the answer when allowed.
-
-        Returns False when Redis could not keep it: the answer is still given.
-        """
-        try:
-            await self.conversations.append(
-                sender.conversation, Turn(user=question, assistant=stored)
-            )
-            if not cached and is_cacheable(
-                question=question, answer=stored, has_context=bool(history)
-            ):
-                await self.answers.put(**self._answer_key(question, language), answer=stored)
-        except OUTAGES as error:
-            _unless_cancelled()
-            log.error("turn not remembered: %s", type(error).__name__)
-            return False
-        return True
-
-    async def _record_chat(self, user_id: int, usage: ChatUsage | None, *, cached: bool) -> None:
-        """The chat row carries the usage the model reported for this very answer.
-
-        Its output tokens include the reasoning ones, which are billed as output: they count
-        against the quotas and the cost like the words the user reads.
-        """
-        if usage and not cached and usage.reasoning_tokens:
-            self.metrics.count_reasoning_tokens(usage.reasoning_tokens)
-        await self._record(
-            user_id,
-            kind="chat",
-            model=self.chat.model,
-            tokens_in=usage.prompt_tokens if usage and not cached else 0,
-            tokens_out=usage.completion_tokens if usage and not cached else 0,
-            cache_hit=cached,
-        )
-
-    async def _stream(
+    async def stream(
         self,
         history: list[Turn],
         question: str,
@@ -745,11 +441,12 @@ class Assistant:
             answer += item
             if speaker and (ends := len(SENTENCE_ENDED.findall(answer))) > sentence_ends:
                 sentence_ends = ends
-                speaker.feed(self._speakable(answer, language))
+                speaker.feed(self.privacy.speakable(answer, language))
             yield answer, usage
         self.metrics.observe("model_total", time.perf_counter() - started)
 
-    def _speaker(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
+    def speaker_for(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
+        """A speaker that voices an answer sentence by sentence, up to MAX_SPEECH_SECONDS."""
         return IncrementalSpeaker(
             language=language,
             synthesizer=self.synthesizer,
@@ -758,13 +455,7 @@ class Assistant:
             style=style,
         )
 
-    def _speakable(self, text: str, language: str) -> str:
-        """What may be spoken: speech can go to a remote service, so never a private value."""
-        if self.settings.privacy_mode != "mask":
-            return text
-        return PLACEHOLDER_RE.sub(t("private_value", language), mask(text)[0])
-
-    async def _speak(
+    async def speak(
         self,
         user_id: int,
         stored: str,
@@ -774,7 +465,7 @@ class Assistant:
         live: bool = False,
     ) -> AsyncIterator[AssistantEvent]:
         """Finish the voice note (live: every sentence); when no voice works, say so."""
-        spoken_text = self._speakable(stored, language)
+        spoken_text = self.privacy.speakable(stored, language)
         try:
             with self.metrics.time_stage("synthesis"):
                 if live:
@@ -785,66 +476,9 @@ class Assistant:
             log.warning("speech unavailable: %s", type(error).__name__)
             yield Notice("voice_unavailable")
             return
-        await self._record(user_id, kind="synthesis", **self._speech_amounts(spoken_text, speaker))
+        await self._ledger.record_speech(user_id, spoken_text, speaker.tokens)
         if not live:
             yield Spoken(ogg=note.ogg, duration=note.duration)
 
-    async def _keep_interrupted(
-        self, sender: Sender, question: str, answer: str, language: str, vault: Vault
-    ) -> None:
-        """Remember a live answer the user cut short, as far as it was said."""
-        stored, _ = await self._mask_into_vault(sender, answer.strip() + " …", language, vault)
-        try:
-            await self.conversations.append(sender.conversation, Turn(question, stored))
-        except OUTAGES as error:
-            log.error("interrupted turn not remembered: %s", type(error).__name__)
 
-    def _speech_amounts(self, spoken_text: str, speaker: IncrementalSpeaker) -> dict[str, object]:
-        """The synthesis row: characters spoken, and the tokens a Realtime model billed for them.
-
-        Tokens are priced at the PRICE_REALTIME_* settings instead of PRICE_TTS_PER_1M_CHARS.
-        """
-        tokens = speaker.tokens
-        if tokens is None:
-            return {"tts_chars": len(spoken_text)}
-        return {
-            "tts_chars": len(spoken_text),
-            "model": self.settings.tts_model,
-            "tokens_in": tokens.text_in,
-            "tokens_out": tokens.tokens_out,
-            "cost": speech_cost(self.accounts.prices, tokens),
-        }
-
-    def _answer_key(self, question: str, language: str) -> dict[str, str]:
-        return {
-            "question": question,
-            "language": language,
-            "model": self.settings.openai_model,
-            "system_prompt": self.settings.system_prompt,
-        }
-
-    async def _record(self, user_id: int, *, kind: str, **amounts: object) -> None:
-        """Write one ledger row; an outage defers it to the backlog, unseen by the user."""
-        amounts.setdefault("model", "")
-        try:
-            written = await self.accounts.record_usage(
-                user_id,
-                kind=kind,  # type: ignore[arg-type]
-                now=self.clock(),
-                **amounts,  # type: ignore[arg-type]
-            )
-        except ServiceError as error:
-            log.error("usage not recorded (%s): %s", kind, error)
-            return
-        if not written:
-            log.warning("usage row (%s) waits for the database", kind)
-
-
-def _unless_cancelled() -> None:
-    """Re-raise a cancellation (/cancel, shutdown) that a Redis client reported as its error."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
-__all__ = ["Assistant", "AudioRequest", "Overheard", "Sender", "TextRequest"]
+__all__ = ["Assistant", "AssistantSettings"]

@@ -8,11 +8,11 @@ import hashlib
 from pathlib import Path
 
 from bot.app import build_services
-from bot.assistant import AudioRequest, Sender, TextRequest
 from bot.config import Settings
 from bot.core.language import LanguageCode
 from bot.events import AnswerDelta, Answered, Heard, Notice, Recording, Refused, Spoken
 from bot.i18n import t
+from bot.requests import AudioRequest, Sender, TextRequest
 
 
 async def talk(

@@ -35,3 +35,10 @@ def cancelling() -> bool:
     """
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def unless_cancelled() -> None:
+    """Re-raise a cancellation (/cancel, shutdown) that a Redis client reported as its error."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

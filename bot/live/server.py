@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import WSMsgType, web
 
-from bot.assistant import Assistant, Sender
+from bot.assistant import Assistant
 from bot.config import Settings
 from bot.db.accounts import Accounts
 from bot.db.engine import make_engine
@@ -30,6 +30,7 @@ from bot.live.session import (
     LiveSession,
 )
 from bot.metrics import Metrics
+from bot.requests import Sender
 
 if TYPE_CHECKING:
     from bot.services import Services

@@ -15,7 +15,6 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, Protocol
 
-from bot.assistant import AudioRequest, Sender
 from bot.errors import AudioError, CredentialsRejected
 from bot.events import (
     AnswerDelta,
@@ -31,6 +30,7 @@ from bot.i18n import t
 from bot.live.pcm import OUT_FRAME_BYTES, OUT_RATE, pcm_to_wav, speech_pieces
 from bot.live.vad import RATE, SpeechStarted, UtteranceDetector, UtteranceEnded
 from bot.metrics import Metrics
+from bot.requests import AudioRequest, Sender
 from bot.tts.base import Speech
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Text answers that may still be spoken on demand (the "🔊" button), for one day.
 
 What is kept is the text as it would be spoken: masked, its placeholders already read as "the
-private value" (bot.assistant), so no personal value is ever stored here, and only for as long
+private value" (bot.privacy), so no personal value is ever stored here, and only for as long
 as the button works.
 """
 

@@ -7,12 +7,12 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.constants import ChatAction
 
-from bot.assistant import Overheard
 from bot.core.language import LanguageCode
 from bot.core.prompt import LANGUAGE_NAMES, language_name
 from bot.core.wake import wake_names
 from bot.events import Refused
 from bot.i18n import t
+from bot.requests import Overheard
 from bot.stores.prefs import MODES
 from bot.tg import voice_menu
 from bot.tg.context import BotContext, is_admin

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from telegram import Bot, Chat, Message, Update, User
 from telegram.error import BadRequest, TelegramError
 
-from bot.assistant import AudioRequest, Overheard, Sender, TextRequest
 from bot.core.language import LanguageCode
 from bot.core.prompt import estimate_tokens
 from bot.core.text import is_blank, mentions_bot, strip_mention
 from bot.errors import ServiceError
 from bot.events import Refused
+from bot.requests import AudioRequest, Overheard, Sender, TextRequest
 
 AUDIO_EXTENSIONS = (
     ".ogg",

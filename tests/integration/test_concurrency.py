@@ -21,11 +21,11 @@ import redis.asyncio as aioredis
 from sqlalchemy import func, select
 
 from bot.app import build_services
-from bot.assistant import Sender, TextRequest
 from bot.db.engine import make_engine
 from bot.db.models import UsageEvent
 from bot.events import Answered, Refused
 from bot.i18n import t
+from bot.requests import Sender, TextRequest
 from tests.conftest import sample
 from tests.emulators import openai_replies as replies
 from tests.emulators.bot_api import BotApiEmulator

@@ -9,10 +9,10 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.app import build_services
-from bot.assistant import Sender, TextRequest
 from bot.config import Settings
 from bot.core.privacy import Vault
 from bot.events import Answered
+from bot.requests import Sender, TextRequest
 from tests.conftest import RedisKeyspace
 from tests.emulators.openai_api import OpenAIEmulator
 

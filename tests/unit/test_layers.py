@@ -32,7 +32,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.live",
         ),
     ),
-    ("assistant", ("bot.assistant", "bot.hearing", "bot.speech")),
+    (
+        "assistant",
+        ("bot.assistant", "bot.recording_turn", "bot.voice_notes", "bot.hearing", "bot.speech"),
+    ),
     (
         "adapters",
         (
@@ -57,6 +60,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.i18n",
             "bot.errors",
             "bot.events",
+            "bot.requests",
+            "bot.privacy",
+            "bot.usage_ledger",
+            "bot.admission",
+            "bot.remembering",
         ),
     ),
     ("core", ("bot.core",)),
