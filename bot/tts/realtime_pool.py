@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from bot.core.quota import SpeechTokens
 from bot.core.readaloud import READ_ALOUD_INSTRUCTIONS, reasons
@@ -118,6 +118,42 @@ class RealtimeSession:
                     return _finished(event.response, bytes(pcm), transcript)
         except (ConnectionClosed, WebSocketConnectionClosedError) as error:
             raise SessionBroken(f"closed mid-answer: {type(error).__name__}") from error
+
+
+def warm_up(model: str, voice: str) -> None:
+    """Load (blocking, in a worker thread) what a first Realtime session would load on the loop.
+
+    The SDK's realtime types, `websockets`, and the first construction of the event unions take
+    ~0.8 s here: on the event loop, the first voice reply after a start would stall everyone.
+    """
+    import openai.resources.realtime  # noqa: F401
+    import openai.types.realtime as rt
+    import websockets.asyncio.client  # noqa: F401
+    from openai._models import construct_type_unchecked
+    from openai._utils import maybe_transform
+
+    for event in (
+        {"type": "session.update", "session": session_config(model, voice)},
+        {"type": "response.create", "response": response_request("warm")},
+    ):
+        maybe_transform(event, rt.RealtimeClientEventParam)
+    for data in (
+        {
+            "type": "response.output_audio.delta",
+            "event_id": "e",
+            "response_id": "r",
+            "item_id": "i",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": "",
+        },
+        {
+            "type": "response.done",
+            "event_id": "e",
+            "response": {"id": "r", "object": "realtime.response", "status": "completed"},
+        },
+    ):
+        construct_type_unchecked(value=data, type_=cast(Any, rt.RealtimeServerEvent))
 
 
 def _finished(response: RealtimeResponse, pcm: bytes, transcript: str) -> Spoken:
