@@ -34,7 +34,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "assistant",
-        ("bot.assistant", "bot.recording_turn", "bot.voice_notes", "bot.hearing", "bot.speech"),
+        (
+            "bot.assistant",
+            "bot.recording_turn",
+            "bot.voice_notes",
+            "bot.answering",
+            "bot.speaking",
+            "bot.listen_later",
+            "bot.hearing",
+            "bot.speech",
+        ),
     ),
     (
         "adapters",
