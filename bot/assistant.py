@@ -9,10 +9,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from redis.exceptions import RedisError
-
 from bot.admission import Gate
 from bot.answering import Answerer
+from bot.assistant_settings import AssistantSettings
 from bot.core.language import detect_typed_language
 from bot.core.privacy import PLACEHOLDER_RE, restore
 from bot.core.prompt import about_voice_note
@@ -39,47 +38,18 @@ from bot.recording_turn import Recordings
 from bot.remembering import Memory
 from bot.requests import AudioRequest, Sender, TextRequest
 from bot.speaking import AnswerVoice
-from bot.stores import progress
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import Preferences, PreferenceStore
-from bot.stores.redis import redis_error
-from bot.tasks import unless_cancelled
 from bot.tts.base import Synthesizer
+from bot.turn_guard import TurnGuard
 from bot.usage_ledger import UsageLedger
 from bot.voice_notes import VoiceNotes
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class AssistantSettings:
-    """The settings a turn reads (built from `Settings` by the composition root).
-
-    Args:
-        max_concurrent_turns: MAX_CONCURRENT_TURNS, turns worked on at once.
-        max_voice_seconds: MAX_VOICE_SECONDS; a longer recording is heard in pieces.
-        long_note_seconds: LONG_NOTE_SECONDS; a longer note gets its transcript and a summary.
-        max_speech_seconds: MAX_SPEECH_SECONDS, the longest voice answer.
-        system_prompt: SYSTEM_PROMPT.
-        memory_max_turns: MEMORY_MAX_TURNS, turns of history in a prompt.
-        memory_max_tokens: MEMORY_MAX_TOKENS, tokens of history in a prompt.
-        openai_model: OPENAI_MODEL, part of the answer cache's key.
-        tts_model: TTS_MODEL, billed when a Realtime model speaks.
-    """
-
-    max_concurrent_turns: int
-    max_voice_seconds: int
-    long_note_seconds: int
-    max_speech_seconds: int
-    system_prompt: str
-    memory_max_turns: int
-    memory_max_tokens: int
-    openai_model: str
-    tts_model: str
 
 
 @dataclass
@@ -100,7 +70,7 @@ class Assistant:
     locks: Locks
     listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
-    _slots: asyncio.Semaphore = field(init=False, repr=False)
+    _guard: TurnGuard = field(init=False, repr=False)
     _ledger: UsageLedger = field(init=False, repr=False)
     _recordings: Recordings = field(init=False, repr=False)
     _gate: Gate = field(init=False, repr=False)
@@ -113,7 +83,7 @@ class Assistant:
     def __post_init__(self) -> None:
         """Bound the turns worked on at once; build the steps a turn is told in."""
         s, privacy, metrics = self.settings, self.privacy, self.metrics
-        self._slots = asyncio.Semaphore(s.max_concurrent_turns)
+        self._guard = TurnGuard(asyncio.Semaphore(s.max_concurrent_turns), self.locks, metrics)
         self._ledger = UsageLedger(self.accounts, metrics, self.chat, s.tts_model, self.clock)
         self._gate = Gate(self.accounts, metrics, self.clock)
         self._notes = VoiceNotes(self.listener, self._ledger)
@@ -146,12 +116,12 @@ class Assistant:
 
     async def answer_text(self, request: TextRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
-        async for event in self._turn(request.sender, self._answer_text(request)):
+        async for event in self._guard.run(request.sender, self._answer_text(request)):
             yield event
 
     async def answer_voice(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a voice note: show what was heard, answer it, and speak the answer."""
-        async for event in self._turn(request.sender, self._answer_voice(request)):
+        async for event in self._guard.run(request.sender, self._answer_voice(request)):
             yield event
 
     async def answer_live(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
@@ -159,58 +129,18 @@ class Assistant:
 
         Sentence by sentence as each is ready: `Speaking` comes before the answer streams.
         """
-        async for event in self._turn(request.sender, self._answer_voice(request, live=True)):
+        async for event in self._guard.run(request.sender, self._answer_voice(request, live=True)):
             yield event
 
     async def speak_saved(self, sender: Sender, token: str) -> AsyncGenerator[AssistantEvent, None]:
         """Speak a text answer once, on demand (its "🔊" button): Spoken, or why not."""
-        async for event in self._turn(sender, self._listen_later.speak(sender, token)):
+        async for event in self._guard.run(sender, self._listen_later.speak(sender, token)):
             yield event
 
     async def forget(self, sender: Sender) -> None:
         """Forget the conversation and its private values (/reset)."""
         await self.conversations.reset(sender.conversation)
         await self.privacy.forget(sender)
-
-    async def _turn(
-        self, sender: Sender, events: AsyncIterator[AssistantEvent]
-    ) -> AsyncIterator[AssistantEvent]:
-        """One user's turn, start to finish, under that user's lock (held across processes).
-
-        The lock spans the quota check and the recording of the usage, so several messages
-        of one user on several workers never all pass a check that only one of them should.
-        A Redis or database outage ends the turn with a short message, never a crash.
-        """
-        try:
-            # A slot first: the first come are answered first, and a crowd waits here, after
-            # its first sign of life, instead of slowing every turn already under way.
-            async with self._slot(), self.locks.hold(f"user:{sender.user_id}"):
-                async for event in events:
-                    yield event
-        except RedisError as error:
-            unless_cancelled()
-            if progress.resumable():  # a worker answers the rest once Redis is back
-                raise
-            log.error("redis unavailable: %s", type(error).__name__)
-            yield Refused(refusal_key(redis_error(error)))
-        except CredentialsRejected:
-            raise  # the operator's to fix: the error boundary says so, once
-        except ServiceError as error:
-            log.error("turn failed: %s", error)
-            yield Refused(refusal_key(error))
-
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """One of MAX_CONCURRENT_TURNS slots, waited for in arrival order."""
-        self.metrics.turns_waiting.inc()
-        try:
-            await self._slots.acquire()
-        finally:
-            self.metrics.turns_waiting.dec()
-        try:
-            yield
-        finally:
-            self._slots.release()
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "assistant",
         (
             "bot.assistant",
+            "bot.assistant_settings",
             "bot.recording_turn",
             "bot.voice_notes",
             "bot.answering",
@@ -74,6 +75,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.usage_ledger",
             "bot.admission",
             "bot.remembering",
+            "bot.turn_guard",
         ),
     ),
     ("core", ("bot.core",)),
