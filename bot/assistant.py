@@ -5,26 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from redis.exceptions import RedisError
-
 from bot.admission import Gate
+from bot.answering import Answerer
+from bot.assistant_settings import AssistantSettings
 from bot.core.language import detect_typed_language
-from bot.core.patterns import SENTENCE_ENDED
 from bot.core.privacy import PLACEHOLDER_RE, restore
-from bot.core.prompt import Turn, about_voice_note, build_messages
+from bot.core.prompt import about_voice_note
 from bot.core.wake import calls_bot
 from bot.db.accounts import Accounts, Admission
-from bot.errors import (
-    CredentialsRejected,
-    ServiceError,
-    SpeechUnavailable,
-    refusal_key,
-)
+from bot.errors import CredentialsRejected, ServiceError, refusal_key
 from bot.events import (
     AnswerDelta,
     Answered,
@@ -34,58 +27,29 @@ from bot.events import (
     Notice,
     Refused,
     Speaking,
-    Spoken,
     Transcribing,
 )
 from bot.hearing import Listener
-from bot.llm import ChatModel, ChatUsage
+from bot.listen_later import ListenLater
+from bot.llm import ChatModel
 from bot.metrics import Metrics
 from bot.privacy import Privacy
 from bot.recording_turn import Recordings
 from bot.remembering import Memory
 from bot.requests import AudioRequest, Sender, TextRequest
-from bot.speech import IncrementalSpeaker
-from bot.stores import progress
+from bot.speaking import AnswerVoice
 from bot.stores.caches import AnswerCache, SpeechCache
 from bot.stores.listen import ListenStore
 from bot.stores.locks import Locks
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import Preferences, PreferenceStore
-from bot.stores.redis import OUTAGES, redis_error
-from bot.tasks import unless_cancelled
-from bot.tts.base import SpeechStyle, Synthesizer
+from bot.tts.base import Synthesizer
+from bot.turn_guard import TurnGuard
 from bot.usage_ledger import UsageLedger
 from bot.voice_notes import VoiceNotes
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-
-
-@dataclass(frozen=True)
-class AssistantSettings:
-    """The settings a turn reads (built from `Settings` by the composition root).
-
-    Args:
-        max_concurrent_turns: MAX_CONCURRENT_TURNS, turns worked on at once.
-        max_voice_seconds: MAX_VOICE_SECONDS; a longer recording is heard in pieces.
-        long_note_seconds: LONG_NOTE_SECONDS; a longer note gets its transcript and a summary.
-        max_speech_seconds: MAX_SPEECH_SECONDS, the longest voice answer.
-        system_prompt: SYSTEM_PROMPT.
-        memory_max_turns: MEMORY_MAX_TURNS, turns of history in a prompt.
-        memory_max_tokens: MEMORY_MAX_TOKENS, tokens of history in a prompt.
-        openai_model: OPENAI_MODEL, part of the answer cache's key.
-        tts_model: TTS_MODEL, billed when a Realtime model speaks.
-    """
-
-    max_concurrent_turns: int
-    max_voice_seconds: int
-    long_note_seconds: int
-    max_speech_seconds: int
-    system_prompt: str
-    memory_max_turns: int
-    memory_max_tokens: int
-    openai_model: str
-    tts_model: str
 
 
 @dataclass
@@ -106,47 +70,58 @@ class Assistant:
     locks: Locks
     listens: ListenStore
     clock: Clock = lambda: datetime.now(UTC)
-    _slots: asyncio.Semaphore = field(init=False, repr=False)
+    _guard: TurnGuard = field(init=False, repr=False)
     _ledger: UsageLedger = field(init=False, repr=False)
     _recordings: Recordings = field(init=False, repr=False)
     _gate: Gate = field(init=False, repr=False)
     _notes: VoiceNotes = field(init=False, repr=False)
     _memory: Memory = field(init=False, repr=False)
+    _answerer: Answerer = field(init=False, repr=False)
+    _voice: AnswerVoice = field(init=False, repr=False)
+    _listen_later: ListenLater = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        """Bound the turns worked on at once; long recordings share this assistant's steps."""
-        self._slots = asyncio.Semaphore(self.settings.max_concurrent_turns)
-        self._ledger = UsageLedger(
-            self.accounts, self.metrics, self.chat, self.settings.tts_model, self.clock
-        )
-        self._gate = Gate(self.accounts, self.metrics, self.clock)
+        """Bound the turns worked on at once; build the steps a turn is told in."""
+        s, privacy, metrics = self.settings, self.privacy, self.metrics
+        self._guard = TurnGuard(asyncio.Semaphore(s.max_concurrent_turns), self.locks, metrics)
+        self._ledger = UsageLedger(self.accounts, metrics, self.chat, s.tts_model, self.clock)
+        self._gate = Gate(self.accounts, metrics, self.clock)
         self._notes = VoiceNotes(self.listener, self._ledger)
         self._memory = Memory(
-            self.conversations,
-            self.answers,
-            self.privacy,
-            self.settings.openai_model,
-            self.settings.system_prompt,
+            self.conversations, self.answers, privacy, s.openai_model, s.system_prompt
         )
+        self._answerer = Answerer(
+            self.chat, privacy, metrics, s.system_prompt, s.memory_max_turns, s.memory_max_tokens
+        )
+        self._voice = AnswerVoice(
+            self.synthesizer,
+            self.speech_cache,
+            privacy,
+            metrics,
+            self._ledger,
+            s.max_speech_seconds,
+        )
+        self._listen_later = ListenLater(self.listens, privacy, self._gate, self.prefs, self._voice)
         self._recordings = Recordings(
-            story=self,
+            answerer=self._answerer,
+            voice=self._voice,
             ledger=self._ledger,
             listener=self.listener,
-            privacy=self.privacy,
+            privacy=privacy,
             conversations=self.conversations,
             accounts=self.accounts,
-            long_note_seconds=self.settings.long_note_seconds,
-            memory_max_tokens=self.settings.memory_max_tokens,
+            long_note_seconds=s.long_note_seconds,
+            memory_max_tokens=s.memory_max_tokens,
         )
 
     async def answer_text(self, request: TextRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a typed message: in text, and in voice when the user asked for it."""
-        async for event in self._turn(request.sender, self._answer_text(request)):
+        async for event in self._guard.run(request.sender, self._answer_text(request)):
             yield event
 
     async def answer_voice(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
         """Answer a voice note: show what was heard, answer it, and speak the answer."""
-        async for event in self._turn(request.sender, self._answer_voice(request)):
+        async for event in self._guard.run(request.sender, self._answer_voice(request)):
             yield event
 
     async def answer_live(self, request: AudioRequest) -> AsyncGenerator[AssistantEvent, None]:
@@ -154,58 +129,18 @@ class Assistant:
 
         Sentence by sentence as each is ready: `Speaking` comes before the answer streams.
         """
-        async for event in self._turn(request.sender, self._answer_voice(request, live=True)):
+        async for event in self._guard.run(request.sender, self._answer_voice(request, live=True)):
             yield event
 
     async def speak_saved(self, sender: Sender, token: str) -> AsyncGenerator[AssistantEvent, None]:
         """Speak a text answer once, on demand (its "🔊" button): Spoken, or why not."""
-        async for event in self._turn(sender, self._speak_saved(sender, token)):
+        async for event in self._guard.run(sender, self._listen_later.speak(sender, token)):
             yield event
 
     async def forget(self, sender: Sender) -> None:
         """Forget the conversation and its private values (/reset)."""
         await self.conversations.reset(sender.conversation)
         await self.privacy.forget(sender)
-
-    async def _turn(
-        self, sender: Sender, events: AsyncIterator[AssistantEvent]
-    ) -> AsyncIterator[AssistantEvent]:
-        """One user's turn, start to finish, under that user's lock (held across processes).
-
-        The lock spans the quota check and the recording of the usage, so several messages
-        of one user on several workers never all pass a check that only one of them should.
-        A Redis or database outage ends the turn with a short message, never a crash.
-        """
-        try:
-            # A slot first: the first come are answered first, and a crowd waits here, after
-            # its first sign of life, instead of slowing every turn already under way.
-            async with self._slot(), self.locks.hold(f"user:{sender.user_id}"):
-                async for event in events:
-                    yield event
-        except RedisError as error:
-            unless_cancelled()
-            if progress.resumable():  # a worker answers the rest once Redis is back
-                raise
-            log.error("redis unavailable: %s", type(error).__name__)
-            yield Refused(refusal_key(redis_error(error)))
-        except CredentialsRejected:
-            raise  # the operator's to fix: the error boundary says so, once
-        except ServiceError as error:
-            log.error("turn failed: %s", error)
-            yield Refused(refusal_key(error))
-
-    @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """One of MAX_CONCURRENT_TURNS slots, waited for in arrival order."""
-        self.metrics.turns_waiting.inc()
-        try:
-            await self._slots.acquire()
-        finally:
-            self.metrics.turns_waiting.dec()
-        try:
-            yield
-        finally:
-            self._slots.release()
 
     async def _answer_text(self, request: TextRequest) -> AsyncIterator[AssistantEvent]:
         sender = request.sender
@@ -315,7 +250,7 @@ class Assistant:
         """
         question, vault = await self.privacy.mask_into_vault(sender, text, language)
         history = await self.conversations.load(sender.conversation)
-        speaker = self.speaker_for(language, prefs.style) if voice else None
+        speaker = self._voice.speaker_for(language, prefs.style) if voice else None
         if speaker and live:
             yield Speaking(speaker.parts())
         answer = ""
@@ -326,7 +261,7 @@ class Assistant:
             answer, usage = cached or "", None
             if cached is None:
                 try:
-                    stream = self.stream(history, question, language, speaker)
+                    stream = self._answerer.stream(history, question, language, speaker)
                     async for answer, usage in stream:  # noqa: B007 - the last usage is kept
                         yield AnswerDelta(restore(answer, vault, owner=sender.owner))
                 except (asyncio.CancelledError, GeneratorExit):
@@ -354,7 +289,7 @@ class Assistant:
             await self._ledger.record_chat(sender.user_id, usage, cached=bool(cached))
             listen = None
             if listenable and not speaker:
-                listen = await self._save_for_listening(sender, stored, language)
+                listen = await self._listen_later.save(sender, stored, language)
             yield Answered(
                 text=restore(stored, vault, owner=sender.owner),
                 language=language,
@@ -364,121 +299,12 @@ class Assistant:
             if not remembered:
                 yield Notice("memory_unavailable")
             if speaker:
-                async for event in self.speak(sender.user_id, stored, language, speaker, live=live):
+                speaking = self._voice.speak(sender.user_id, stored, language, speaker, live=live)
+                async for event in speaking:
                     yield event
         finally:
             if speaker:
                 speaker.cancel()
-
-    async def _save_for_listening(self, sender: Sender, stored: str, language: str) -> str | None:
-        """Keep what the answer would say for a day (its "🔊" button).
-
-        None when Redis is out: the answer matters more than its button.
-        """
-        try:
-            return await self.listens.save(
-                sender.user_id, self.privacy.speakable(stored, language), language
-            )
-        except OUTAGES as error:
-            unless_cancelled()
-            log.error("answer not kept for listening: %s", type(error).__name__)
-            return None
-
-    async def _speak_saved(self, sender: Sender, token: str) -> AsyncIterator[AssistantEvent]:
-        saved = await self.listens.get(token)
-        if saved is None:
-            yield Refused("listen_gone")
-            return
-        if saved.owner != sender.user_id:
-            yield Refused("listen_not_yours")
-            return
-        refusal = await self._gate.admit(sender)
-        if refusal:
-            yield refusal
-            return
-        prefs = await self.prefs.load(sender.user_id)
-        speaker = self.speaker_for(saved.language, prefs.style)
-        try:
-            async for event in self.speak(sender.user_id, saved.text, saved.language, speaker):
-                if isinstance(event, Spoken):
-                    await self.listens.forget(token)
-                yield event
-        finally:
-            speaker.cancel()
-
-    async def stream(
-        self,
-        history: list[Turn],
-        question: str,
-        language: str,
-        speaker: IncrementalSpeaker | None,
-        *,
-        messages: list[dict[str, str]] | None = None,
-    ) -> AsyncIterator[tuple[str, ChatUsage | None]]:
-        """(answer so far, usage once reported) after each delta; raises ServiceError.
-
-        The speaker is fed once per new sentence: masking the whole answer on every delta
-        would be quadratic on the event loop. `messages`, when given, replace the chat
-        prompt built from the history and question (a recording's summary).
-        """
-        messages = messages or build_messages(
-            system_prompt=self.settings.system_prompt,
-            history=history,
-            user_text=question,
-            language=language,
-            max_turns=self.settings.memory_max_turns,
-            max_tokens=self.settings.memory_max_tokens,
-        )
-        started = time.perf_counter()
-        answer, usage, sentence_ends = "", None, 0
-        async for item in self.chat.stream_reply(messages):
-            if isinstance(item, ChatUsage):
-                usage = item
-                yield answer, usage
-                continue
-            if not answer:
-                self.metrics.observe("model_first_token", time.perf_counter() - started)
-            answer += item
-            if speaker and (ends := len(SENTENCE_ENDED.findall(answer))) > sentence_ends:
-                sentence_ends = ends
-                speaker.feed(self.privacy.speakable(answer, language))
-            yield answer, usage
-        self.metrics.observe("model_total", time.perf_counter() - started)
-
-    def speaker_for(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
-        """A speaker that voices an answer sentence by sentence, up to MAX_SPEECH_SECONDS."""
-        return IncrementalSpeaker(
-            language=language,
-            synthesizer=self.synthesizer,
-            max_seconds=self.settings.max_speech_seconds,
-            cache=self.speech_cache,
-            style=style,
-        )
-
-    async def speak(
-        self,
-        user_id: int,
-        stored: str,
-        language: str,
-        speaker: IncrementalSpeaker,
-        *,
-        live: bool = False,
-    ) -> AsyncIterator[AssistantEvent]:
-        """Finish the voice note (live: every sentence); when no voice works, say so."""
-        spoken_text = self.privacy.speakable(stored, language)
-        try:
-            with self.metrics.time_stage("synthesis"):
-                if live:
-                    await speaker.settle(spoken_text)
-                else:
-                    note = await speaker.finish(spoken_text)
-        except (SpeechUnavailable, ServiceError) as error:
-            log.warning("speech unavailable: %s", type(error).__name__)
-            yield Notice("voice_unavailable")
-            return
-        await self._ledger.record_speech(user_id, spoken_text, speaker.tokens)
-        if not live:
-            yield Spoken(ogg=note.ogg, duration=note.duration)
 
 
 __all__ = ["Assistant", "AssistantSettings"]

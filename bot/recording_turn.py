@@ -3,7 +3,7 @@
 A recording over MAX_VOICE_SECONDS is heard piece by piece (charged as heard, also if stopped);
 a note over LONG_NOTE_SECONDS gets its whole transcript and a summary instead of an answer.
 The assistant calls it; the steps shared with any answer (the model's stream and speech)
-are the assistant's, reached through `Story`.
+are `Answerer` and `AnswerVoice`, as in any other turn.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
+from bot.answering import Answerer
 from bot.core.privacy import restore
 from bot.core.prompt import Turn
 from bot.core.quota import QuotaKind, cost_of
@@ -31,50 +31,16 @@ from bot.events import (
     Transcribing,
 )
 from bot.hearing import Listener, Tally
-from bot.llm import ChatUsage
 from bot.privacy import Privacy
 from bot.requests import AudioRequest, Sender
-from bot.speech import IncrementalSpeaker
+from bot.speaking import AnswerVoice
 from bot.stores.memory import ConversationStore
 from bot.stores.prefs import Preferences
 from bot.stores.redis import OUTAGES
 from bot.tasks import unless_cancelled
-from bot.tts.base import SpeechStyle
 from bot.usage_ledger import UsageLedger
 
 log = logging.getLogger(__name__)
-
-
-class Story(Protocol):
-    """The steps a recording shares with any answer (the assistant has them)."""
-
-    def speaker_for(self, language: str, style: SpeechStyle) -> IncrementalSpeaker:
-        """A speaker that voices an answer sentence by sentence."""
-        ...
-
-    def stream(
-        self,
-        history: list[Turn],
-        question: str,
-        language: str,
-        speaker: IncrementalSpeaker | None,
-        *,
-        messages: list[dict[str, str]] | None = None,
-    ) -> AsyncIterator[tuple[str, ChatUsage | None]]:
-        """(answer so far, usage once reported) after each delta; raises ServiceError."""
-        ...
-
-    def speak(
-        self,
-        user_id: int,
-        stored: str,
-        language: str,
-        speaker: IncrementalSpeaker,
-        *,
-        live: bool = False,
-    ) -> AsyncIterator[AssistantEvent]:
-        """Finish the voice note; when no voice works, say so."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -82,7 +48,8 @@ class Recordings:
     """Long recordings, from the quota they need to the summary memory keeps.
 
     Args:
-        story: the assistant's shared steps (the model's stream, speech).
+        answerer: streams the summary from the chat model.
+        voice: speaks the summary.
         ledger: where what was heard and summarised is charged.
         listener: hears a recording piece by piece.
         privacy: masks the transcript and summary into the vault.
@@ -92,7 +59,8 @@ class Recordings:
         memory_max_tokens: MEMORY_MAX_TOKENS (how much of the transcript memory keeps).
     """
 
-    story: Story
+    answerer: Answerer
+    voice: AnswerVoice
     ledger: UsageLedger
     listener: Listener
     privacy: Privacy
@@ -176,11 +144,11 @@ class Recordings:
         transcript, vault = await self.privacy.mask_into_vault(sender, heard.text, language)
         messages = summary_messages(transcript, language=language, minutes=minutes)
         voice = prefs.speaks(to_voice_note=True)
-        speaker = self.story.speaker_for(language, prefs.style) if voice else None
+        speaker = self.voice.speaker_for(language, prefs.style) if voice else None
         try:
             summary, usage = "", None
             try:
-                stream = self.story.stream([], "", language, speaker, messages=messages)
+                stream = self.answerer.stream([], "", language, speaker, messages=messages)
                 async for summary, usage in stream:  # noqa: B007 - the last usage is kept
                     yield AnswerDelta(restore(summary, vault, owner=sender.owner))
             except CredentialsRejected:
@@ -204,7 +172,7 @@ class Recordings:
             if not remembered:
                 yield Notice("memory_unavailable")
             if speaker:
-                async for event in self.story.speak(sender.user_id, stored, language, speaker):
+                async for event in self.voice.speak(sender.user_id, stored, language, speaker):
                     yield event
         finally:
             if speaker:

@@ -34,7 +34,17 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "assistant",
-        ("bot.assistant", "bot.recording_turn", "bot.voice_notes", "bot.hearing", "bot.speech"),
+        (
+            "bot.assistant",
+            "bot.assistant_settings",
+            "bot.recording_turn",
+            "bot.voice_notes",
+            "bot.answering",
+            "bot.speaking",
+            "bot.listen_later",
+            "bot.hearing",
+            "bot.speech",
+        ),
     ),
     (
         "adapters",
@@ -65,6 +75,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.usage_ledger",
             "bot.admission",
             "bot.remembering",
+            "bot.turn_guard",
         ),
     ),
     ("core", ("bot.core",)),
