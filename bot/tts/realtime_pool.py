@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -38,6 +40,11 @@ STAGE = "synthesis"
 PCM_RATE: Final = 24_000  # the Realtime API's only PCM rate: 16-bit mono
 # OpenAI ends a Realtime session after 60 minutes; an older idle one is closed, not reused.
 MAX_SESSION_AGE_SECONDS = 50 * 60
+# The server events a reading needs (openai.types.realtime's `type` literals).
+AUDIO_DELTA: Final = "response.output_audio.delta"
+TRANSCRIPT_DONE: Final = "response.output_audio_transcript.done"
+RESPONSE_DONE: Final = "response.done"
+ERROR: Final = "error"
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,10 @@ class RealtimeSession:
     async def speak(self, text: str, *, patience: float) -> Spoken:
         """Read `text` as one response; SessionBroken when the session failed on the way.
 
+        Events are read as raw JSON and only the last one is built into the SDK's type: a
+        sentence brings dozens of audio and transcript deltas, and building each as a model
+        cost the event loop ~1 ms apiece with 200 people talking.
+
         Raises:
             TimeoutError: no event came for `patience` seconds (a long sentence that keeps
                 streaming is never cut short).
@@ -104,20 +115,29 @@ class RealtimeSession:
 
         pcm, transcript = bytearray(), ""
         try:
-            await self.connection.response.create(response=response_request(text))
+            await self.connection.send_raw(
+                json.dumps({"type": "response.create", "response": response_request(text)})
+            )
             while True:
                 async with asyncio.timeout(patience):
-                    event = await self.connection.recv()  # cancelling recv loses nothing
-                if isinstance(event, rt.ResponseAudioDeltaEvent):
-                    pcm += base64.b64decode(event.delta)
-                elif isinstance(event, rt.ResponseAudioTranscriptDoneEvent):
-                    transcript = event.transcript
-                elif isinstance(event, rt.RealtimeErrorEvent):
-                    raise SessionBroken(f"error event {event.error.code or event.error.type}")
-                elif isinstance(event, rt.ResponseDoneEvent):
-                    return _finished(event.response, bytes(pcm), transcript)
+                    data = await self.connection.recv_bytes()  # cancelling loses nothing
+                event = json.loads(data)
+                kind = event.get("type") if isinstance(event, dict) else None
+                if kind == AUDIO_DELTA:
+                    pcm += base64.b64decode(event["delta"])
+                elif kind == TRANSCRIPT_DONE:
+                    transcript = str(event.get("transcript") or "")
+                elif kind in (ERROR, RESPONSE_DONE):
+                    parsed = self.connection.parse_event(data)
+                    if isinstance(parsed, rt.RealtimeErrorEvent):
+                        code = parsed.error.code or parsed.error.type
+                        raise SessionBroken(f"error event {code}")
+                    if isinstance(parsed, rt.ResponseDoneEvent):
+                        return _finished(parsed.response, bytes(pcm), transcript)
         except (ConnectionClosed, WebSocketConnectionClosedError) as error:
             raise SessionBroken(f"closed mid-answer: {type(error).__name__}") from error
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
+            raise SessionBroken(f"unreadable event: {type(error).__name__}") from error
 
 
 def warm_up(model: str, voice: str) -> None:

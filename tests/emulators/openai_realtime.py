@@ -44,7 +44,7 @@ class RealtimeSession:
 
 @dataclass
 class _Fault:
-    kind: str  # "close", "stall", "error" or "transcript"
+    kind: str  # "close", "stall", "garble", "error" or "transcript"
     after_deltas: int = 1
     code: str = "server_error"
     transcript: str = ""
@@ -84,6 +84,10 @@ class RealtimeEmulator:
     def stall_next(self, *, after_deltas: int = 1) -> None:
         """Stop the next response after `after_deltas` audio deltas, the socket left open."""
         self._faults.append(_Fault("stall", after_deltas=after_deltas))
+
+    def garble_next(self, *, after_deltas: int = 1) -> None:
+        """Send a frame that is not JSON in the next response after `after_deltas` deltas."""
+        self._faults.append(_Fault("garble", after_deltas=after_deltas))
 
     def error_next(self, code: str = "server_error", *, times: int = 1) -> None:
         """Answer the next `times` response.create with an `error` event and no response."""
@@ -179,10 +183,15 @@ class RealtimeEmulator:
         await asyncio.sleep(self._latencies().speech)
         seconds = round(min(max(0.05 * len(text), 0.2), 10.0), 2)  # as /v1/audio/speech speaks
         pcm = await asyncio.to_thread(tone, seconds, "pcm")
-        cut = fault.after_deltas if fault is not None and fault.kind in ("close", "stall") else None
+        faulty = fault is not None and fault.kind in ("close", "stall", "garble")
+        cut = fault.after_deltas if fault is not None and faulty else None
         for number, start in enumerate(range(0, len(pcm), 2 * DELTA_SAMPLES)):
             if number == cut and fault is not None and fault.kind == "stall":
                 await ws.receive()  # silent until the client gives up and closes
+                return False
+            if number == cut and fault is not None and fault.kind == "garble":
+                await ws.send_str('{"type": "response.output_audio.delta", "delta": ')
+                await ws.receive()  # whatever the client does next, this response is spoiled
                 return False
             if number == cut:
                 await ws.close(code=1011, message=b"internal error")
