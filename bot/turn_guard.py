@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from bot.errors import CredentialsRejected, ServiceError, refusal_key
-from bot.events import AssistantEvent, Refused
+from bot.events import AssistantEvent, Refused, Spoken
 from bot.metrics import Metrics
 from bot.requests import Sender
 from bot.stores import progress
@@ -48,8 +48,12 @@ class TurnGuard:
         try:
             # A slot first: the first come are answered first, and a crowd waits here, after
             # its first sign of life, instead of slowing every turn already under way.
-            async with self._slot(), self.locks.hold(f"user:{sender.user_id}"):
+            async with self._slot() as slot, self.locks.hold(f"user:{sender.user_id}"):
                 async for event in events:
+                    if isinstance(event, Spoken):
+                        # The voice note is made: what is left is waiting for Telegram's
+                        # budget, which is no work for this process; the next turn may start.
+                        slot.release()
                     yield event
         except RedisError as error:
             unless_cancelled()
@@ -64,14 +68,29 @@ class TurnGuard:
             yield Refused(refusal_key(error))
 
     @contextlib.asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
+    async def _slot(self) -> AsyncIterator[Slot]:
         """One of MAX_CONCURRENT_TURNS slots, waited for in arrival order."""
         self.metrics.turns_waiting.inc()
         try:
             await self.slots.acquire()
         finally:
             self.metrics.turns_waiting.dec()
+        slot = Slot(self.slots)
         try:
-            yield
+            yield slot
         finally:
+            slot.release()
+
+
+@dataclass
+class Slot:
+    """A turn's slot, given back once: when the work is done or, at the latest, at the end."""
+
+    slots: asyncio.Semaphore
+    held: bool = True
+
+    def release(self) -> None:
+        """Give the slot back (again is nothing)."""
+        if self.held:
+            self.held = False
             self.slots.release()

@@ -10,7 +10,8 @@ at most the message that crossed it; the next one is refused.
 
 Writes: on SQLite they begin IMMEDIATE and queue on one asyncio lock per process (see
 bot.db.engine.make_write_session_factory). A usage row that an outage refuses goes to the
-UsageBacklog and is written once the database is back.
+UsageBacklog and is written once the database is back. Usage rows of turns that end together
+share one transaction (bot.db.group_commit).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.core.quota import Limits, Prices, QuotaDecision, QuotaKind, Usage, Usag
 from bot.db import audit, ledger, users
 from bot.db.backlog import Row, UsageBacklog
 from bot.db.engine import CONNECTION_ERRORS, error_reason, make_write_session_factory
+from bot.db.group_commit import GroupCommit
 from bot.db.ledger import DayUsage, PeriodStats
 from bot.db.models import User
 from bot.db.users import UserRecord
@@ -52,6 +54,17 @@ class Admission:
     quota: QuotaDecision
     # What is left of each kind before the tighter cap (None: unlimited, and for admins).
     left: Mapping[QuotaKind, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A message's sender, as their user row should now say."""
+
+    user_id: int
+    username: str | None
+    full_name: str | None
+    language: str | None
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,8 @@ class Accounts:
         self._write_sessions, serialize = make_write_session_factory(session_factory)
         self._write_lock = asyncio.Lock() if serialize else None
         self.backlog = UsageBacklog(self._insert_rows, on_change=on_backlog, on_lost=on_lost)
+        self._rows: GroupCommit[Row, None] = GroupCommit(self._insert_batch)
+        self._seen: GroupCommit[Seen, UserRecord] = GroupCommit(self._upsert_seen)
         self.limits = limits
         self.prices = prices
         self.admin_ids = admin_ids
@@ -114,17 +129,27 @@ class Accounts:
         language: str | None = None,
         now: datetime | None = None,
     ) -> UserRecord:
-        """Create or refresh the user on each message; returns the stored record."""
+        """Create or refresh the user; returns the stored record.
+
+        People who write at once share a transaction (bot.db.group_commit).
+        """
+        return await self._seen.add(Seen(user_id, username, full_name, language, _utc(now)))
+
+    async def _upsert_seen(self, batch: Sequence[Seen]) -> list[UserRecord]:
         async with self._transaction(write=True) as session:
-            user = await users.upsert_seen(
-                session,
-                user_id,
-                username=username,
-                full_name=full_name,
-                language=language,
-                now=_utc(now),
-            )
-            return users.to_record(user)
+            return [
+                users.to_record(
+                    await users.upsert_seen(
+                        session,
+                        seen.user_id,
+                        username=seen.username,
+                        full_name=seen.full_name,
+                        language=seen.language,
+                        now=seen.now,
+                    )
+                )
+                for seen in batch
+            ]
 
     async def admit(
         self,
@@ -231,7 +256,7 @@ class Accounts:
             "cost": cost,
         }
         try:
-            await self._insert_rows([row])
+            await self._rows.add(row)
         except ServiceError as error:
             if not error.retryable:
                 raise
@@ -241,12 +266,18 @@ class Accounts:
 
     async def aclose(self) -> None:
         """Write what the backlog holds, if the database lets us, before the process ends."""
+        await self._rows.aclose()
+        await self._seen.aclose()
         await self.backlog.aclose()
 
     async def _insert_rows(self, rows: Sequence[Row]) -> None:
         async with self._transaction(write=True) as session:
             for row in rows:
                 await ledger.insert_event(session, **row)
+
+    async def _insert_batch(self, rows: Sequence[Row]) -> list[None]:
+        await self._insert_rows(rows)
+        return [None] * len(rows)
 
     async def usage_report(self, user_id: int, *, now: datetime | None = None) -> UsageReport:
         """Usage today and this month against the user's effective limits."""

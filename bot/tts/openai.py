@@ -8,7 +8,6 @@ sessions, any other through `audio.speech`.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import logging
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ import httpx
 
 from bot.backends import Needs
 from bot.core.readaloud import differing_words, is_realtime_model
+from bot.encoder_process import EncoderProcess
 from bot.errors import AudioError, BotError, ServiceError
 from bot.openai_errors import translate_openai_error
 from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
@@ -67,6 +67,7 @@ class OpenAISynthesizer(Synthesizer):
         self._model = model
         self._voice = voice
         self._realtime: RealtimePool | None = None
+        self._encoder = EncoderProcess("synthesis")  # the Realtime voice's PCM → Opus
         if is_realtime_model(model):
             if importlib.util.find_spec("websockets") is None:
                 raise BotError(f"TTS_MODEL={model} needs a package: pip install 'openai[realtime]'")
@@ -93,6 +94,7 @@ class OpenAISynthesizer(Synthesizer):
         """One sentence through a Realtime session, its PCM encoded as an OGG/Opus clip."""
         from bot.voice_out import encode_pcm_clip  # numpy, PyAV: loaded by bot.app's warm-up
 
+        self._encoder.start()  # the first time, while the session speaks
         spoken = await pool.speak(text, voice)
         missed = differing_words(text, spoken.transcript)
         if missed:
@@ -101,7 +103,7 @@ class OpenAISynthesizer(Synthesizer):
                 "synthesis: the realtime transcript differs from the text in %d words", missed
             )
         try:
-            clip = await asyncio.to_thread(encode_pcm_clip, spoken.pcm, rate=PCM_RATE)
+            clip = await self._encoder.run(encode_pcm_clip, spoken.pcm, rate=PCM_RATE)
         except AudioError as error:
             raise ServiceError("synthesis", "realtime audio too short", retryable=True) from error
         return Speech(clip, "ogg", self.name, tokens=spoken.tokens)
@@ -126,6 +128,7 @@ class OpenAISynthesizer(Synthesizer):
         return Speech(audio, "ogg", self.name, speed=style.speed)
 
     async def aclose(self) -> None:
-        """Close the realtime sessions, if any were opened."""
+        """Close the realtime sessions, if any were opened, and the encoder process."""
+        self._encoder.close()
         if self._realtime is not None:
             await self._realtime.aclose()

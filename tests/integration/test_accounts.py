@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 from bot.core.quota import Limits, Prices, QuotaDecision, Usage
@@ -293,6 +293,35 @@ async def test_ten_concurrent_records_lose_nothing(accounts: Accounts) -> None:
         *(accounts.record_usage(ALICE, kind="chat", tokens_in=7, now=NOW) for _ in range(10))
     )
     assert (await accounts.usage_report(ALICE, now=NOW)).today.tokens == 70
+
+
+async def test_usage_rows_of_turns_that_end_together_share_transactions(engine) -> None:
+    accounts = accounts_on(engine)
+    await accounts.seen(ALICE, now=NOW)
+    commits: list[int] = []
+    event.listen(engine.sync_engine, "commit", lambda _connection: commits.append(1))
+    await asyncio.gather(
+        *(accounts.record_usage(ALICE, kind="chat", tokens_in=7, now=NOW) for _ in range(50))
+    )
+    assert (await accounts.usage_report(ALICE, now=NOW)).today.tokens == 350
+    assert len(commits) < 50
+
+
+async def test_a_row_the_database_refuses_costs_the_rows_written_with_it_nothing(
+    engine,
+) -> None:
+    accounts = accounts_on(engine)
+    await accounts.seen(ALICE, now=NOW)
+    nobody = 999  # no such user: the ledger's foreign key refuses the row
+    outcomes = await asyncio.gather(
+        accounts.record_usage(ALICE, kind="chat", tokens_in=7, now=NOW),
+        accounts.record_usage(nobody, kind="chat", tokens_in=7, now=NOW),
+        accounts.record_usage(ALICE, kind="chat", tokens_in=7, now=NOW),
+        return_exceptions=True,
+    )
+    assert outcomes[0] is True and outcomes[2] is True
+    assert isinstance(outcomes[1], ServiceError) and not outcomes[1].retryable
+    assert (await accounts.usage_report(ALICE, now=NOW)).today.tokens == 14
 
 
 def closed_port() -> int:

@@ -54,6 +54,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "bot.llm",
             "bot.audio_in",
             "bot.voice_out",
+            "bot.encoder_process",
             "bot.pieces",
             "bot.tempo",
             "bot.lifecycle",
