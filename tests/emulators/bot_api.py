@@ -45,6 +45,8 @@ class BotApiEmulator(GuestMode, MediaMethods, WebhookMethods, LoopbackServer):
         self.guest_state()
         self.token = token
         self._faults = FaultQueue()
+        self._gates: dict[str, asyncio.Event] = {}
+        self.held = 0  # calls waiting at a gate right now
         self._allowed_updates: set[str] | None = None
         self._poll_generation = 0
         self._closing = False
@@ -96,6 +98,16 @@ class BotApiEmulator(GuestMode, MediaMethods, WebhookMethods, LoopbackServer):
         """Hold the next `times` calls of `method` for `seconds` before answering."""
         self._faults.add(Fault(f"/{method.lower()}", times, delay=seconds))
 
+    def hold(self, method: str) -> None:
+        """Hold every call of `method` (received, not answered) until release(method)."""
+        self._gates[f"/{method.lower()}"] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        """Answer the calls held for `method`, and stop holding new ones."""
+        gate = self._gates.pop(f"/{method.lower()}", None)
+        if gate is not None:
+            gate.set()
+
     # ---- HTTP ------------------------------------------------------------------------------
 
     async def _serve_method(self, request: web.Request) -> web.Response:
@@ -117,6 +129,12 @@ class BotApiEmulator(GuestMode, MediaMethods, WebhookMethods, LoopbackServer):
     ) -> web.Response:
         if delay := self._faults.take(route, delays=True):
             await asyncio.sleep(delay.delay)
+        if gate := self._gates.get(route):
+            self.held += 1
+            try:
+                await gate.wait()
+            finally:
+                self.held -= 1
         if fault := self._faults.take(route, delays=False, params=params):
             return error_response(fault_error(fault))
         handler = self._handlers.get(route[1:])

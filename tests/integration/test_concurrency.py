@@ -239,6 +239,27 @@ async def test_turns_past_the_concurrency_limit_show_a_sign_of_life_and_wait_the
     assert len(openai_api.transcription_requests()) == 3 and waiting._value.get() == 0
 
 
+async def test_a_turn_gives_its_slot_to_the_next_once_its_voice_note_is_made(
+    bot_api: BotApiEmulator,
+    openai_api: OpenAIEmulator,
+    make_settings: Callable[..., Any],
+    start_bot: Callable[..., Any],
+) -> None:
+    first, second = 511, 512
+    openai_api.transcribe_with("how far is the moon")
+    bot_api.hold("sendVoice")  # Telegram's budget is spent: the first voice note must wait
+    await start_bot(make_settings(max_concurrent_turns=1))
+    bot_api.send_voice(first, sample("en_1.ogg"), duration=5)
+    await bot_api.wait_for(lambda: bot_api.held == 1, timeout=30)
+    bot_api.send_voice(second, sample("en_1.ogg"), duration=5)
+    await bot_api.wait_for(lambda: bot_api.held == 2, timeout=30)
+    assert len(openai_api.transcription_requests()) == 2, "the second was heard meanwhile"
+    bot_api.release("sendVoice")
+    for user in (first, second):
+        _text, voice = await bot_api.wait_for_messages(user, 2, timeout=30)
+        assert voice.kind == "voice"
+
+
 async def test_a_voice_note_whose_real_length_is_over_the_limit_is_refused_and_not_charged(
     bot_api: BotApiEmulator,
     openai_api: OpenAIEmulator,
