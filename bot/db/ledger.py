@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, ColumnExpressionArgument, String, case, distinct, func, select
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    DateTime,
+    Select,
+    String,
+    bindparam,
+    case,
+    distinct,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -127,6 +138,15 @@ async def user_usage(
     until: datetime,
 ) -> tuple[Usage, Usage]:
     """(today, this month) for one user, in one indexed query over the month."""
+    bounds = {"user_id": user_id, "month_start": month_start, "day_start": day_start}
+    row = (await session.execute(_user_usage_query(), {**bounds, "until": until})).one()
+    return _usage(row[0::2]), _usage(row[1::2])
+
+
+@functools.cache
+def _user_usage_query() -> Select[Any]:
+    """The query of `user_usage`, built once: building it took ~2.5 ms a message under load."""
+    day_start = bindparam("day_start", type_=DateTime(timezone=True))
 
     def both(
         column: ColumnExpressionArgument[Any],
@@ -135,16 +155,11 @@ async def user_usage(
         return _total(today), _total(column)
 
     columns = [column for kind in KIND_TABLE for column in both(_amount(kind))]
-    row = (
-        await session.execute(
-            select(*columns).where(
-                UsageEvent.user_id == user_id,
-                UsageEvent.created_at >= month_start,
-                UsageEvent.created_at < until,
-            )
-        )
-    ).one()
-    return _usage(row[0::2]), _usage(row[1::2])
+    return select(*columns).where(
+        UsageEvent.user_id == bindparam("user_id"),
+        UsageEvent.created_at >= bindparam("month_start", type_=DateTime(timezone=True)),
+        UsageEvent.created_at < bindparam("until", type_=DateTime(timezone=True)),
+    )
 
 
 async def period_stats(
