@@ -141,6 +141,7 @@ class Settings(BaseSettings):
     metrics_on_webhook_port: bool = False
     log_level: str = "INFO"
     log_format: Literal["json", "text"] | None = None  # None: text on a terminal, else JSON
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
     # Webhook mode and workers on several machines (bot/durable)
     webhook_url: str | None = None
