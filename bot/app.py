@@ -323,26 +323,19 @@ def _warm_up(services: Services) -> None:
 
     detect_text_language("warming up the language detector")
     mask("call +44 20 7946 0958 or mail warm@example.com", Vault())
-    _warm_realtime(services.settings)
+    _warm_voice(services)
     # What start-up loaded lives as long as the process: keep it out of the collector's sight.
     # A full collection then scanned ~300,000 objects, 0.1 s at rest and 0.3-0.45 s with 200
     # turns under way, every so often, with the event loop stopped.
     gc.freeze()
 
 
-def _warm_realtime(settings: Settings) -> None:
-    """The Realtime voice's first use, loaded here when it may speak (see realtime_pool.warm_up)."""
-    from bot import tts
-    from bot.core.readaloud import is_realtime_model
-
-    if not (tts.speaks_through_openai(settings) and is_realtime_model(settings.tts_model)):
-        return
+def _warm_voice(services: Services) -> None:
+    """The voices' first use, loaded here (the Realtime voice's types and encoder process)."""
     try:
-        from bot.tts.realtime_pool import warm_up as warm_realtime
-
-        warm_realtime(settings.tts_model, settings.tts_voice)
+        services.assistant.synthesizer.warm_up()
     except Exception as error:  # a warm-up is a nicety: first use loads what it missed
-        log.info("realtime voice not warmed up: %s", error)
+        log.info("voice not warmed up: %s", error)
 
 
 @contextlib.asynccontextmanager

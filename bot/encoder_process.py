@@ -12,6 +12,7 @@ import asyncio
 import functools
 import logging
 import multiprocessing
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -41,9 +42,13 @@ class EncoderProcess:
         """Start nothing yet."""
         self._stage = stage
         self._executor: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # the warm-up thread may start it while the loop does
 
     def start(self) -> None:
-        """Start the worker and load its libraries in the background (idempotent)."""
+        """Start the worker and load its libraries in the background (idempotent).
+
+        Blocks ~15 ms here; the worker's own start-up (~1 s) runs beside.
+        """
         self._pool().submit(_ready)
 
     async def run(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -69,8 +74,9 @@ class EncoderProcess:
             self._executor = None
 
     def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            # spawn: a fork of this threaded process could inherit a held lock.
-            context = multiprocessing.get_context("spawn")
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        return self._executor
+        with self._lock:
+            if self._executor is None:
+                # spawn: a fork of this threaded process could inherit a held lock.
+                context = multiprocessing.get_context("spawn")
+                self._executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            return self._executor

@@ -86,5 +86,8 @@ class Synthesizer(Pluggable, ABC):
     ) -> Speech:
         """Speak `text` in `language` with `style`; raise on failure."""
 
+    def warm_up(self) -> None:
+        """Load what the first sentence would load (blocking: called in a worker thread)."""
+
     async def aclose(self) -> None:
         """Release resources; most backends hold none."""

@@ -108,6 +108,11 @@ class FallbackSynthesizer(Synthesizer):
         if self._on_fallback is not None:
             self._on_fallback(synthesizer.name, following)
 
+    def warm_up(self) -> None:
+        """Warm every backend up."""
+        for synthesizer in self.synthesizers:
+            synthesizer.warm_up()
+
     async def aclose(self) -> None:
         """Close every backend."""
         for synthesizer in self.synthesizers:

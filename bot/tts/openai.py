@@ -21,6 +21,7 @@ from bot.errors import AudioError, BotError, ServiceError
 from bot.openai_errors import translate_openai_error
 from bot.tts.base import DEFAULT_STYLE, Speech, SpeechStyle, Synthesizer
 from bot.tts.realtime_pool import PCM_RATE, RealtimePool
+from bot.tts.realtime_pool import warm_up as warm_realtime
 
 # The built-in voices of audio.speech (openai.types.audio.speech_create_params.Voice).
 VOICES = "alloy ash ballad coral echo fable nova onyx sage shimmer verse marin cedar".split()
@@ -81,6 +82,13 @@ class OpenAISynthesizer(Synthesizer):
         # audio.speech has a `speed`; a Realtime session's is fixed for its life, so the tempo
         # of its sentences is changed after synthesis (bot.speech).
         self.native_speed = self._realtime is None
+
+    def warm_up(self) -> None:
+        """A Realtime voice: its SDK types (realtime_pool.warm_up) and its encoder process."""
+        if self._realtime is None:
+            return
+        warm_realtime(self._model, self._voice)
+        self._encoder.start()
 
     async def synthesize(
         self, text: str, *, language: str, style: SpeechStyle = DEFAULT_STYLE
