@@ -54,16 +54,27 @@ class GroupCommit(Generic[Item, Result]):
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _drain(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            outcomes = await self._commit([item for item, _ in batch])
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():  # its caller was cancelled
-                    continue
-                if isinstance(outcome, Failed):
-                    future.set_exception(outcome.error)
-                else:
-                    future.set_result(outcome)
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                outcomes = await self._commit([item for item, _ in batch])
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():  # its caller was cancelled
+                        continue
+                    if isinstance(outcome, Failed):
+                        future.set_exception(outcome.error)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            # Cancelled mid-write (at shutdown): nobody may wait forever; an outage's answer
+            # sends a usage row to the backlog.
+            left, self._pending = [*batch, *self._pending], []
+            for _, future in left:
+                if not future.done():
+                    future.set_exception(
+                        ServiceError("database", "write interrupted", retryable=True)
+                    )
 
     async def _commit(self, items: Sequence[Item]) -> Sequence[Result | Failed]:
         """One outcome per item: its result when written, else the error that refused it."""
