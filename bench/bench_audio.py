@@ -44,9 +44,9 @@ def median_ms(action: Callable[[], object]) -> float:
     return statistics.median(times) * 1000
 
 
-def pyav_decode(data: bytes) -> np.ndarray:
-    """OGG → 16 kHz mono s16 samples in process with PyAV (the alternative to pydub)."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=16_000)
+def pyav_decode(data: bytes, rate: int = 16_000) -> np.ndarray:
+    """Any audio file → mono s16 samples at `rate` in process with PyAV (pydub's alternative)."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
     chunks: list[np.ndarray] = []
     with av.open(io.BytesIO(data), "r") as container:
         for frame in container.decode(audio=0):

@@ -11,14 +11,13 @@ distance, lower is closer).
 
 from __future__ import annotations
 
-import io
 import statistics
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 
+from bench.bench_audio import pyav_decode
 from bot.voice_out import OPUS_OPTIONS, VOICE_RATE, AudioSegment, _encode_opus
 
 RUNS = 5
@@ -29,13 +28,7 @@ COMPLEXITIES = ("0", "1", "2", "3", "5", "10")
 
 def pcm48k(data: bytes) -> np.ndarray:
     """Any audio file as 48 kHz mono s16 samples."""
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=VOICE_RATE)
-    chunks: list[np.ndarray] = []
-    with av.open(io.BytesIO(data), "r") as container:
-        for frame in container.decode(audio=0):
-            chunks.extend(f.to_ndarray().ravel() for f in resampler.resample(frame))
-    chunks.extend(f.to_ndarray().ravel() for f in resampler.resample(None))
-    return np.concatenate(chunks)
+    return pyav_decode(data, VOICE_RATE)
 
 
 def aligned(reference: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

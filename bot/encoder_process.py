@@ -45,10 +45,13 @@ class EncoderProcess:
         self._lock = threading.Lock()  # the warm-up thread may start it while the loop does
 
     def start(self) -> None:
-        """Start the worker and load its libraries in the background (idempotent).
+        """Start the worker and load its libraries in the background, unless it runs already.
 
         Blocks ~15 ms here; the worker's own start-up (~1 s) runs beside.
         """
+        with self._lock:
+            if self._executor is not None:
+                return
         self._pool().submit(_ready)
 
     async def run(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from bot.errors import ServiceError
 
+TASK_NAME = "group-commit"  # the batches' writer, a task of no turn
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -43,9 +45,13 @@ class GroupCommit(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._task is None or self._task.done():
+            writing: list[tuple[Item, asyncio.Future[Result]]] = []  # its open transaction's
             # The batches belong to no turn: no caller's context variables (its user, its
             # update) travel into them.
-            self._task = asyncio.create_task(self._drain(), context=contextvars.Context())
+            self._task = asyncio.create_task(
+                self._drain(writing), name=TASK_NAME, context=contextvars.Context()
+            )
+            self._task.add_done_callback(functools.partial(self._interrupted, writing))
         return await future
 
     async def aclose(self) -> None:
@@ -53,28 +59,34 @@ class GroupCommit(Generic[Item, Result]):
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def _drain(self) -> None:
-        batch: list[tuple[Item, asyncio.Future[Result]]] = []
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                outcomes = await self._commit([item for item, _ in batch])
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():  # its caller was cancelled
-                        continue
-                    if isinstance(outcome, Failed):
-                        future.set_exception(outcome.error)
-                    else:
-                        future.set_result(outcome)
-        finally:
-            # Cancelled mid-write (at shutdown): nobody may wait forever; an outage's answer
-            # sends a usage row to the backlog.
-            left, self._pending = [*batch, *self._pending], []
-            for _, future in left:
-                if not future.done():
-                    future.set_exception(
-                        ServiceError("database", "write interrupted", retryable=True)
-                    )
+    async def _drain(self, writing: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        while self._pending:
+            writing[:], self._pending = self._pending, []
+            outcomes = await self._commit([item for item, _ in writing])
+            for (_, future), outcome in zip(writing, outcomes, strict=True):
+                if future.done():  # its caller was cancelled
+                    continue
+                if isinstance(outcome, Failed):
+                    future.set_exception(outcome.error)
+                else:
+                    future.set_result(outcome)
+            writing.clear()
+
+    def _interrupted(
+        self, writing: list[tuple[Item, asyncio.Future[Result]]], task: asyncio.Task[None]
+    ) -> None:
+        """A writer cancelled (at shutdown, perhaps before it began) leaves nobody waiting.
+
+        Its waiters get an outage's answer, which sends a usage row to the backlog.
+        """
+        if not task.cancelled():
+            return
+        left = list(writing)
+        if task is self._task:  # no newer writer took the rows that came since
+            left, self._pending = [*left, *self._pending], []
+        for _, future in left:
+            if not future.done():
+                future.set_exception(ServiceError("database", "write interrupted", retryable=True))
 
     async def _commit(self, items: Sequence[Item]) -> Sequence[Result | Failed]:
         """One outcome per item: its result when written, else the error that refused it."""

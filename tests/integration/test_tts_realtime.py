@@ -91,26 +91,19 @@ async def test_sentences_of_two_turns_are_read_on_one_pooled_realtime_session(
     assert openai_api.realtime.connections == 1
 
 
-async def test_a_session_closed_mid_answer_reads_the_sentence_again_on_a_fresh_session(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
-) -> None:
-    openai_api.reply_with(ANSWER)
-    openai_api.realtime.close_next(after_deltas=1)
-    await start_bot(realtime(make_settings, tts_realtime_sessions=1))
-    bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
-    [text, voice] = await bot_api.wait_for_messages(USER, 2, timeout=30)
-    assert ANSWER in (text.text or "")
-    assert voice.kind == "voice"
-    assert read_texts(openai_api) == [SENTENCES[0], *SENTENCES]
-    assert openai_api.realtime.connections == 2
-    assert openai_api.realtime.sessions[0].closed
+FAULTS_MID_ANSWER = {
+    "closed": lambda realtime: realtime.close_next(after_deltas=1),
+    "unreadable event": lambda realtime: realtime.garble_next(after_deltas=1),
+    "error event": lambda realtime: realtime.error_next("server_error"),
+}
 
 
-async def test_an_unreadable_event_mid_answer_reads_the_sentence_again_on_a_fresh_session(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
+@pytest.mark.parametrize("fault", FAULTS_MID_ANSWER)
+async def test_a_session_that_fails_mid_answer_reads_the_sentence_again_on_a_fresh_session(
+    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot, fault: str
 ) -> None:
     openai_api.reply_with(ANSWER)
-    openai_api.realtime.garble_next(after_deltas=1)
+    FAULTS_MID_ANSWER[fault](openai_api.realtime)
     await start_bot(realtime(make_settings, tts_realtime_sessions=1))
     bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
     [text, voice] = await bot_api.wait_for_messages(USER, 2, timeout=30)
@@ -120,21 +113,6 @@ async def test_an_unreadable_event_mid_answer_reads_the_sentence_again_on_a_fres
     assert read_texts(openai_api) == [SENTENCES[0], *SENTENCES]
     assert openai_api.realtime.connections == 2
     assert openai_api.realtime.sessions[0].closed
-
-
-async def test_an_error_event_mid_answer_reads_the_sentence_again_on_a_fresh_session(
-    bot_api: BotApiEmulator, openai_api: OpenAIEmulator, make_settings, start_bot
-) -> None:
-    openai_api.reply_with(ANSWER)
-    openai_api.realtime.error_next("server_error")
-    await start_bot(realtime(make_settings, tts_realtime_sessions=1))
-    bot_api.send_voice(USER, sample("en_1.ogg"), duration=6)
-    [text, voice] = await bot_api.wait_for_messages(USER, 2, timeout=30)
-    assert ANSWER in (text.text or "")
-    expected = sum(tone_seconds(s) for s in SENTENCES) + PAUSE_SECONDS * (len(SENTENCES) - 1)
-    assert ogg_opus_duration(voice.data or b"") == pytest.approx(expected, abs=0.1)
-    assert read_texts(openai_api) == [SENTENCES[0], *SENTENCES]
-    assert openai_api.realtime.connections == 2
 
 
 async def test_two_broken_sessions_for_one_sentence_hand_it_to_the_next_voice(
